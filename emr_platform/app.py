@@ -1,0 +1,77 @@
+"""The CDK app: choose environments, build one stack each, run the compliance gates.
+
+``cdk synth`` synthesizes every environment that has a settings file in ``config/``; ``-c env=dev`` (or
+``-c env=dev,prod``) selects some. A bad setting ends the run with one message and exit code 1, not a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from aws_cdk import App
+
+from emr_platform.compliance import acknowledge_findings, add_compliance_checks
+from emr_platform.errors import EmrPlatformError, SettingsError
+from emr_platform.settings import CONFIG_DIR, available_environments, load_settings
+from emr_platform.stacks import EmrPlatformStack
+
+
+def selected_environments(app: App, config_dir: Path) -> list[str]:
+    """The environments named by the ``env`` context value (comma-separated), default all in ``config_dir``."""
+    known = available_environments(config_dir)
+    requested = app.node.try_get_context("env")
+    if requested is None:
+        if not known:
+            raise SettingsError(
+                where=str(config_dir),
+                problem="no environment settings files found",
+                show_value=False,
+                fix="add config/<env>.yaml (see config/dev.yaml)",
+            )
+        return known
+    names = [n.strip() for n in str(requested).split(",") if n.strip()]
+    for name in names:
+        if name not in known:
+            raise SettingsError(
+                where="context 'env'",
+                problem="unknown environment",
+                value=name,
+                fix=f"use one of {', '.join(known)} (files in {config_dir.name}/), e.g. -c env={known[0] if known else 'dev'}",
+            )
+    return names
+
+
+def build_app(app: App | None = None, *, config_dir: Path = CONFIG_DIR, **app_kwargs: Any) -> App:
+    """Build the app's stacks (one per selected environment) and register the compliance gates."""
+    app = app or App(**app_kwargs)
+    for name in selected_environments(app, config_dir):
+        settings = load_settings(name, config_dir)
+        stack = EmrPlatformStack(app, settings.stack_name, settings=settings)
+        acknowledge_findings(stack)
+    add_compliance_checks(app)
+    return app
+
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+def cdk_json_context(project_dir: Path = PROJECT_DIR) -> dict[str, Any]:
+    """The ``context`` of cdk.json: feature flags the CLI passes, loaded too when the app runs without the CLI."""
+    path = project_dir / "cdk.json"
+    if not path.is_file():
+        return {}
+    context = json.loads(path.read_text(encoding="utf-8")).get("context", {})
+    return dict(context)
+
+
+def main() -> int:
+    """Entry point of ``app.py``: synthesize, or print one clear error."""
+    try:
+        build_app(context=cdk_json_context()).synth()
+    except EmrPlatformError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 0

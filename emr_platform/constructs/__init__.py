@@ -1,0 +1,22 @@
+"""Reusable constructs of the EMR data platform.
+
+Each construct owns its resources, defaults, validation and grants; :class:`EmrPlatformStack` only wires them.
+"""
+
+from emr_platform.constructs.catalog import DataCatalog
+from emr_platform.constructs.cluster import EmrCluster
+from emr_platform.constructs.network import DEFAULT_INTERFACE_ENDPOINTS, EMR_MANAGED_POLICY_TAG, EmrNetwork
+from emr_platform.constructs.roles import EmrRoles
+from emr_platform.constructs.security_configuration import EmrSecurityConfiguration
+from emr_platform.constructs.storage import DataLakeStorage
+
+__all__ = [
+    "DEFAULT_INTERFACE_ENDPOINTS",
+    "EMR_MANAGED_POLICY_TAG",
+    "DataCatalog",
+    "DataLakeStorage",
+    "EmrCluster",
+    "EmrNetwork",
+    "EmrRoles",
+    "EmrSecurityConfiguration",
+]

@@ -1,0 +1,372 @@
+"""An EMR cluster from a typed :class:`EmrClusterSpec`, with its security groups and roles."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import jsii
+from aws_cdk import Stack, Tags, Token
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_emr as emr
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from constructs import Construct
+
+from emr_platform.capacity import EbsVolumeSpec, InstanceFleetSpec, InstanceGroupSpec
+from emr_platform.cluster_spec import ConfigurationSpec, EmrClusterSpec
+from emr_platform.constructs.catalog import GLUE_HIVE_CLIENT_FACTORY, DataCatalog
+from emr_platform.constructs.network import EMR_MANAGED_POLICY_TAG
+from emr_platform.constructs.roles import EmrRoles
+from emr_platform.constructs.security_configuration import EmrSecurityConfiguration
+from emr_platform.errors import PropError
+
+
+@jsii.implements(iam.IGrantable)
+class EmrCluster(Construct):
+    """An EMR cluster: nodes in private subnets, EMR-managed security groups, least-privilege roles.
+
+    Creates an ``AWS::EMR::Cluster`` (``resource``) from ``spec`` (release, applications, configurations,
+    bootstrap actions, instance fleets or groups, managed scaling, auto-termination, termination protection), and:
+
+    - ``primary_security_group``, ``core_security_group`` and ``service_access_security_group``, with the rules
+      EMR itself would add (so that EMR adds none that block stack deletion) and no ingress from outside;
+    - ``roles``: an :class:`EmrRoles` (service role on ``AmazonEMRServicePolicy_v2``, instance role and profile),
+      using ``service_role`` / ``instance_role`` when given;
+    - the tag ``for-use-with-amazon-emr-managed-policies=true`` on the cluster and its security groups.
+
+    The cluster is an ``IGrantable``: ``storage.grant_read(cluster)`` grants its instance role. Logs go to
+    ``log_uri`` (``s3://...``), encrypted with ``log_encryption_key`` when given. Instance groups run in one
+    subnet, the first of ``subnets``; instance fleets may use all of them (EMR picks the best zone).
+
+    ``asset_uri`` maps a bootstrap script path relative to the package's ``assets/`` folder to its ``s3://`` URI
+    (for example ``DataLakeStorage.artifact_uri``); it is required when ``spec`` names such scripts.
+
+    Example::
+
+        cluster = EmrCluster(self, "Analytics", spec=spec, vpc=network.vpc, subnets=network.subnets,
+                             log_uri=storage.emr_log_uri, security_configuration=security)
+        cluster.use_glue_catalog(catalog)
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        spec: EmrClusterSpec,
+        vpc: ec2.IVpc,
+        subnets: Sequence[ec2.ISubnet],
+        log_uri: str,
+        cluster_name: str | None = None,
+        security_configuration: EmrSecurityConfiguration | None = None,
+        log_encryption_key: kms.IKey | None = None,
+        service_role: iam.IRole | None = None,
+        instance_role: iam.IRole | None = None,
+        asset_uri: Callable[[str], str] | None = None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.spec = spec
+        self.security_configuration = security_configuration
+        where = f"EmrCluster {self.node.path}"
+        if not subnets:
+            raise PropError(
+                where=f"{where}: subnets",
+                problem="no subnets given",
+                value=list(subnets),
+                fix="pass the private subnets of the VPC (e.g. EmrNetwork.subnets)",
+            )
+        if not log_uri.startswith("s3://") and not _is_token(log_uri):
+            raise PropError(
+                where=f"{where}: log_uri", problem="not an s3:// URI", value=log_uri, fix="pass s3://bucket/prefix/"
+            )
+        self.cluster_name = cluster_name or f"{Stack.of(self).stack_name}-{construct_id}"
+        self._configurations: list[ConfigurationSpec] = list(spec.configurations)
+
+        self.roles = EmrRoles(self, "Roles", service_role=service_role, instance_role=instance_role)
+        self.grant_principal_role: iam.IRole = self.roles.instance_role
+
+        self.primary_security_group, self.core_security_group, self.service_access_security_group = (
+            self._security_groups(vpc)
+        )
+
+        if security_configuration is not None:
+            security_configuration.grant_use(
+                service_role=self.roles.service_role, instance_role=self.roles.instance_role
+            )
+        if log_encryption_key is not None:
+            iam.Grant.add_to_principal(
+                grantee=self.roles.instance_role,
+                actions=["kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
+                resource_arns=[log_encryption_key.key_arn],
+            )
+
+        bootstrap = []
+        for action in spec.bootstrap_actions:
+            path = action.script
+            if action.is_asset:
+                if asset_uri is None:
+                    raise PropError(
+                        where=f"{where}: spec.bootstrap_actions",
+                        problem=f"bootstrap action {action.name!r} names a packaged script but no asset_uri was given",
+                        value=path,
+                        fix="pass asset_uri=storage.artifact_uri, or give the script as an s3:// URI",
+                    )
+                path = asset_uri(path)
+            bootstrap.append(
+                emr.CfnCluster.BootstrapActionConfigProperty(
+                    name=action.name,
+                    script_bootstrap_action=emr.CfnCluster.ScriptBootstrapActionConfigProperty(
+                        path=path, args=list(action.args) or None
+                    ),
+                )
+            )
+
+        scaling = spec.managed_scaling
+        self.resource = emr.CfnCluster(
+            self,
+            "Resource",
+            name=self.cluster_name,
+            release_label=spec.release_label,
+            applications=[emr.CfnCluster.ApplicationProperty(name=a) for a in spec.canonical_applications],
+            configurations=self._render_configurations(),
+            bootstrap_actions=bootstrap or None,
+            log_uri=log_uri,
+            log_encryption_kms_key_id=log_encryption_key.key_arn if log_encryption_key else None,
+            service_role=self.roles.service_role.role_arn,
+            job_flow_role=self.roles.instance_profile.instance_profile_name,
+            security_configuration=security_configuration.name if security_configuration else None,
+            visible_to_all_users=True,
+            scale_down_behavior=spec.scale_down_behavior,
+            step_concurrency_level=spec.step_concurrency,
+            ebs_root_volume_size=spec.ebs_root_volume_size_gib,
+            auto_termination_policy=(
+                emr.CfnCluster.AutoTerminationPolicyProperty(idle_timeout=spec.idle_timeout_minutes * 60)
+                if spec.idle_timeout_minutes is not None
+                else None
+            ),
+            managed_scaling_policy=(
+                emr.CfnCluster.ManagedScalingPolicyProperty(
+                    compute_limits=emr.CfnCluster.ComputeLimitsProperty(
+                        unit_type=scaling.unit_type,
+                        minimum_capacity_units=scaling.minimum_capacity_units,
+                        maximum_capacity_units=scaling.maximum_capacity_units,
+                        maximum_on_demand_capacity_units=scaling.maximum_on_demand_capacity_units,
+                        maximum_core_capacity_units=scaling.maximum_core_capacity_units,
+                    )
+                )
+                if scaling is not None
+                else None
+            ),
+            instances=self._instances(subnets),
+        )
+        for key, value in spec.tags.items():
+            Tags.of(self.resource).add(key, value)
+        Tags.of(self).add(*EMR_MANAGED_POLICY_TAG)
+        # Nodes must find their permissions in place when bootstrap actions and applications start.
+        self.resource.node.add_dependency(self.roles)
+
+    # --- IGrantable --------------------------------------------------------------------------------------------
+
+    @property
+    def grant_principal(self) -> iam.IPrincipal:
+        """The instance role: what the cluster's applications run as."""
+        return self.roles.instance_role
+
+    # --- attributes --------------------------------------------------------------------------------------------
+
+    @property
+    def cluster_id(self) -> str:
+        """The cluster's ID (``j-...``)."""
+        return self.resource.ref
+
+    @property
+    def primary_public_dns(self) -> str:
+        """The primary node's DNS name (private in a private subnet)."""
+        return self.resource.attr_master_public_dns
+
+    # --- extension points --------------------------------------------------------------------------------------
+
+    def add_configuration(self, configuration: ConfigurationSpec) -> None:
+        """Add a configuration classification; properties merge into an existing one of the same classification,
+        values given in the spec winning over those added by code."""
+        self._configurations.insert(0, configuration)
+        self.resource.configurations = self._render_configurations()
+
+    def use_glue_catalog(
+        self, catalog: DataCatalog, *, zones: Iterable[str] | None = None, read_only: bool = False
+    ) -> iam.Grant:
+        """Use the Glue Data Catalog as the Hive, Spark, Presto and Trino metastore, and grant access to it.
+
+        Adds ``hive-site`` and ``spark-hive-site`` (and the Presto / Trino Hive connector settings when those
+        applications are installed) and grants the instance role read (``read_only``) or read-write access to
+        the catalog databases of ``zones`` (default all).
+        """
+        factory = {"hive.metastore.client.factory.class": GLUE_HIVE_CLIENT_FACTORY}
+        self.add_configuration(ConfigurationSpec(classification="hive-site", properties=factory))
+        self.add_configuration(ConfigurationSpec(classification="spark-hive-site", properties=factory))
+        if self.spec.has_application("Trino"):
+            self.add_configuration(
+                ConfigurationSpec(classification="trino-connector-hive", properties={"hive.metastore": "glue"})
+            )
+        if self.spec.has_application("Presto"):
+            self.add_configuration(
+                ConfigurationSpec(classification="presto-connector-hive", properties={"hive.metastore": "glue"})
+            )
+        if read_only:
+            return catalog.grant_read(self, zones=zones)
+        return catalog.grant_read_write(self, zones=zones)
+
+    # --- rendering ---------------------------------------------------------------------------------------------
+
+    def _render_configurations(self) -> list[emr.CfnCluster.ConfigurationProperty] | None:
+        merged: dict[str, dict[str, Any]] = {}
+        for config in self._configurations:
+            rendered = config.to_emr()
+            existing = merged.get(config.classification)
+            if existing is None:
+                merged[config.classification] = rendered
+                continue
+            properties = {**existing.get("Properties", {}), **rendered.get("Properties", {})}
+            if properties:
+                existing["Properties"] = properties
+            nested = [*existing.get("Configurations", []), *rendered.get("Configurations", [])]
+            if nested:
+                existing["Configurations"] = nested
+        return [_configuration_property(merged[k]) for k in sorted(merged)] or None
+
+    def _instances(self, subnets: Sequence[ec2.ISubnet]) -> emr.CfnCluster.JobFlowInstancesConfigProperty:
+        spec = self.spec
+        common: dict[str, Any] = {
+            "emr_managed_master_security_group": self.primary_security_group.security_group_id,
+            "emr_managed_slave_security_group": self.core_security_group.security_group_id,
+            "service_access_security_group": self.service_access_security_group.security_group_id,
+            "termination_protected": spec.termination_protection,
+            "keep_job_flow_alive_when_no_steps": spec.keep_alive,
+        }
+        if spec.instance_fleets is not None:
+            fleets = spec.instance_fleets
+            return emr.CfnCluster.JobFlowInstancesConfigProperty(
+                ec2_subnet_ids=[s.subnet_id for s in subnets],
+                master_instance_fleet=_fleet(fleets.primary, "Primary", may_scale_on_spot=False),
+                core_instance_fleet=_fleet(fleets.core, "Core"),
+                task_instance_fleets=[_fleet(t, f"Task{i + 1}") for i, t in enumerate(fleets.tasks)] or None,
+                **common,
+            )
+        groups = spec.instance_groups
+        if groups is None:  # the spec's own validator guarantees one of the two; keep mypy and readers honest
+            raise PropError(
+                where=f"EmrCluster {self.node.path}: spec",
+                problem="neither instance_fleets nor instance_groups is set",
+                value=None,
+                fix="set one of them",
+            )
+        return emr.CfnCluster.JobFlowInstancesConfigProperty(
+            ec2_subnet_id=subnets[0].subnet_id,
+            master_instance_group=_group(groups.primary, "Primary"),
+            core_instance_group=_group(groups.core, "Core"),
+            task_instance_groups=[_group(t, f"Task{i + 1}") for i, t in enumerate(groups.tasks)] or None,
+            **common,
+        )
+
+    def _security_groups(
+        self, vpc: ec2.IVpc
+    ) -> tuple[ec2.SecurityGroup, ec2.SecurityGroup, ec2.SecurityGroup]:
+        primary = ec2.SecurityGroup(
+            self, "PrimarySecurityGroup", vpc=vpc, description="EMR primary node(s)", allow_all_outbound=True
+        )
+        core = ec2.SecurityGroup(
+            self, "CoreSecurityGroup", vpc=vpc, description="EMR core and task nodes", allow_all_outbound=True
+        )
+        service = ec2.SecurityGroup(
+            self,
+            "ServiceAccessSecurityGroup",
+            vpc=vpc,
+            description="EMR service access to nodes in private subnets",
+            allow_all_outbound=False,
+        )
+        # The rules EMR adds to its managed groups, declared here so that EMR finds them present and adds none of
+        # its own (rules EMR adds are unknown to CloudFormation and make the groups undeletable).
+        for group, peer_group in ((primary, core), (core, primary)):
+            for source in (group, peer_group):
+                for port in (ec2.Port.all_tcp(), ec2.Port.all_udp(), ec2.Port.all_icmp()):
+                    group.add_ingress_rule(source, port, "EMR nodes talk to each other")
+            group.add_ingress_rule(service, ec2.Port.tcp(8443), "EMR service access")
+            service.add_egress_rule(group, ec2.Port.tcp(8443), "EMR service access to nodes")
+        service.add_ingress_rule(primary, ec2.Port.tcp(9443), "Primary node to EMR service (EMR 5.30+)")
+        return primary, core, service
+
+
+def _is_token(value: str) -> bool:
+    return bool(Token.is_unresolved(value))
+
+
+def _configuration_property(rendered: dict[str, Any]) -> emr.CfnCluster.ConfigurationProperty:
+    return emr.CfnCluster.ConfigurationProperty(
+        classification=rendered["Classification"],
+        configuration_properties=rendered.get("Properties"),
+        configurations=[_configuration_property(c) for c in rendered.get("Configurations", [])] or None,
+    )
+
+
+def _ebs(volumes: tuple[EbsVolumeSpec, ...]) -> emr.CfnCluster.EbsConfigurationProperty | None:
+    if not volumes:
+        return None
+    return emr.CfnCluster.EbsConfigurationProperty(
+        ebs_block_device_configs=[
+            emr.CfnCluster.EbsBlockDeviceConfigProperty(
+                volume_specification=emr.CfnCluster.VolumeSpecificationProperty(
+                    size_in_gb=v.size_gib, volume_type=v.volume_type
+                ),
+                volumes_per_instance=v.volumes_per_instance,
+            )
+            for v in volumes
+        ],
+        ebs_optimized=True,
+    )
+
+
+def _fleet(
+    fleet: InstanceFleetSpec, default_name: str, *, may_scale_on_spot: bool = True
+) -> emr.CfnCluster.InstanceFleetConfigProperty:
+    """A fleet in CloudFormation's shape. Core and task fleets always carry a Spot specification, so managed
+    scaling can add Spot capacity to a fleet that starts with none."""
+    return emr.CfnCluster.InstanceFleetConfigProperty(
+        name=fleet.name or default_name,
+        target_on_demand_capacity=fleet.on_demand_capacity,
+        target_spot_capacity=fleet.spot_capacity,
+        instance_type_configs=[
+            emr.CfnCluster.InstanceTypeConfigProperty(
+                instance_type=t.instance_type,
+                weighted_capacity=t.weighted_capacity,
+                bid_price_as_percentage_of_on_demand_price=t.bid_price_as_percentage_of_on_demand,
+                ebs_configuration=_ebs(t.ebs_volumes),
+            )
+            for t in fleet.instance_types
+        ],
+        launch_specifications=emr.CfnCluster.InstanceFleetProvisioningSpecificationsProperty(
+            on_demand_specification=emr.CfnCluster.OnDemandProvisioningSpecificationProperty(
+                allocation_strategy=fleet.on_demand_allocation_strategy
+            ),
+            spot_specification=(
+                emr.CfnCluster.SpotProvisioningSpecificationProperty(
+                    allocation_strategy=fleet.spot.allocation_strategy,
+                    timeout_action=fleet.spot.timeout_action,
+                    timeout_duration_minutes=fleet.spot.timeout_minutes,
+                )
+                if fleet.spot_capacity > 0 or may_scale_on_spot
+                else None
+            ),
+        ),
+    )
+
+
+def _group(group: InstanceGroupSpec, default_name: str) -> emr.CfnCluster.InstanceGroupConfigProperty:
+    return emr.CfnCluster.InstanceGroupConfigProperty(
+        name=group.name or default_name,
+        instance_type=group.instance_type,
+        instance_count=group.instance_count,
+        market=group.market,
+        ebs_configuration=_ebs(group.ebs_volumes),
+    )
+

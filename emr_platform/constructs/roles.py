@@ -1,0 +1,91 @@
+"""IAM for an EMR cluster: the service role (v2 managed policy), the EC2 instance role and profile."""
+
+from __future__ import annotations
+
+from aws_cdk import Stack
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+EMR_SERVICE_POLICY_V2 = "service-role/AmazonEMRServicePolicy_v2"
+EMR_AUTOSCALING_POLICY = "service-role/AmazonElasticMapReduceforAutoScalingRole"
+
+
+class EmrRoles(Construct):
+    """The roles an EMR cluster runs with.
+
+    Creates, unless given:
+
+    - ``service_role``: assumed by EMR, with the AWS managed ``AmazonEMRServicePolicy_v2`` (which acts only on
+      resources tagged ``for-use-with-amazon-emr-managed-policies=true``) and ``iam:PassRole`` on the instance
+      role, scoped to EC2; its trust policy is limited to this account's EMR clusters (confused-deputy guard);
+    - ``instance_role``: assumed by the cluster's EC2 instances, with no permissions of its own: grant it exactly
+      what the cluster needs (the cluster construct is an ``IGrantable`` whose principal is this role);
+    - ``instance_profile``: the instance profile EMR attaches to the nodes (always created, also for a given role);
+    - ``autoscaling_role``: only when ``with_autoscaling_role`` is true (custom autoscaling of instance groups).
+
+    The deprecated ``AmazonElasticMapReduceRole`` and ``AmazonElasticMapReduceforEC2Role`` are never used.
+
+    Example::
+
+        roles = EmrRoles(self, "Roles")
+        storage.grant_read(roles.instance_role)
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        service_role: iam.IRole | None = None,
+        instance_role: iam.IRole | None = None,
+        with_autoscaling_role: bool = False,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+        own_clusters = {
+            "StringEquals": {"aws:SourceAccount": stack.account},
+            "ArnLike": {
+                "aws:SourceArn": stack.format_arn(service="elasticmapreduce", resource="cluster", resource_name="*")
+            },
+        }
+
+        self.instance_role: iam.IRole = instance_role or iam.Role(
+            self,
+            "InstanceRole",
+            assumed_by=iam.ServicePrincipal("ec2.amazonaws.com"),
+            description="EC2 instance role of EMR nodes: only what this platform grants it",
+        )
+        self.instance_profile = iam.InstanceProfile(self, "InstanceProfile", role=self.instance_role)
+
+        if service_role is None:
+            created = iam.Role(
+                self,
+                "ServiceRole",
+                assumed_by=iam.ServicePrincipal("elasticmapreduce.amazonaws.com", conditions=own_clusters),
+                description="EMR service role (AmazonEMRServicePolicy_v2)",
+                managed_policies=[iam.ManagedPolicy.from_aws_managed_policy_name(EMR_SERVICE_POLICY_V2)],
+            )
+            # The v2 policy does not let EMR pass the instance role to EC2; this statement does, and only to EC2.
+            created.add_to_policy(
+                iam.PolicyStatement(
+                    sid="PassInstanceRoleToEc2",
+                    actions=["iam:PassRole"],
+                    resources=[self.instance_role.role_arn],
+                    conditions={"StringLike": {"iam:PassedToService": "ec2.amazonaws.com*"}},
+                )
+            )
+            service_role = created
+        self.service_role: iam.IRole = service_role
+
+        self.autoscaling_role: iam.IRole | None = None
+        if with_autoscaling_role:
+            self.autoscaling_role = iam.Role(
+                self,
+                "AutoScalingRole",
+                assumed_by=iam.CompositePrincipal(
+                    iam.ServicePrincipal("elasticmapreduce.amazonaws.com", conditions=own_clusters),
+                    iam.ServicePrincipal("application-autoscaling.amazonaws.com"),
+                ),
+                description="Lets Application Auto Scaling resize EMR instance groups",
+                managed_policies=[iam.ManagedPolicy.from_aws_managed_policy_name(EMR_AUTOSCALING_POLICY)],
+            )

@@ -1,0 +1,109 @@
+"""EMR releases this package knows, with the applications each one ships.
+
+A release is a typed value: an application the release does not ship (``Trino`` on 5.x, ``Sqoop`` on 7.x) fails
+at synth instead of at cluster launch. To support a newer release, add a member with its application list from
+the EMR Release Guide ("Application versions in Amazon EMR 7.x releases").
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from emr_platform.model import invalid
+
+# Application names as the EMR API takes them (Release Guide, "Application versions in Amazon EMR 7.x releases"
+# and the 6.15.0 / 5.36.2 release pages). Table formats (Hudi, Iceberg, Delta) are switched on by classifications
+# such as ``iceberg-defaults``, not listed as applications.
+_EMR_7 = frozenset(
+    {
+        "AmazonCloudWatchAgent",
+        "Flink",
+        "HBase",
+        "HCatalog",
+        "Hadoop",
+        "Hive",
+        "Hue",
+        "JupyterEnterpriseGateway",
+        "JupyterHub",
+        "Livy",
+        "Oozie",
+        "Phoenix",
+        "Pig",
+        "Presto",
+        "Spark",
+        "Tez",
+        "Trino",
+        "Zeppelin",
+        "ZooKeeper",
+    }
+)
+# 6.15 ships no CloudWatch agent, still has Ganglia, MXNet, Sqoop and TensorFlow (Sqoop left after 7.4).
+_EMR_6_15 = (_EMR_7 - {"AmazonCloudWatchAgent"}) | {"Ganglia", "MXNet", "Sqoop", "TensorFlow"}
+# 5.x predates Trino (PrestoSQL was renamed Trino in 6.4) and still has Mahout.
+_EMR_5_36 = (_EMR_6_15 - {"Trino"}) | {"Mahout"}
+
+
+class EmrRelease(Enum):
+    """Supported EMR release labels. The value is the label EMR takes (``emr-7.12.0``)."""
+
+    EMR_7_13_0 = "emr-7.13.0"
+    EMR_7_12_0 = "emr-7.12.0"
+    EMR_6_15_0 = "emr-6.15.0"
+    EMR_5_36_2 = "emr-5.36.2"
+
+    @property
+    def label(self) -> str:
+        """The release label as EMR takes it."""
+        return str(self.value)
+
+    @property
+    def major(self) -> int:
+        """The major version (5, 6 or 7)."""
+        return int(self.label.removeprefix("emr-").split(".")[0])
+
+    @property
+    def applications(self) -> frozenset[str]:
+        """The application names this release ships, spelled as EMR spells them."""
+        return _APPLICATIONS[self]
+
+    @property
+    def supports_graviton(self) -> bool:
+        """Whether Graviton (arm64) instance types run this release (EMR 6.1 and later)."""
+        return self.major >= 6
+
+    def canonical_application(self, name: str) -> str:
+        """``name`` spelled as EMR spells it; a clear error when the release does not ship it."""
+        by_lower = {app.lower(): app for app in self.applications}
+        found = by_lower.get(name.lower())
+        if found is None:
+            hint = ""
+            if name.lower() in {"presto", "prestosql"} and "Trino" in self.applications:
+                hint = " (this release ships Presto's successor as 'Trino')"
+            elif name.lower() == "trino" and "Presto" in self.applications:
+                hint = " (this release ships 'Presto' instead)"
+            raise invalid(
+                f"{self.label} does not ship the application {name!r}{hint}",
+                f"use one of: {', '.join(sorted(self.applications))}; or choose a release that ships it",
+            )
+        return found
+
+
+_APPLICATIONS: dict[EmrRelease, frozenset[str]] = {
+    EmrRelease.EMR_7_13_0: _EMR_7,
+    EmrRelease.EMR_7_12_0: _EMR_7,
+    EmrRelease.EMR_6_15_0: _EMR_6_15,
+    EmrRelease.EMR_5_36_2: _EMR_5_36,
+}
+
+LATEST = EmrRelease.EMR_7_13_0
+
+
+def release_for_label(label: str) -> EmrRelease:
+    """The :class:`EmrRelease` for ``label``; a clear error naming the known labels otherwise."""
+    for release in EmrRelease:
+        if release.label == label:
+            return release
+    raise invalid(
+        f"{label!r} is not an EMR release this package knows",
+        f"use one of {', '.join(r.label for r in EmrRelease)}, or add the release to emr_platform/releases.py",
+    )

@@ -1,0 +1,365 @@
+"""The settings schema of one environment (``config/<env>.yaml``) and its loader.
+
+A settings file is data, not code: changing a cluster's size is a one-line diff. Every field, its default and
+its allowed values live here, once; the app, the tests and the settings reference all read this schema.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from pathlib import Path
+from typing import Annotated, Any
+
+import yaml
+from aws_cdk import aws_logs as logs
+from pydantic import Field, ValidationError, field_validator, model_validator
+
+from emr_platform.cluster_spec import EmrClusterSpec
+from emr_platform.errors import SettingsError
+from emr_platform.model import Spec, invalid
+
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
+
+# CloudWatch Logs accepts only these retention periods.
+RETENTION_DAYS: dict[int, logs.RetentionDays] = {
+    1: logs.RetentionDays.ONE_DAY,
+    3: logs.RetentionDays.THREE_DAYS,
+    5: logs.RetentionDays.FIVE_DAYS,
+    7: logs.RetentionDays.ONE_WEEK,
+    14: logs.RetentionDays.TWO_WEEKS,
+    30: logs.RetentionDays.ONE_MONTH,
+    60: logs.RetentionDays.TWO_MONTHS,
+    90: logs.RetentionDays.THREE_MONTHS,
+    120: logs.RetentionDays.FOUR_MONTHS,
+    150: logs.RetentionDays.FIVE_MONTHS,
+    180: logs.RetentionDays.SIX_MONTHS,
+    365: logs.RetentionDays.ONE_YEAR,
+    400: logs.RetentionDays.THIRTEEN_MONTHS,
+    545: logs.RetentionDays.EIGHTEEN_MONTHS,
+    731: logs.RetentionDays.TWO_YEARS,
+    1096: logs.RetentionDays.THREE_YEARS,
+    1827: logs.RetentionDays.FIVE_YEARS,
+    2192: logs.RetentionDays.SIX_YEARS,
+    2557: logs.RetentionDays.SEVEN_YEARS,
+    2922: logs.RetentionDays.EIGHT_YEARS,
+    3288: logs.RetentionDays.NINE_YEARS,
+    3653: logs.RetentionDays.TEN_YEARS,
+}
+
+_NAME = r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$"
+Name = Annotated[str, Field(pattern=_NAME)]
+
+
+class ExistingVpcSettings(Spec):
+    """An existing VPC to place the platform in, imported by ID (never looked up at synth).
+
+    Its private subnets must route to S3 (a gateway endpoint) and to the EMR API (NAT or interface endpoints),
+    and carry the tag ``for-use-with-amazon-emr-managed-policies=true`` that EMR's v2 service policy requires.
+    """
+
+    vpc_id: Annotated[str, Field(pattern=r"^vpc-[0-9a-f]{8,17}$")] = Field(description="The VPC's ID.")
+    vpc_cidr: str = Field(description="The VPC's primary IPv4 CIDR (used for endpoint security groups).")
+    private_subnet_ids: tuple[Annotated[str, Field(pattern=r"^subnet-[0-9a-f]{8,17}$")], ...] = Field(
+        min_length=1, description="Private subnets for EMR nodes, one per availability zone, in the zones' order."
+    )
+
+    @field_validator("vpc_cidr")
+    @classmethod
+    def _check_cidr(cls, value: str) -> str:
+        return _ipv4_network(value)
+
+
+def _ipv4_network(value: str) -> str:
+    try:
+        ipaddress.IPv4Network(value)
+    except ValueError:
+        raise invalid("not an IPv4 network in CIDR notation", "write it like 10.20.0.0/16") from None
+    return value
+
+
+DEFAULT_INTERFACE_ENDPOINTS = ("elasticmapreduce", "sts", "kms", "glue", "logs", "monitoring", "secretsmanager")
+
+
+class NetworkSettings(Spec):
+    """Where the nodes run. Default: a new VPC with private subnets only and VPC endpoints, no NAT, no internet.
+
+    Set ``existing_vpc`` to use a VPC you already have instead.
+    """
+
+    vpc_cidr: str = Field(default="10.0.0.0/16", description="CIDR of the new VPC. Default 10.0.0.0/16.")
+    nat_gateways: Annotated[int, Field(ge=0, le=6)] = Field(
+        default=0,
+        description="NAT gateways for outbound internet (package downloads). Default 0: private, endpoints only.",
+    )
+    interface_endpoints: tuple[Annotated[str, Field(pattern=r"^[a-z0-9.-]+$")], ...] = Field(
+        default=DEFAULT_INTERFACE_ENDPOINTS,
+        description="AWS services the nodes reach through interface endpoints (the S3 gateway endpoint is always "
+        "created). Default: " + ", ".join(DEFAULT_INTERFACE_ENDPOINTS) + ".",
+    )
+    flow_logs_retention_days: int = Field(default=365, description="VPC flow log retention in days. Default 365.")
+    existing_vpc: ExistingVpcSettings | None = Field(default=None, description="Use this VPC. Default: a new one.")
+
+    @field_validator("vpc_cidr")
+    @classmethod
+    def _check_cidr(cls, value: str) -> str:
+        return _ipv4_network(value)
+
+    @field_validator("flow_logs_retention_days")
+    @classmethod
+    def _check_retention(cls, value: int) -> int:
+        return _retention(value)
+
+
+def _retention(value: int) -> int:
+    if value not in RETENTION_DAYS:
+        raise invalid(
+            "not a retention period CloudWatch Logs accepts",
+            "use one of " + ", ".join(str(d) for d in RETENTION_DAYS),
+        )
+    return value
+
+
+class StorageSettings(Spec):
+    """The data lake's buckets. Defaults: zones raw, curated and analytics; logs kept 365 days."""
+
+    data_zones: tuple[Annotated[str, Field(pattern=r"^[a-z][a-z0-9]{0,19}$")], ...] = Field(
+        default=("raw", "curated", "analytics"),
+        min_length=1,
+        max_length=10,
+        description="Data zones: one bucket and one Glue database each. Default raw, curated, analytics.",
+    )
+    log_expiration_days: Annotated[int, Field(ge=1, le=3650)] = Field(
+        default=365, description="Days before EMR and access logs expire (1-3650). Default 365."
+    )
+    noncurrent_version_expiration_days: Annotated[int, Field(ge=1, le=3650)] = Field(
+        default=90, description="Days an overwritten or deleted object version is kept (1-3650). Default 90."
+    )
+    abort_incomplete_upload_days: Annotated[int, Field(ge=1, le=30)] = Field(
+        default=7, description="Days before incomplete multipart uploads are aborted (1-30). Default 7."
+    )
+
+    @field_validator("data_zones")
+    @classmethod
+    def _unique(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if len(set(value)) != len(value):
+            raise invalid("a data zone is listed twice", "list each zone once")
+        return value
+
+
+class CatalogSettings(Spec):
+    """The Glue Data Catalog. Default database names: ``<platform>_<environment>_<zone>``."""
+
+    database_prefix: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,200}$")] | None = Field(
+        default=None, description="Prefix of the Glue database names. Default `<platform_name>_<environment>`."
+    )
+
+
+class EnvironmentSettings(Spec):
+    """One environment (dev, staging, prod, ...): its account, region, network, storage, catalog and clusters."""
+
+    environment: Name = Field(description="The environment's name; must match the file name (`dev` in dev.yaml).")
+    platform_name: Name = Field(
+        default="emr-platform", description="Prefix of the stack and resource names. Default `emr-platform`."
+    )
+    account: Annotated[str, Field(pattern=r"^[0-9]{12}$")] = Field(description="AWS account ID, 12 digits, quoted.")
+    region: Annotated[str, Field(pattern=r"^[a-z]{2}(-[a-z]+)+-[0-9]$")] = Field(description="AWS region, e.g. eu-west-1.")
+    availability_zones: tuple[str, ...] = Field(
+        min_length=1,
+        max_length=6,
+        description="Availability zones to use, in order (pinned so synthesis never looks them up).",
+    )
+    tags: dict[str, str] = Field(default_factory=dict, description="Tags on every resource of the stack.")
+    network: NetworkSettings = Field(default_factory=NetworkSettings, description="Network. See NetworkSettings.")
+    storage: StorageSettings = Field(default_factory=StorageSettings, description="Buckets. See StorageSettings.")
+    catalog: CatalogSettings = Field(default_factory=CatalogSettings, description="Glue catalog. See CatalogSettings.")
+    clusters: dict[Name, EmrClusterSpec] = Field(min_length=1, description="EMR clusters by name.")
+
+    @model_validator(mode="after")
+    def _check(self) -> EnvironmentSettings:
+        for zone in self.availability_zones:
+            if not (zone.startswith(self.region) and re.fullmatch(r"[a-z]", zone[len(self.region) :])):
+                raise invalid(
+                    f"availability zone {zone!r} is not in region {self.region}",
+                    f"use zones of {self.region}, e.g. {self.region}a",
+                )
+        existing = self.network.existing_vpc
+        if existing is not None and len(existing.private_subnet_ids) != len(self.availability_zones):
+            raise invalid(
+                f"network.existing_vpc lists {len(existing.private_subnet_ids)} subnets for "
+                f"{len(self.availability_zones)} availability zones",
+                "give one private subnet per availability zone, in the same order",
+            )
+        return self
+
+    @property
+    def stack_name(self) -> str:
+        """The CloudFormation stack name, ``<platform_name>-<environment>``."""
+        return f"{self.platform_name}-{self.environment}"
+
+    @property
+    def database_prefix(self) -> str:
+        """Prefix of the Glue database names."""
+        return self.catalog.database_prefix or f"{self.platform_name}_{self.environment}".replace("-", "_")
+
+
+# --- loading ---------------------------------------------------------------------------------------------------
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A safe YAML loader that rejects duplicate keys (PyYAML keeps the last one silently)."""
+
+
+def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r}: the second one would silently win", key_node.start_mark
+            )
+        seen.add(key)
+    return loader.construct_mapping(node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def available_environments(config_dir: Path = CONFIG_DIR) -> list[str]:
+    """The environments that have a settings file in ``config_dir``, sorted."""
+    return sorted(p.stem for p in config_dir.glob("*.yaml"))
+
+
+def load_settings(environment: str, config_dir: Path = CONFIG_DIR) -> EnvironmentSettings:
+    """Read and validate ``config_dir/<environment>.yaml``.
+
+    :raises SettingsError: the file is missing, is not YAML, or breaks the schema; the message names the file,
+        the line, the field, the value and the fix, one line per problem.
+    """
+    path = config_dir / f"{environment}.yaml"
+    shown = _display(path)
+    if not path.is_file():
+        known = available_environments(config_dir)
+        raise SettingsError(
+            where=shown,
+            problem=f"there is no settings file for environment {environment!r}",
+            value=environment,
+            show_value=False,
+            fix=f"use one of {', '.join(known) or '(none)'} or create {shown}",
+        )
+    text = path.read_text(encoding="utf-8")
+    try:
+        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark is not None else ""
+        problem = str(getattr(error, "problem", None) or error)
+        raise SettingsError(
+            where=f"{shown}{line}", problem=f"not valid YAML: {problem}", show_value=False, fix="correct the YAML syntax"
+        ) from None
+    if not isinstance(data, dict):
+        raise SettingsError(
+            where=shown,
+            problem="the file must be a mapping of settings",
+            value=data,
+            fix="start with 'environment: <name>' and the other top-level fields",
+        )
+    try:
+        settings = EnvironmentSettings.model_validate(data)
+    except ValidationError as error:
+        raise settings_error(error, file=shown, text=text) from None
+    if settings.environment != environment:
+        raise SettingsError(
+            where=f"{shown}{_line_of(text, ('environment',))}: environment",
+            problem="the environment name does not match the file name",
+            value=settings.environment,
+            fix=f"set 'environment: {environment}' or rename the file",
+        )
+    return settings
+
+
+def settings_error(error: ValidationError, *, file: str, text: str | None = None) -> SettingsError:
+    """One :class:`SettingsError` for every problem pydantic found, each on a line with its fix."""
+    lines: list[str] = []
+    first: dict[str, Any] | None = None
+    for item in error.errors(include_url=False):
+        loc = tuple(item["loc"])
+        # A union's branch name (e.g. 'str' or 'function-after[...]') is noise to the reader.
+        loc = tuple(part for part in loc if not (isinstance(part, str) and ("[" in part or part in _TYPE_NAMES)))
+        field = _dotted(loc)
+        line = _line_of(text, loc) if text is not None else ""
+        message, fix = _message_and_fix(item)
+        value = f" (got {item['input']!r})" if "input" in item and item["type"] != "missing" else ""
+        lines.append(f"{file}{line}: {field}: {message}{value}. Fix: {fix}")
+        if first is None:
+            first = {"where": f"{file}{line}: {field}", "value": item.get("input"), "message": message, "fix": fix}
+    if first is None:  # pydantic never raises an empty ValidationError; be explicit rather than assert
+        return SettingsError(where=file, problem=str(error), show_value=False, fix="correct the settings")
+    err = SettingsError(where=first["where"], problem=first["message"], value=first["value"], fix=first["fix"])
+    err.args = ("\n".join(lines),)
+    return err
+
+
+_TYPE_NAMES = {"str", "int", "float", "bool", "dict", "list", "tuple", "none", "EmrClusterSpec"}
+
+
+def _message_and_fix(item: Any) -> tuple[str, str]:
+    kind = item["type"]
+    message = str(item["msg"])
+    ctx = item.get("ctx") or {}
+    if kind == "emr_platform":
+        return str(ctx["problem"]), str(ctx["fix"])
+    if kind == "value_error" and ". Fix: " in message:
+        problem, fix = message.removeprefix("Value error, ").split(". Fix: ", 1)
+        return problem, fix
+    if kind == "missing":
+        return "required setting is missing", "add it (see the settings reference in README.md)"
+    if kind == "extra_forbidden":
+        return "unknown setting", "remove it or correct its spelling (see the settings reference in README.md)"
+    if kind == "literal_error":
+        return message, f"use {ctx.get('expected', 'one of the allowed values')}"
+    if kind == "string_pattern_mismatch":
+        return "does not have the expected form", f"match the pattern {ctx.get('pattern')}"
+    if kind.startswith(("greater_than", "less_than")) or kind in ("too_short", "too_long"):
+        return message, "use a value in the allowed range"
+    if kind.endswith("_type") or kind.endswith("_parsing"):
+        return message, "write the value with that type in YAML (quote strings, no quotes around numbers)"
+    return message, "correct the value (see the settings reference in README.md)"
+
+
+def _dotted(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def _line_of(text: str | None, loc: tuple[Any, ...]) -> str:
+    """``:N``, the 1-based line of ``loc`` in the YAML text (the deepest node that exists), or ``""``."""
+    if text is None:
+        return ""
+    try:
+        node: Any = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return ""
+    best = node
+    for part in loc:
+        child = None
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if key.value == part:
+                    child = value if isinstance(value, yaml.CollectionNode) else key
+                    break
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            child = node.value[part]
+        if child is None:
+            break
+        node = best = child
+    return f":{best.start_mark.line + 1}" if best is not None else ""
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)

@@ -1,0 +1,119 @@
+"""One environment of the EMR data platform as one CloudFormation stack."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import CfnOutput, Duration, Environment, Stack, Tags
+from aws_cdk import aws_ec2 as ec2
+from constructs import Construct
+
+from emr_platform.constructs import DataCatalog, DataLakeStorage, EmrCluster, EmrNetwork, EmrSecurityConfiguration
+from emr_platform.settings import RETENTION_DAYS, EnvironmentSettings
+
+
+class EmrPlatformStack(Stack):
+    """Composes the platform's constructs for one environment, as its settings describe it.
+
+    Storage (key and buckets), network, Glue catalog, one security configuration, and one :class:`EmrCluster`
+    per entry of ``settings.clusters``; each cluster reads and writes every data zone, reads the artifacts, writes
+    its logs and uses the Glue catalog as its metastore. Availability zones come from the settings, never from a
+    lookup, so synthesis is offline and deterministic.
+
+    Example::
+
+        EmrPlatformStack(app, "emr-platform-dev", settings=load_settings("dev"))
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, settings: EnvironmentSettings, **kwargs: Any) -> None:
+        super().__init__(
+            scope,
+            construct_id,
+            stack_name=settings.stack_name,
+            env=Environment(account=settings.account, region=settings.region),
+            description=f"EMR data platform, environment {settings.environment}",
+            **kwargs,
+        )
+        self.settings = settings
+        for key, value in settings.tags.items():
+            Tags.of(self).add(key, value)
+
+        storage_settings = settings.storage
+        self.storage = DataLakeStorage(
+            self,
+            "Storage",
+            data_zones=storage_settings.data_zones,
+            log_expiration=Duration.days(storage_settings.log_expiration_days),
+            noncurrent_version_expiration=Duration.days(storage_settings.noncurrent_version_expiration_days),
+            abort_incomplete_upload=Duration.days(storage_settings.abort_incomplete_upload_days),
+        )
+
+        net = settings.network
+        existing = net.existing_vpc
+        if existing is not None:
+            vpc = ec2.Vpc.from_vpc_attributes(
+                self,
+                "ImportedVpc",
+                vpc_id=existing.vpc_id,
+                vpc_cidr_block=existing.vpc_cidr,
+                availability_zones=list(settings.availability_zones),
+                private_subnet_ids=list(existing.private_subnet_ids),
+            )
+            self.network = EmrNetwork(
+                self,
+                "Network",
+                encryption_key=self.storage.key,
+                vpc=vpc,
+                subnet_ids=existing.private_subnet_ids,
+            )
+        else:
+            self.network = EmrNetwork(
+                self,
+                "Network",
+                encryption_key=self.storage.key,
+                vpc_cidr=net.vpc_cidr,
+                nat_gateways=net.nat_gateways,
+                interface_endpoints=net.interface_endpoints,
+                flow_logs_retention=RETENTION_DAYS[net.flow_logs_retention_days],
+            )
+
+        self.catalog = DataCatalog(
+            self, "Catalog", database_prefix=settings.database_prefix, zone_locations=self.storage.zone_uris
+        )
+        self.security_configuration = EmrSecurityConfiguration(self, "SecurityConfiguration", key=self.storage.key)
+
+        self.clusters: dict[str, EmrCluster] = {}
+        for name, spec in settings.clusters.items():
+            cluster = EmrCluster(
+                self,
+                name,
+                spec=spec,
+                cluster_name=f"{settings.stack_name}-{name}",
+                vpc=self.network.vpc,
+                subnets=self.network.subnets,
+                log_uri=self.storage.emr_log_uri,
+                log_encryption_key=self.storage.key,
+                security_configuration=self.security_configuration,
+                asset_uri=self.storage.artifact_uri,
+            )
+            self.storage.grant_read_write(cluster)
+            self.storage.grant_read_artifacts(cluster)
+            self.storage.grant_write_emr_logs(cluster)
+            cluster.use_glue_catalog(self.catalog)
+            if self.storage.artifacts_deployment is not None:
+                # Bootstrap scripts must be in the bucket before the cluster starts.
+                cluster.resource.node.add_dependency(self.storage.artifacts_deployment)
+            self.clusters[name] = cluster
+            CfnOutput(self, f"{name}ClusterId", value=cluster.cluster_id, description=f"EMR cluster ID of '{name}'")
+            CfnOutput(self, f"{name}ClusterName", value=cluster.cluster_name, description=f"Name of cluster '{name}'")
+
+        CfnOutput(self, "LogUri", value=self.storage.emr_log_uri, description="Where EMR clusters write their logs")
+        CfnOutput(self, "ArtifactsBucket", value=self.storage.artifacts_bucket.bucket_name)
+        for zone, bucket in self.storage.data_buckets.items():
+            CfnOutput(self, f"{zone}Bucket", value=bucket.bucket_name, description=f"Data zone '{zone}'")
+
+    @property
+    def availability_zones(self) -> list[str]:
+        """The zones pinned in the settings: never looked up, never a ``dummy1a`` placeholder."""
+        return list(self.settings.availability_zones)
+
