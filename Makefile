@@ -1,0 +1,64 @@
+# emr-platform: every target sets up what it needs from the pinned files (requirements*.txt, package-lock.json).
+# Quick start: `make synth`, `make test`. Real accounts: `make diff`, `make deploy ENV=dev`.
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+ARCH := $(shell uname -m)
+NODE_PKG := node-linux-$(if $(filter aarch64 arm64,$(ARCH)),arm64,x64)
+# Node 22 from the npm registry goes first on PATH: jsii (run by the Python app) and the CDK CLI both use it.
+export PATH := $(CURDIR)/node_modules/$(NODE_PKG)/bin:$(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
+export CDK_DISABLE_CLI_TELEMETRY := true
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+CDK := cdk --no-notices
+ENV ?=
+
+.PHONY: help setup synth test lint unit bench diff deploy clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 12
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet -r requirements-dev.txt 2>&1 | { grep -v 'is ignored: it is neither' || true; }
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e . 2>&1 | { grep -v 'is ignored: it is neither' || true; }
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	node --version | grep -q '^v22\.' || { echo "error: node_modules/$(NODE_PKG) did not provide Node 22" >&2; exit 1; }
+	touch $@
+
+setup: $(VENV)/.installed node_modules/.installed  ## create the Python venv and install the pinned CDK CLI and Node 22
+
+synth: setup  ## synthesize every environment into cdk.out/ and print a summary
+	rm -rf cdk.out
+	$(CDK) synth --quiet
+	$(PY) -m emr_platform.summary cdk.out
+
+lint: setup  ## ruff (lint + format check) and mypy --strict
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+unit: setup  ## the test suite only
+	$(PY) -m pytest -q
+
+test: lint unit  ## lint, type check and the whole test suite
+
+bench: setup  ## time synthesis against the single-CfnCluster floor, and the test suite
+	$(PY) scripts/bench.py
+
+diff: setup  ## cdk diff against the deployed stacks (needs AWS credentials); ENV=dev for one environment
+	$(CDK) diff $(if $(ENV),-c env=$(ENV)) --all
+
+deploy: setup  ## deploy one environment (needs AWS credentials): make deploy ENV=dev
+	@test -n "$(ENV)" || { echo "error: ENV is not set. Fix: make deploy ENV=dev (one of: $$(ls config | sed 's/.yaml//' | tr '\n' ' '))" >&2; exit 2; }
+	$(CDK) deploy -c env=$(ENV) --all --require-approval broadening
+
+clean:  ## remove generated files (keeps the venv and node_modules)
+	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,61 @@
+"""Shared fixtures: the cdk.json context (same feature flags as the CLI) and one synthesis of the whole app."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from aws_cdk import App, Stack
+from aws_cdk.assertions import Template
+
+from emr_platform.app import build_app, cdk_json_context
+from emr_platform.stacks import EmrPlatformStack
+
+PROJECT = Path(__file__).resolve().parent.parent
+ENVIRONMENTS = ("dev", "prod", "staging")
+
+
+@pytest.fixture(scope="session")
+def context() -> dict[str, object]:
+    """cdk.json's context: tests see the feature flags the CLI passes."""
+    return cdk_json_context(PROJECT)
+
+
+@dataclass
+class Synthesized:
+    app: App
+    outdir: Path
+    stacks: dict[str, EmrPlatformStack]
+    templates: dict[str, Template]
+
+
+@pytest.fixture(scope="session")
+def synthesized(context: dict[str, object], tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    """The whole app (every environment), synthesized once per test session, with all gates."""
+    outdir = tmp_path_factory.mktemp("cdk.out")
+    app = build_app(context=context, outdir=str(outdir))
+    app.synth()
+    stacks = {
+        child.settings.environment: child for child in app.node.children if isinstance(child, EmrPlatformStack)
+    }
+    return Synthesized(app, outdir, stacks, {env: Template.from_stack(s) for env, s in stacks.items()})
+
+
+@pytest.fixture
+def new_app(context: dict[str, object]) -> Iterator[App]:
+    """A fresh app with cdk.json's context, for tests that build their own small stack."""
+    yield App(context=context)
+
+
+def test_stack(app: App, name: str = "Test") -> Stack:
+    """A stack with a fixed environment and pinned zones, like the platform's."""
+    from aws_cdk import Environment
+
+    class _Pinned(Stack):
+        @property
+        def availability_zones(self) -> list[str]:
+            return ["eu-west-1a", "eu-west-1b"]
+
+    return _Pinned(app, name, env=Environment(account="123456789012", region="eu-west-1"))

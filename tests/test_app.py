@@ -1,0 +1,125 @@
+"""The app as the CLI runs it: every environment synthesizes offline, clean, deterministic."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from pathlib import Path
+from aws_cdk.assertions import Match
+from cdk_nag import AwsSolutionsChecks
+
+from emr_platform.app import build_app
+
+from .conftest import ENVIRONMENTS, PROJECT, Synthesized
+
+
+def test_every_environment_has_a_stack_with_one_cluster(synthesized: Synthesized) -> None:
+    assert sorted(synthesized.stacks) == sorted(ENVIRONMENTS)
+    for template in synthesized.templates.values():
+        template.resource_count_is("AWS::EMR::Cluster", 1)
+        template.resource_count_is("AWS::EMR::SecurityConfiguration", 1)
+
+
+def test_stacks_target_the_account_and_region_of_their_settings(synthesized: Synthesized) -> None:
+    for env, stack in synthesized.stacks.items():
+        assert stack.account == stack.settings.account
+        assert stack.region == "eu-west-1"
+        assert stack.stack_name == f"emr-platform-{env}"
+
+
+def test_no_placeholder_availability_zones(synthesized: Synthesized) -> None:
+    for path in synthesized.outdir.glob("*.template.json"):
+        text = path.read_text()
+        assert "dummy1" not in text, path.name
+        assert "Fn::GetAZs" not in text, path.name
+
+
+def test_cfn_lint_reports_no_errors(synthesized: Synthesized) -> None:
+    templates = sorted(str(p) for p in synthesized.outdir.glob("*.template.json"))
+    assert len(templates) == len(ENVIRONMENTS)
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "cfn-lint"), "--non-zero-exit-code", "error", "--format", "parseable", *templates],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    errors = [line for line in result.stdout.splitlines() if ":E" in line]
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert errors == []
+
+
+def test_aws_solutions_pack_has_no_unacknowledged_findings(synthesized: Synthesized) -> None:
+    for env, stack in synthesized.stacks.items():
+        report = AwsSolutionsChecks(synthesized.app).validate_scope(stack)
+        assert report.success, f"{env}: " + "; ".join(f"{v.rule_name}: {v.description}" for v in report.violations)
+
+
+def test_synthesis_is_deterministic(synthesized: Synthesized, context: dict[str, object], tmp_path: object) -> None:
+    again = build_app(context=context, outdir=str(tmp_path))
+    again.synth()
+    for path in synthesized.outdir.glob("*.template.json"):
+        first = json.loads(path.read_text())
+        second = json.loads((tmp_path / path.name).read_text())  # type: ignore[operator]
+        assert first == second, path.name
+
+
+def test_prod_differs_from_dev_by_settings_only(synthesized: Synthesized) -> None:
+    dev, prod = synthesized.templates["dev"], synthesized.templates["prod"]
+    dev.has_resource_properties(
+        "AWS::EMR::Cluster",
+        {
+            "Instances": Match.object_like({"TerminationProtected": False}),
+            "AutoTerminationPolicy": {"IdleTimeout": 1800},
+        },
+    )
+    prod.has_resource_properties(
+        "AWS::EMR::Cluster",
+        {
+            "Instances": Match.object_like(
+                {
+                    "TerminationProtected": True,
+                    "MasterInstanceFleet": Match.object_like({"TargetOnDemandCapacity": 3}),
+                    "CoreInstanceFleet": Match.object_like({"TargetOnDemandCapacity": 8, "TargetSpotCapacity": 0}),
+                }
+            ),
+            "AutoTerminationPolicy": Match.absent(),
+        },
+    )
+
+
+def test_stateful_resources_are_retained(synthesized: Synthesized) -> None:
+    for template in synthesized.templates.values():
+        for resource_type in ("AWS::S3::Bucket", "AWS::KMS::Key", "AWS::Glue::Database", "AWS::Logs::LogGroup"):
+            resources = template.find_resources(resource_type)
+            assert resources, resource_type
+            for logical_id, resource in resources.items():
+                assert resource.get("DeletionPolicy") == "Retain", (resource_type, logical_id)
+                assert resource.get("UpdateReplacePolicy") == "Retain", (resource_type, logical_id)
+
+
+def test_outputs_name_the_cluster_and_buckets(synthesized: Synthesized) -> None:
+    outputs = synthesized.templates["dev"].find_outputs("*")
+    assert {"analyticsClusterId", "analyticsClusterName", "LogUri", "ArtifactsBucket", "rawBucket"} <= set(outputs)
+
+
+@pytest.mark.parametrize(
+    ("context_json", "expected"),
+    [
+        ({"env": "qa"}, "context 'env': unknown environment (got 'qa'). Fix: use one of dev, prod, staging"),
+    ],
+)
+def test_fails_on_an_unknown_environment_with_one_line_and_no_traceback(
+    context_json: dict[str, str], expected: str
+) -> None:
+    env = {**os.environ, "CDK_CONTEXT_JSON": json.dumps(context_json)}
+    result = subprocess.run(
+        [sys.executable, "app.py"], cwd=PROJECT, env=env, capture_output=True, text=True, check=False, timeout=120
+    )
+    assert result.returncode == 1
+    assert expected in result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
