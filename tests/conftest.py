@@ -49,7 +49,7 @@ def new_app(context: dict[str, object]) -> Iterator[App]:
     yield App(context=context)
 
 
-def test_stack(app: App, name: str = "Test") -> Stack:
+def pinned_stack(app: App, name: str = "Test") -> Stack:
     """A stack with a fixed environment and pinned zones, like the platform's."""
     from aws_cdk import Environment
 

@@ -1,0 +1,529 @@
+"""Each construct on its own: secure defaults, validation, grants (one small stack per module)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from aws_cdk import App
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk.assertions import Match, Template
+
+from emr_platform import EmrClusterSpec
+from emr_platform.constructs import (
+    DataCatalog,
+    DataLakeStorage,
+    EmrCluster,
+    EmrNetwork,
+    EmrSecurityConfiguration,
+)
+from emr_platform.errors import PropError
+
+from .conftest import pinned_stack
+
+SPEC: dict[str, Any] = {
+    "release_label": "emr-7.13.0",
+    "applications": ["Hadoop", "Spark", "Hive", "Trino"],
+    "idle_timeout_minutes": 45,
+    "step_concurrency": 4,
+    "bootstrap_actions": [{"name": "pip", "script": "bootstrap/install-python-packages.sh", "args": ["pandas==2.2.3"]}],
+    "configurations": [{"classification": "spark-defaults", "properties": {"spark.dynamicAllocation.enabled": True}}],
+    "instance_fleets": {
+        "primary": {"instance_types": [{"instance_type": "m7g.xlarge"}], "on_demand_capacity": 1},
+        "core": {
+            "instance_types": [
+                {"instance_type": "r7g.xlarge", "ebs_volumes": [{"size_gib": 128}]},
+                {"instance_type": "r7g.2xlarge", "weighted_capacity": 2},
+            ],
+            "on_demand_capacity": 2,
+        },
+        "tasks": [{"instance_types": [{"instance_type": "m7g.xlarge"}], "spot_capacity": 4}],
+    },
+    "managed_scaling": {
+        "unit_type": "InstanceFleetUnits",
+        "minimum_capacity_units": 3,
+        "maximum_capacity_units": 20,
+        "maximum_core_capacity_units": 2,
+        "maximum_on_demand_capacity_units": 3,
+    },
+    "tags": {"team": "data"},
+}
+
+
+class Platform:
+    """One small stack with every construct, built once for this module."""
+
+    def __init__(self, context: dict[str, object]) -> None:
+        self.app = App(context=context)
+        self.stack = pinned_stack(self.app)
+        self.storage = DataLakeStorage(self.stack, "Storage", data_zones=["raw", "curated"])
+        self.network = EmrNetwork(self.stack, "Network", encryption_key=self.storage.key)
+        self.catalog = DataCatalog(
+            self.stack, "Catalog", database_prefix="lake_test", zone_locations=self.storage.zone_uris
+        )
+        self.security = EmrSecurityConfiguration(self.stack, "Security", key=self.storage.key)
+        self.cluster = EmrCluster(
+            self.stack,
+            "Cluster",
+            spec=EmrClusterSpec.model_validate(SPEC),
+            vpc=self.network.vpc,
+            subnets=self.network.subnets,
+            log_uri=self.storage.emr_log_uri,
+            log_encryption_key=self.storage.key,
+            security_configuration=self.security,
+            asset_uri=self.storage.artifact_uri,
+        )
+        self.storage.grant_read_write(self.cluster, zones=["curated"])
+        self.storage.grant_read(self.cluster, zones=["raw"])
+        self.cluster.use_glue_catalog(self.catalog)
+        self.template = Template.from_stack(self.stack)
+
+
+@pytest.fixture(scope="module")
+def platform(context: dict[str, object]) -> Platform:
+    return Platform(context)
+
+
+def _policy_statements(template: Template) -> list[dict[str, Any]]:
+    statements: list[dict[str, Any]] = []
+    for policy in template.find_resources("AWS::IAM::Policy").values():
+        statements.extend(policy["Properties"]["PolicyDocument"]["Statement"])
+    return statements
+
+
+# --- storage ----------------------------------------------------------------------------------------------------
+
+
+def test_key_rotates_and_is_retained(platform: Platform) -> None:
+    platform.template.has_resource(
+        "AWS::KMS::Key",
+        {"Properties": Match.object_like({"EnableKeyRotation": True}), "DeletionPolicy": "Retain"},
+    )
+
+
+def test_every_bucket_blocks_public_access_and_is_versioned_retained_and_expires_uploads(platform: Platform) -> None:
+    buckets = platform.template.find_resources("AWS::S3::Bucket")
+    assert len(buckets) == 4  # raw, curated, logs, artifacts
+    for logical_id, bucket in buckets.items():
+        props = bucket["Properties"]
+        assert props["PublicAccessBlockConfiguration"] == {
+            "BlockPublicAcls": True,
+            "BlockPublicPolicy": True,
+            "IgnorePublicAcls": True,
+            "RestrictPublicBuckets": True,
+        }, logical_id
+        assert props["VersioningConfiguration"] == {"Status": "Enabled"}, logical_id
+        assert "BucketName" not in props, "bucket names are generated, never hard-coded"
+        rules = props["LifecycleConfiguration"]["Rules"]
+        assert any(r.get("AbortIncompleteMultipartUpload") for r in rules), logical_id
+        assert bucket["DeletionPolicy"] == "Retain", logical_id
+
+
+def test_data_buckets_use_the_platform_key_and_log_access(platform: Platform) -> None:
+    key_id = platform.stack.resolve(platform.storage.key.key_arn)
+    for zone in ("raw", "curated"):
+        bucket = platform.storage.bucket(zone)
+        props = platform.template.to_json()["Resources"][platform.stack.resolve(bucket.node.default_child.logical_id)][  # type: ignore[union-attr]
+            "Properties"
+        ]
+        encryption = props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
+        assert encryption["ServerSideEncryptionByDefault"] == {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key_id}
+        assert encryption["BucketKeyEnabled"] is True
+        assert props["LoggingConfiguration"]["LogFilePrefix"] == f"s3-access-logs/data/{zone}/"
+
+
+def test_logs_bucket_expires_logs(platform: Platform) -> None:
+    platform.template.has_resource_properties(
+        "AWS::S3::Bucket",
+        {
+            "BucketEncryption": {
+                "ServerSideEncryptionConfiguration": [{"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+            },
+            "LifecycleConfiguration": {
+                "Rules": Match.array_with([Match.object_like({"Id": "expire-logs", "ExpirationInDays": 365})])
+            },
+        },
+    )
+
+
+def test_every_bucket_denies_insecure_transport(platform: Platform) -> None:
+    policies = platform.template.find_resources("AWS::S3::BucketPolicy")
+    assert len(policies) == 4
+    for policy in policies.values():
+        statements = policy["Properties"]["PolicyDocument"]["Statement"]
+        assert any(
+            s["Effect"] == "Deny" and s.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport") == "false"
+            for s in statements
+        )
+
+
+def test_scripts_are_uploaded_to_the_artifacts_bucket(platform: Platform) -> None:
+    platform.template.resource_count_is("Custom::CDKBucketDeployment", 1)
+    platform.template.has_resource_properties(
+        "Custom::CDKBucketDeployment", {"DestinationBucketKeyPrefix": "assets/", "Prune": False}
+    )
+
+
+def test_storage_fails_on_an_unknown_zone(platform: Platform) -> None:
+    with pytest.raises(PropError, match=r"no such data zone \(got 'gold'\). Fix: use one of raw, curated"):
+        platform.storage.bucket("gold")
+
+
+def test_storage_fails_on_duplicate_zones(context: dict[str, object]) -> None:
+    stack = pinned_stack(App(context=context))
+    with pytest.raises(PropError, match=r"data_zones: a zone is listed twice"):
+        DataLakeStorage(stack, "Storage", data_zones=["raw", "raw"])
+
+
+def test_storage_fails_without_the_access_log_feature_flag() -> None:
+    stack = pinned_stack(App())
+    with pytest.raises(PropError, match=r"serverAccessLogsUseBucketPolicy.*Fix: set"):
+        DataLakeStorage(stack, "Storage")
+
+
+# --- network ----------------------------------------------------------------------------------------------------
+
+
+def test_network_has_private_subnets_only(platform: Platform) -> None:
+    template = platform.template
+    template.resource_count_is("AWS::EC2::InternetGateway", 0)
+    template.resource_count_is("AWS::EC2::NatGateway", 0)
+    for subnet in template.find_resources("AWS::EC2::Subnet").values():
+        assert subnet["Properties"]["MapPublicIpOnLaunch"] is False
+        tags = {t["Key"]: t["Value"] for t in subnet["Properties"]["Tags"]}
+        assert tags["for-use-with-amazon-emr-managed-policies"] == "true"
+    assert [s.availability_zone for s in platform.network.subnets] == ["eu-west-1a", "eu-west-1b"]
+
+
+def test_network_has_an_s3_gateway_and_interface_endpoints(platform: Platform) -> None:
+    endpoints = platform.template.find_resources("AWS::EC2::VPCEndpoint")
+    types = sorted(e["Properties"].get("VpcEndpointType", "Gateway") for e in endpoints.values())
+    assert types.count("Gateway") == 1
+    assert types.count("Interface") == 7
+    platform.template.has_resource_properties(
+        "AWS::EC2::SecurityGroup",
+        {
+            "SecurityGroupIngress": [
+                Match.object_like({"CidrIp": "10.0.0.0/16", "FromPort": 443, "ToPort": 443, "IpProtocol": "tcp"})
+            ]
+        },
+    )
+
+
+def test_network_logs_all_traffic_to_an_encrypted_log_group(platform: Platform) -> None:
+    platform.template.has_resource_properties("AWS::EC2::FlowLog", {"TrafficType": "ALL"})
+    platform.template.has_resource_properties(
+        "AWS::Logs::LogGroup", {"KmsKeyId": Match.any_value(), "RetentionInDays": 365}
+    )
+
+
+def test_imported_network_creates_nothing(context: dict[str, object]) -> None:
+    stack = pinned_stack(App(context=context))
+    storage = DataLakeStorage(stack, "Storage", assets_dir=None)
+    vpc = ec2.Vpc.from_vpc_attributes(
+        stack, "Vpc", vpc_id="vpc-0123456789abcdef0", availability_zones=["eu-west-1a", "eu-west-1b"]
+    )
+    network = EmrNetwork(
+        stack, "Network", encryption_key=storage.key, vpc=vpc, subnet_ids=["subnet-0aaaaaaaaaaaaaaaa", "subnet-0bbbbbbbbbbbbbbbb"]
+    )
+    template = Template.from_stack(stack)
+    template.resource_count_is("AWS::EC2::VPC", 0)
+    template.resource_count_is("AWS::EC2::Subnet", 0)
+    assert [s.subnet_id for s in network.subnets] == ["subnet-0aaaaaaaaaaaaaaaa", "subnet-0bbbbbbbbbbbbbbbb"]
+
+
+def test_imported_network_fails_without_subnets(context: dict[str, object]) -> None:
+    stack = pinned_stack(App(context=context))
+    storage = DataLakeStorage(stack, "Storage", assets_dir=None)
+    vpc = ec2.Vpc.from_vpc_attributes(stack, "Vpc", vpc_id="vpc-0123456789abcdef0", availability_zones=["eu-west-1a"])
+    with pytest.raises(PropError, match=r"subnet_ids: an imported VPC needs the IDs"):
+        EmrNetwork(stack, "Network", encryption_key=storage.key, vpc=vpc)
+
+
+# --- catalog ----------------------------------------------------------------------------------------------------
+
+
+def test_catalog_has_one_retained_database_per_zone(platform: Platform) -> None:
+    databases = platform.template.find_resources("AWS::Glue::Database")
+    names = sorted(d["Properties"]["DatabaseInput"]["Name"] for d in databases.values())
+    assert names == ["lake_test_curated", "lake_test_raw"]
+    assert all(d["DeletionPolicy"] == "Retain" for d in databases.values())
+
+
+def test_cluster_uses_glue_as_hive_spark_and_trino_metastore(platform: Platform) -> None:
+    factory = "com.amazonaws.glue.catalog.metastore.AWSGlueDataCatalogHiveClientFactory"
+    platform.template.has_resource_properties(
+        "AWS::EMR::Cluster",
+        {
+            "Configurations": Match.array_with(
+                [
+                    {"Classification": "hive-site", "ConfigurationProperties": {"hive.metastore.client.factory.class": factory}},
+                    {"Classification": "spark-defaults", "ConfigurationProperties": {"spark.dynamicAllocation.enabled": "true"}},
+                    {"Classification": "spark-hive-site", "ConfigurationProperties": {"hive.metastore.client.factory.class": factory}},
+                    {"Classification": "trino-connector-hive", "ConfigurationProperties": {"hive.metastore": "glue"}},
+                ]
+            )
+        },
+    )
+
+
+def test_glue_grants_never_create_or_drop_databases(platform: Platform) -> None:
+    actions = {a for s in _policy_statements(platform.template) for a in _as_list(s["Action"])}
+    assert {"glue:GetTable", "glue:CreateTable", "glue:BatchCreatePartition"} <= actions
+    assert not {"glue:CreateDatabase", "glue:DeleteDatabase", "glue:*"} & actions
+
+
+# --- roles --------------------------------------------------------------------------------------------------------
+
+
+def test_service_role_uses_the_v2_policy_with_a_confused_deputy_guard(platform: Platform) -> None:
+    roles = platform.template.find_resources("AWS::IAM::Role")
+    service = [r for r in roles.values() if "elasticmapreduce.amazonaws.com" in json.dumps(r["Properties"]["AssumeRolePolicyDocument"])]
+    assert len(service) == 1
+    props = service[0]["Properties"]
+    assert "AmazonEMRServicePolicy_v2" in json.dumps(props["ManagedPolicyArns"])
+    condition = props["AssumeRolePolicyDocument"]["Statement"][0]["Condition"]
+    assert condition["StringEquals"] == {"aws:SourceAccount": "123456789012"}
+    assert "aws:SourceArn" in condition["ArnLike"]
+
+
+def test_no_deprecated_emr_managed_policy_anywhere(platform: Platform) -> None:
+    text = json.dumps(platform.template.to_json())
+    assert "AmazonElasticMapReduceRole" not in text
+    assert "AmazonElasticMapReduceforEC2Role" not in text
+
+
+def test_pass_role_is_scoped_to_the_instance_role_and_ec2(platform: Platform) -> None:
+    passes = [s for s in _policy_statements(platform.template) if s["Action"] == "iam:PassRole"]
+    assert len(passes) == 1
+    assert passes[0]["Condition"] == {"StringLike": {"iam:PassedToService": "ec2.amazonaws.com*"}}
+    assert passes[0]["Resource"] != "*"
+
+
+def test_instance_role_has_no_wildcard_actions_and_no_star_resource(platform: Platform) -> None:
+    role = platform.cluster.roles.instance_role
+    policy = role.node.find_child("DefaultPolicy")
+    assert isinstance(policy, iam.Policy)
+    document = platform.stack.resolve(policy.document.to_json())
+    for statement in document["Statement"]:
+        assert all("*" not in a for a in _as_list(statement["Action"])), statement
+        assert "*" not in _as_list(statement["Resource"]), statement
+
+
+def test_read_only_zone_gets_no_write_actions(platform: Platform) -> None:
+    raw = platform.stack.resolve(platform.storage.bucket("raw").arn_for_objects("*"))
+    for statement in _policy_statements(platform.template):
+        if raw in _as_list(statement["Resource"]):
+            assert "s3:PutObject" not in _as_list(statement["Action"])
+            assert "s3:GetObject" in _as_list(statement["Action"])
+
+
+# --- security configuration -----------------------------------------------------------------------------------------
+
+
+def test_security_configuration_encrypts_at_rest(platform: Platform) -> None:
+    configs = platform.template.find_resources("AWS::EMR::SecurityConfiguration")
+    (config,) = configs.values()
+    assert "Name" not in config["Properties"], "a fixed name makes every replacement fail"
+    document = config["Properties"]["SecurityConfiguration"]
+    at_rest = document["EncryptionConfiguration"]["AtRestEncryptionConfiguration"]
+    assert document["EncryptionConfiguration"]["EnableAtRestEncryption"] is True
+    assert at_rest["S3EncryptionConfiguration"]["EncryptionMode"] == "SSE-KMS"
+    assert at_rest["LocalDiskEncryptionConfiguration"]["EncryptionKeyProviderType"] == "AwsKms"
+    assert at_rest["LocalDiskEncryptionConfiguration"]["EnableEbsEncryption"] is True
+    assert document["InstanceMetadataServiceConfiguration"]["MinimumInstanceMetadataServiceVersion"] == 2
+
+
+def test_security_configuration_fails_on_a_bad_certificate_uri(context: dict[str, object]) -> None:
+    stack = pinned_stack(App(context=context))
+    storage = DataLakeStorage(stack, "Storage", assets_dir=None)
+    with pytest.raises(PropError, match=r"tls_certificates_uri: not an s3:// URI of a \.zip file"):
+        EmrSecurityConfiguration(stack, "Security", key=storage.key, tls_certificates_uri="https://x/certs.zip")
+
+
+# --- cluster ------------------------------------------------------------------------------------------------------
+
+
+def test_cluster_renders_the_spec(platform: Platform) -> None:
+    platform.template.has_resource_properties(
+        "AWS::EMR::Cluster",
+        {
+            "ReleaseLabel": "emr-7.13.0",
+            "Applications": [{"Name": "Hadoop"}, {"Name": "Spark"}, {"Name": "Hive"}, {"Name": "Trino"}],
+            "AutoTerminationPolicy": {"IdleTimeout": 2700},
+            "StepConcurrencyLevel": 4,
+            "VisibleToAllUsers": True,
+            "ScaleDownBehavior": "TERMINATE_AT_TASK_COMPLETION",
+            "LogEncryptionKmsKeyId": Match.any_value(),
+            "SecurityConfiguration": Match.any_value(),
+            "ManagedScalingPolicy": {
+                "ComputeLimits": {
+                    "UnitType": "InstanceFleetUnits",
+                    "MinimumCapacityUnits": 3,
+                    "MaximumCapacityUnits": 20,
+                    "MaximumCoreCapacityUnits": 2,
+                    "MaximumOnDemandCapacityUnits": 3,
+                }
+            },
+            "BootstrapActions": [
+                Match.object_like(
+                    {"Name": "pip", "ScriptBootstrapAction": Match.object_like({"Args": ["pandas==2.2.3"]})}
+                )
+            ],
+            "Instances": Match.object_like(
+                {
+                    "TerminationProtected": True,
+                    "KeepJobFlowAliveWhenNoSteps": True,
+                    "Ec2SubnetIds": Match.any_value(),
+                    "CoreInstanceFleet": Match.object_like(
+                        {
+                            "TargetOnDemandCapacity": 2,
+                            "InstanceTypeConfigs": [
+                                Match.object_like(
+                                    {
+                                        "InstanceType": "r7g.xlarge",
+                                        "EbsConfiguration": Match.object_like(
+                                            {"EbsBlockDeviceConfigs": [Match.object_like({"VolumesPerInstance": 1})]}
+                                        ),
+                                    }
+                                ),
+                                Match.object_like({"InstanceType": "r7g.2xlarge", "WeightedCapacity": 2}),
+                            ],
+                        }
+                    ),
+                    "TaskInstanceFleets": [
+                        Match.object_like(
+                            {
+                                "TargetSpotCapacity": 4,
+                                "LaunchSpecifications": Match.object_like(
+                                    {
+                                        "SpotSpecification": {
+                                            "AllocationStrategy": "price-capacity-optimized",
+                                            "TimeoutAction": "SWITCH_TO_ON_DEMAND",
+                                            "TimeoutDurationMinutes": 10,
+                                        }
+                                    }
+                                ),
+                            }
+                        )
+                    ],
+                }
+            ),
+        },
+    )
+
+
+def test_cluster_and_its_groups_carry_the_v2_policy_tag(platform: Platform) -> None:
+    tag = {"Key": "for-use-with-amazon-emr-managed-policies", "Value": "true"}
+    platform.template.has_resource_properties("AWS::EMR::Cluster", {"Tags": Match.array_with([tag])})
+    cluster_groups = [
+        g for lid, g in platform.template.find_resources("AWS::EC2::SecurityGroup").items() if lid.startswith("Cluster")
+    ]
+    assert len(cluster_groups) == 3
+    for group in cluster_groups:
+        assert tag in group["Properties"]["Tags"]
+
+
+def test_no_security_group_admits_the_internet(platform: Platform) -> None:
+    rules = [
+        rule
+        for group in platform.template.find_resources("AWS::EC2::SecurityGroup").values()
+        for rule in group["Properties"].get("SecurityGroupIngress", [])
+    ]
+    rules += [r["Properties"] for r in platform.template.find_resources("AWS::EC2::SecurityGroupIngress").values()]
+    assert rules
+    for rule in rules:
+        assert rule.get("CidrIp") not in ("0.0.0.0/0",) and rule.get("CidrIpv6") != "::/0", rule
+
+
+def test_service_access_group_has_the_rules_emr_needs(platform: Platform) -> None:
+    service = platform.stack.resolve(platform.cluster.service_access_security_group.security_group_id)
+    platform.template.has_resource_properties(
+        "AWS::EC2::SecurityGroupIngress", {"GroupId": service, "FromPort": 9443, "ToPort": 9443}
+    )
+    platform.template.has_resource_properties(
+        "AWS::EC2::SecurityGroupEgress", {"GroupId": service, "FromPort": 8443, "ToPort": 8443}
+    )
+
+
+def test_cluster_with_instance_groups_uses_one_subnet(context: dict[str, object]) -> None:
+    stack = pinned_stack(App(context=context))
+    storage = DataLakeStorage(stack, "Storage", assets_dir=None)
+    network = EmrNetwork(stack, "Network", encryption_key=storage.key, interface_endpoints=())
+    spec = EmrClusterSpec.model_validate(
+        {
+            "release_label": "emr-6.15.0",
+            "instance_groups": {
+                "primary": {"instance_type": "m6g.xlarge", "instance_count": 1},
+                "core": {"instance_type": "r6g.xlarge", "instance_count": 2, "market": "SPOT"},
+            },
+        }
+    )
+    EmrCluster(stack, "Cluster", spec=spec, vpc=network.vpc, subnets=network.subnets, log_uri=storage.emr_log_uri)
+    template = Template.from_stack(stack)
+    template.has_resource_properties(
+        "AWS::EMR::Cluster",
+        {
+            "Instances": Match.object_like(
+                {
+                    "Ec2SubnetId": Match.any_value(),
+                    "Ec2SubnetIds": Match.absent(),
+                    "CoreInstanceGroup": Match.object_like({"InstanceCount": 2, "Market": "SPOT"}),
+                }
+            ),
+            "SecurityConfiguration": Match.absent(),
+        },
+    )
+
+
+def test_cluster_accepts_its_own_roles(context: dict[str, object]) -> None:
+    stack = pinned_stack(App(context=context))
+    storage = DataLakeStorage(stack, "Storage", assets_dir=None)
+    network = EmrNetwork(stack, "Network", encryption_key=storage.key, interface_endpoints=())
+    service = iam.Role.from_role_name(stack, "Service", "my-emr-service-role")
+    instance = iam.Role.from_role_name(stack, "Instance", "my-emr-instance-role")
+    cluster = EmrCluster(
+        stack,
+        "Cluster",
+        spec=EmrClusterSpec.model_validate({**SPEC, "bootstrap_actions": []}),
+        vpc=network.vpc,
+        subnets=network.subnets,
+        log_uri=storage.emr_log_uri,
+        service_role=service,
+        instance_role=instance,
+    )
+    template = Template.from_stack(stack)
+    assert not [
+        r for r in template.find_resources("AWS::IAM::Role").values() if "elasticmapreduce" in json.dumps(r)
+    ]
+    template.resource_count_is("AWS::IAM::InstanceProfile", 1)
+    assert cluster.grant_principal is instance
+
+
+def test_cluster_fails_on_a_packaged_script_without_asset_uri(context: dict[str, object]) -> None:
+    stack = pinned_stack(App(context=context))
+    storage = DataLakeStorage(stack, "Storage", assets_dir=None)
+    network = EmrNetwork(stack, "Network", encryption_key=storage.key, interface_endpoints=())
+    with pytest.raises(PropError, match=r"spec.bootstrap_actions: .*no asset_uri was given.*Fix: pass asset_uri"):
+        EmrCluster(
+            stack,
+            "Cluster",
+            spec=EmrClusterSpec.model_validate(SPEC),
+            vpc=network.vpc,
+            subnets=network.subnets,
+            log_uri=storage.emr_log_uri,
+        )
+
+
+def test_cluster_fails_without_subnets(context: dict[str, object]) -> None:
+    stack = pinned_stack(App(context=context))
+    storage = DataLakeStorage(stack, "Storage", assets_dir=None)
+    network = EmrNetwork(stack, "Network", encryption_key=storage.key, interface_endpoints=())
+    with pytest.raises(PropError, match=r"subnets: no subnets given"):
+        EmrCluster(stack, "Cluster", spec=EmrClusterSpec.model_validate(SPEC), vpc=network.vpc, subnets=[], log_uri="s3://b/")
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
