@@ -68,7 +68,8 @@ class SpotSpec(Spec):
         default=10, description="Minutes to wait for Spot capacity at launch (5-1440). Default 10."
     )
     timeout_action: Literal["SWITCH_TO_ON_DEMAND", "TERMINATE_CLUSTER"] = Field(
-        default="SWITCH_TO_ON_DEMAND", description="What happens when the timeout expires. Default `SWITCH_TO_ON_DEMAND`."
+        default="SWITCH_TO_ON_DEMAND",
+        description="What happens when the timeout expires. Default `SWITCH_TO_ON_DEMAND`.",
     )
 
 
@@ -117,7 +118,9 @@ class InstanceFleetsSpec(Spec):
 
     primary: InstanceFleetSpec = Field(description="The primary (master) fleet: target capacity 1 (or 3 for HA).")
     core: InstanceFleetSpec = Field(description="The core fleet: HDFS and YARN; at least 1 unit.")
-    tasks: tuple[InstanceFleetSpec, ...] = Field(default=(), description="Task fleet (0 or 1; it can mix up to 30 instance types): YARN only, Spot-friendly.")
+    tasks: tuple[InstanceFleetSpec, ...] = Field(
+        default=(), description="Task fleet (0 or 1; it can mix up to 30 instance types): YARN only, Spot-friendly."
+    )
 
     @model_validator(mode="after")
     def _check(self) -> InstanceFleetsSpec:
@@ -133,7 +136,9 @@ class InstanceFleetsSpec(Spec):
                 "set primary.on_demand_capacity (or spot_capacity) to 1 or 3",
             )
         if any(t.weighted_capacity != 1 for t in primary.instance_types):
-            raise invalid("primary instance types must have weighted_capacity 1", "remove weighted_capacity from primary")
+            raise invalid(
+                "primary instance types must have weighted_capacity 1", "remove weighted_capacity from primary"
+            )
         if self.core.total_capacity < 1:
             raise invalid(
                 "the core fleet has no capacity", "set core.on_demand_capacity and/or core.spot_capacity to at least 1"

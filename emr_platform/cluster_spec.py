@@ -8,7 +8,7 @@ by the same rules.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -21,7 +21,7 @@ IDLE_TIMEOUT_MINUTES = (1, 7 * 24 * 60)  # IdleTimeout: 60 s to 7 days
 STEP_CONCURRENCY = (1, 256)
 ROOT_VOLUME_GIB = (15, 100)
 
-PropertyValue = Union[str, bool, int, float]
+PropertyValue = str | bool | int | float
 
 
 class ConfigurationSpec(Spec):
@@ -38,9 +38,9 @@ class ConfigurationSpec(Spec):
         default=(), description="Nested classifications (e.g. `export` under `spark-env`). Default none."
     )
 
-    def to_emr(self) -> dict[str, object]:
+    def to_emr(self) -> dict[str, Any]:
         """The configuration in EMR's shape, property values as strings."""
-        result: dict[str, object] = {"Classification": self.classification}
+        result: dict[str, Any] = {"Classification": self.classification}
         if self.properties:
             result["Properties"] = {k: _as_emr_string(v) for k, v in self.properties.items()}
         if self.configurations:
@@ -102,7 +102,9 @@ class EmrClusterSpec(Spec):
         description="Applications to install, as EMR names them. Default Hadoop, Spark, Hive, Livy.",
     )
     configurations: tuple[ConfigurationSpec, ...] = Field(default=(), description="Extra configurations. Default none.")
-    bootstrap_actions: tuple[BootstrapActionSpec, ...] = Field(default=(), description="Bootstrap actions. Default none.")
+    bootstrap_actions: tuple[BootstrapActionSpec, ...] = Field(
+        default=(), description="Bootstrap actions. Default none."
+    )
     instance_fleets: InstanceFleetsSpec | None = Field(default=None, description="Nodes as instance fleets.")
     instance_groups: InstanceGroupsSpec | None = Field(default=None, description="Nodes as instance groups.")
     managed_scaling: ManagedScalingSpec | None = Field(

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from aws_cdk import Acknowledgment, App, Stack, Validations
-from cdk_nag import AwsSolutionsChecks
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
+from cdk_nag import AwsSolutionsChecks
 from constructs import IConstruct
 
 from emr_platform.constructs import DataLakeStorage, EmrCluster, EmrNetwork

@@ -8,9 +8,7 @@ coercion), frozen (a spec is a value) and reject unknown keys (a typo is an erro
 from __future__ import annotations
 
 import re
-from typing import Annotated
-
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError

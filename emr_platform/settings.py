@@ -163,7 +163,9 @@ class EnvironmentSettings(Spec):
         default="emr-platform", description="Prefix of the stack and resource names. Default `emr-platform`."
     )
     account: Annotated[str, Field(pattern=r"^[0-9]{12}$")] = Field(description="AWS account ID, 12 digits, quoted.")
-    region: Annotated[str, Field(pattern=r"^[a-z]{2}(-[a-z]+)+-[0-9]$")] = Field(description="AWS region, e.g. eu-west-1.")
+    region: Annotated[str, Field(pattern=r"^[a-z]{2}(-[a-z]+)+-[0-9]$")] = Field(
+        description="AWS region, e.g. eu-west-1."
+    )
     availability_zones: tuple[str, ...] = Field(
         min_length=1,
         max_length=6,
@@ -213,7 +215,7 @@ class _UniqueKeyLoader(yaml.SafeLoader):
 def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
     seen: set[Any] = set()
     for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+        key = loader.construct_object(key_node, deep=deep)
         if key in seen:
             raise yaml.constructor.ConstructorError(
                 None, None, f"duplicate key {key!r}: the second one would silently win", key_node.start_mark
@@ -255,7 +257,10 @@ def load_settings(environment: str, config_dir: Path = CONFIG_DIR) -> Environmen
         line = f":{mark.line + 1}" if mark is not None else ""
         problem = str(getattr(error, "problem", None) or error)
         raise SettingsError(
-            where=f"{shown}{line}", problem=f"not valid YAML: {problem}", show_value=False, fix="correct the YAML syntax"
+            where=f"{shown}{line}",
+            problem=f"not valid YAML: {problem}",
+            show_value=False,
+            fix="correct the YAML syntax",
         ) from None
     if not isinstance(data, dict):
         raise SettingsError(

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from aws_cdk import App, Stack
+from aws_cdk import App, Environment, Stack
 from aws_cdk.assertions import Template
 
 from emr_platform.app import build_app, cdk_json_context
@@ -37,9 +37,7 @@ def synthesized(context: dict[str, object], tmp_path_factory: pytest.TempPathFac
     outdir = tmp_path_factory.mktemp("cdk.out")
     app = build_app(context=context, outdir=str(outdir))
     app.synth()
-    stacks = {
-        child.settings.environment: child for child in app.node.children if isinstance(child, EmrPlatformStack)
-    }
+    stacks = {child.settings.environment: child for child in app.node.children if isinstance(child, EmrPlatformStack)}
     return Synthesized(app, outdir, stacks, {env: Template.from_stack(s) for env, s in stacks.items()})
 
 
@@ -51,7 +49,6 @@ def new_app(context: dict[str, object]) -> Iterator[App]:
 
 def pinned_stack(app: App, name: str = "Test") -> Stack:
     """A stack with a fixed environment and pinned zones, like the platform's."""
-    from aws_cdk import Environment
 
     class _Pinned(Stack):
         @property

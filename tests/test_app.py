@@ -6,9 +6,9 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
-from pathlib import Path
 from aws_cdk.assertions import Match
 from cdk_nag import AwsSolutionsChecks
 
@@ -42,7 +42,14 @@ def test_cfn_lint_reports_no_errors(synthesized: Synthesized) -> None:
     templates = sorted(str(p) for p in synthesized.outdir.glob("*.template.json"))
     assert len(templates) == len(ENVIRONMENTS)
     result = subprocess.run(
-        [str(Path(sys.executable).parent / "cfn-lint"), "--non-zero-exit-code", "error", "--format", "parseable", *templates],
+        [
+            str(Path(sys.executable).parent / "cfn-lint"),
+            "--non-zero-exit-code",
+            "error",
+            "--format",
+            "parseable",
+            *templates,
+        ],
         capture_output=True,
         text=True,
         check=False,

@@ -12,7 +12,12 @@ from emr_platform.capacity import InstanceFleetSpec, ManagedScalingSpec
 
 
 def fleet(*types: str, od: int = 0, spot: int = 0, **extra: Any) -> dict[str, Any]:
-    return {"instance_types": [{"instance_type": t} for t in types], "on_demand_capacity": od, "spot_capacity": spot, **extra}
+    return {
+        "instance_types": [{"instance_type": t} for t in types],
+        "on_demand_capacity": od,
+        "spot_capacity": spot,
+        **extra,
+    }
 
 
 def spec(**overrides: Any) -> dict[str, Any]:
@@ -78,7 +83,10 @@ def test_application_names_are_matched_case_insensitively() -> None:
             },
             "a cluster takes at most 1 task fleets",
         ),
-        ({"release_label": "emr-5.36.2", "applications": ["Spark", "Trino"]}, "emr-5.36.2 does not ship the application 'Trino'"),
+        (
+            {"release_label": "emr-5.36.2", "applications": ["Spark", "Trino"]},
+            "emr-5.36.2 does not ship the application 'Trino'",
+        ),
         ({"applications": ["Spark", "PrestoSQL"]}, "ships Presto's successor as 'Trino'"),
         ({"applications": ["Spark", "spark"]}, "an application is listed twice"),
         ({"release_label": "emr-6.0.0"}, "'emr-6.0.0' is not an EMR release this package knows"),
@@ -92,8 +100,15 @@ def test_application_names_are_matched_case_insensitively() -> None:
             "managed_scaling.unit_type 'Instances' does not fit instance fleets",
         ),
         (
-            {"instance_fleets": None, "instance_groups": groups(), "managed_scaling": {
-                "unit_type": "InstanceFleetUnits", "minimum_capacity_units": 1, "maximum_capacity_units": 4}},
+            {
+                "instance_fleets": None,
+                "instance_groups": groups(),
+                "managed_scaling": {
+                    "unit_type": "InstanceFleetUnits",
+                    "minimum_capacity_units": 1,
+                    "maximum_capacity_units": 4,
+                },
+            },
             "does not fit instance groups",
         ),
         ({"instance_fleets": None, "instance_groups": groups(primary=2)}, "primary group must have 1 (or 3"),
@@ -117,7 +132,10 @@ def test_fails_on_what_emr_would_reject(overrides: dict[str, Any], message: str)
         ({"instance_types": [{"instance_type": "m7g.xlarge"}, {"instance_type": "m7g.xlarge"}]}, "listed twice"),
         ({"instance_types": [{"instance_type": "m7g.xlarge", "weighted_capacity": 0}]}, "greater than or equal to 1"),
         ({"instance_types": [{"instance_type": "M7G.XLARGE"}]}, "not an EC2 instance type"),
-        ({"instance_types": [{"instance_type": "m7g.xlarge"}], "spot": {"timeout_minutes": 4}}, "greater than or equal to 5"),
+        (
+            {"instance_types": [{"instance_type": "m7g.xlarge"}], "spot": {"timeout_minutes": 4}},
+            "greater than or equal to 5",
+        ),
         ({"instance_types": [{"instance_type": "m7g.xlarge"}], "spot_capacity": True}, "valid integer"),
     ],
 )

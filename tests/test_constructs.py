@@ -226,7 +226,11 @@ def test_imported_network_creates_nothing(context: dict[str, object]) -> None:
         stack, "Vpc", vpc_id="vpc-0123456789abcdef0", availability_zones=["eu-west-1a", "eu-west-1b"]
     )
     network = EmrNetwork(
-        stack, "Network", encryption_key=storage.key, vpc=vpc, subnet_ids=["subnet-0aaaaaaaaaaaaaaaa", "subnet-0bbbbbbbbbbbbbbbb"]
+        stack,
+        "Network",
+        encryption_key=storage.key,
+        vpc=vpc,
+        subnet_ids=["subnet-0aaaaaaaaaaaaaaaa", "subnet-0bbbbbbbbbbbbbbbb"],
     )
     template = Template.from_stack(stack)
     template.resource_count_is("AWS::EC2::VPC", 0)
@@ -259,9 +263,18 @@ def test_cluster_uses_glue_as_hive_spark_and_trino_metastore(platform: Platform)
         {
             "Configurations": Match.array_with(
                 [
-                    {"Classification": "hive-site", "ConfigurationProperties": {"hive.metastore.client.factory.class": factory}},
-                    {"Classification": "spark-defaults", "ConfigurationProperties": {"spark.dynamicAllocation.enabled": "true"}},
-                    {"Classification": "spark-hive-site", "ConfigurationProperties": {"hive.metastore.client.factory.class": factory}},
+                    {
+                        "Classification": "hive-site",
+                        "ConfigurationProperties": {"hive.metastore.client.factory.class": factory},
+                    },
+                    {
+                        "Classification": "spark-defaults",
+                        "ConfigurationProperties": {"spark.dynamicAllocation.enabled": "true"},
+                    },
+                    {
+                        "Classification": "spark-hive-site",
+                        "ConfigurationProperties": {"hive.metastore.client.factory.class": factory},
+                    },
                     {"Classification": "trino-connector-hive", "ConfigurationProperties": {"hive.metastore": "glue"}},
                 ]
             )
@@ -280,7 +293,11 @@ def test_glue_grants_never_create_or_drop_databases(platform: Platform) -> None:
 
 def test_service_role_uses_the_v2_policy_with_a_confused_deputy_guard(platform: Platform) -> None:
     roles = platform.template.find_resources("AWS::IAM::Role")
-    service = [r for r in roles.values() if "elasticmapreduce.amazonaws.com" in json.dumps(r["Properties"]["AssumeRolePolicyDocument"])]
+    service = [
+        r
+        for r in roles.values()
+        if "elasticmapreduce.amazonaws.com" in json.dumps(r["Properties"]["AssumeRolePolicyDocument"])
+    ]
     assert len(service) == 1
     props = service[0]["Properties"]
     assert "AmazonEMRServicePolicy_v2" in json.dumps(props["ManagedPolicyArns"])
@@ -495,9 +512,7 @@ def test_cluster_accepts_its_own_roles(context: dict[str, object]) -> None:
         instance_role=instance,
     )
     template = Template.from_stack(stack)
-    assert not [
-        r for r in template.find_resources("AWS::IAM::Role").values() if "elasticmapreduce" in json.dumps(r)
-    ]
+    assert not [r for r in template.find_resources("AWS::IAM::Role").values() if "elasticmapreduce" in json.dumps(r)]
     template.resource_count_is("AWS::IAM::InstanceProfile", 1)
     assert cluster.grant_principal is instance
 
@@ -522,7 +537,9 @@ def test_cluster_fails_without_subnets(context: dict[str, object]) -> None:
     storage = DataLakeStorage(stack, "Storage", assets_dir=None)
     network = EmrNetwork(stack, "Network", encryption_key=storage.key, interface_endpoints=())
     with pytest.raises(PropError, match=r"subnets: no subnets given"):
-        EmrCluster(stack, "Cluster", spec=EmrClusterSpec.model_validate(SPEC), vpc=network.vpc, subnets=[], log_uri="s3://b/")
+        EmrCluster(
+            stack, "Cluster", spec=EmrClusterSpec.model_validate(SPEC), vpc=network.vpc, subnets=[], log_uri="s3://b/"
+        )
 
 
 def _as_list(value: Any) -> list[Any]:

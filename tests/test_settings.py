@@ -80,13 +80,17 @@ def test_fails_with_a_clear_message(tmp_path: Path, edit: str, replacement: str,
 
 def test_fails_naming_the_line_of_the_bad_field(tmp_path: Path) -> None:
     config = _dev_with(tmp_path, "spot_capacity: 2", "spot_capacity: -1")
-    line = next(i for i, text in enumerate((config / "dev.yaml").read_text().splitlines(), 1) if "spot_capacity: -1" in text)
+    line = next(
+        i for i, text in enumerate((config / "dev.yaml").read_text().splitlines(), 1) if "spot_capacity: -1" in text
+    )
     with pytest.raises(SettingsError, match=rf"dev\.yaml:{line}: "):
         load_settings("dev", config)
 
 
 def test_fails_on_an_unknown_environment() -> None:
-    with pytest.raises(SettingsError, match=r"no settings file for environment 'qa'.*Fix: use one of dev, prod, staging"):
+    with pytest.raises(
+        SettingsError, match=r"no settings file for environment 'qa'.*Fix: use one of dev, prod, staging"
+    ):
         load_settings("qa")
 
 

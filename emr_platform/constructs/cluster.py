@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import jsii
-from aws_cdk import Stack, Tags, Token
+from aws_cdk import IResolvable, Stack, Tags, Token
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_emr as emr
 from aws_cdk import aws_iam as iam
@@ -14,7 +14,7 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from emr_platform.capacity import EbsVolumeSpec, InstanceFleetSpec, InstanceGroupSpec
-from emr_platform.cluster_spec import ConfigurationSpec, EmrClusterSpec
+from emr_platform.cluster_spec import ConfigurationSpec, EmrClusterSpec, PropertyValue
 from emr_platform.constructs.catalog import GLUE_HIVE_CLIENT_FACTORY, DataCatalog
 from emr_platform.constructs.network import EMR_MANAGED_POLICY_TAG
 from emr_platform.constructs.roles import EmrRoles
@@ -202,7 +202,7 @@ class EmrCluster(Construct):
         applications are installed) and grants the instance role read (``read_only``) or read-write access to
         the catalog databases of ``zones`` (default all).
         """
-        factory = {"hive.metastore.client.factory.class": GLUE_HIVE_CLIENT_FACTORY}
+        factory: dict[str, PropertyValue] = {"hive.metastore.client.factory.class": GLUE_HIVE_CLIENT_FACTORY}
         self.add_configuration(ConfigurationSpec(classification="hive-site", properties=factory))
         self.add_configuration(ConfigurationSpec(classification="spark-hive-site", properties=factory))
         if self.spec.has_application("Trino"):
@@ -219,7 +219,7 @@ class EmrCluster(Construct):
 
     # --- rendering ---------------------------------------------------------------------------------------------
 
-    def _render_configurations(self) -> list[emr.CfnCluster.ConfigurationProperty] | None:
+    def _render_configurations(self) -> list[IResolvable | emr.CfnCluster.ConfigurationProperty] | None:
         merged: dict[str, dict[str, Any]] = {}
         for config in self._configurations:
             rendered = config.to_emr()
@@ -233,7 +233,10 @@ class EmrCluster(Construct):
             nested = [*existing.get("Configurations", []), *rendered.get("Configurations", [])]
             if nested:
                 existing["Configurations"] = nested
-        return [_configuration_property(merged[k]) for k in sorted(merged)] or None
+        result: list[IResolvable | emr.CfnCluster.ConfigurationProperty] = [
+            _configuration_property(merged[k]) for k in sorted(merged)
+        ]
+        return result or None
 
     def _instances(self, subnets: Sequence[ec2.ISubnet]) -> emr.CfnCluster.JobFlowInstancesConfigProperty:
         spec = self.spec
@@ -269,9 +272,7 @@ class EmrCluster(Construct):
             **common,
         )
 
-    def _security_groups(
-        self, vpc: ec2.IVpc
-    ) -> tuple[ec2.SecurityGroup, ec2.SecurityGroup, ec2.SecurityGroup]:
+    def _security_groups(self, vpc: ec2.IVpc) -> tuple[ec2.SecurityGroup, ec2.SecurityGroup, ec2.SecurityGroup]:
         primary = ec2.SecurityGroup(
             self, "PrimarySecurityGroup", vpc=vpc, description="EMR primary node(s)", allow_all_outbound=True
         )
@@ -369,4 +370,3 @@ def _group(group: InstanceGroupSpec, default_name: str) -> emr.CfnCluster.Instan
         market=group.market,
         ebs_configuration=_ebs(group.ebs_volumes),
     )
-

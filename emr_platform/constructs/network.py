@@ -64,6 +64,9 @@ class EmrNetwork(Construct):
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
         zones = list(availability_zones or stack.availability_zones)
+        self.created_vpc: ec2.Vpc | None = None
+        self.flow_log: ec2.FlowLog | None = None
+        self.endpoint_security_group: ec2.SecurityGroup | None = None
 
         if vpc is not None:
             if not subnet_ids:
@@ -78,8 +81,6 @@ class EmrNetwork(Construct):
                 ec2.Subnet.from_subnet_attributes(self, f"Subnet{i + 1}", subnet_id=sid, availability_zone=zone)
                 for i, (sid, zone) in enumerate(zip(subnet_ids, zones, strict=False))
             ]
-            self.flow_log: ec2.FlowLog | None = None
-            self.created_vpc = None
             return
 
         subnet_configuration = [
@@ -106,12 +107,11 @@ class EmrNetwork(Construct):
             gateway_endpoints={"S3": ec2.GatewayVpcEndpointOptions(service=ec2.GatewayVpcEndpointAwsService.S3)},
         )
         self.vpc = created
-        self.created_vpc: ec2.Vpc | None = created
+        self.created_vpc = created
         emr_subnets = created.select_subnets(subnet_group_name="emr").subnets
         self.subnets = list(emr_subnets)
         for subnet in emr_subnets:
             Tags.of(subnet).add(*EMR_MANAGED_POLICY_TAG)
-        self.endpoint_security_group: ec2.SecurityGroup | None = None
         if interface_endpoints:
             # One group for all interface endpoints: HTTPS from inside the VPC only (the CIDR given, not a token,
             # so that reviewers and rule packs can see it).
@@ -160,7 +160,10 @@ def _allow_cloudwatch_logs(key: kms.IKey, stack: Stack) -> None:
             conditions={
                 "ArnLike": {
                     "kms:EncryptionContext:aws:logs:arn": stack.format_arn(
-                        service="logs", resource="log-group", resource_name="*", arn_format=ArnFormat.COLON_RESOURCE_NAME
+                        service="logs",
+                        resource="log-group",
+                        resource_name="*",
+                        arn_format=ArnFormat.COLON_RESOURCE_NAME,
                     )
                 }
             },

@@ -130,5 +130,7 @@ class EmrSecurityConfiguration(Construct):
             if match is not None:
                 bucket = s3.Bucket.from_bucket_name(self, "CertificatesBucket", match["bucket"])
                 iam.Grant.add_to_principal(
-                    grantee=instance_role, actions=["s3:GetObject"], resource_arns=[bucket.arn_for_objects(match["key"])]
+                    grantee=instance_role,
+                    actions=["s3:GetObject"],
+                    resource_arns=[bucket.arn_for_objects(match["key"])],
                 )

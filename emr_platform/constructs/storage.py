@@ -213,9 +213,7 @@ class DataLakeStorage(Construct):
             resource_arns=[self.logs_bucket.arn_for_objects(f"{EMR_LOGS_PREFIX}*")],
         )
 
-    def _grant(
-        self, grantee: iam.IGrantable, buckets: list[s3.Bucket], *, write: bool, prefix: str = ""
-    ) -> iam.Grant:
+    def _grant(self, grantee: iam.IGrantable, buckets: list[s3.Bucket], *, write: bool, prefix: str = "") -> iam.Grant:
         grant = iam.Grant.add_to_principal(
             grantee=grantee,
             actions=[*_BUCKET_READ, *(_BUCKET_WRITE if write else ())],

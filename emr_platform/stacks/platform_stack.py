@@ -116,4 +116,3 @@ class EmrPlatformStack(Stack):
     def availability_zones(self) -> list[str]:
         """The zones pinned in the settings: never looked up, never a ``dummy1a`` placeholder."""
         return list(self.settings.availability_zones)
-
