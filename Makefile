@@ -25,7 +25,6 @@ help:  ## list the targets
 $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet -r requirements-dev.txt 2>&1 | { grep -v 'is ignored: it is neither' || true; }
-	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e . 2>&1 | { grep -v 'is ignored: it is neither' || true; }
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
