@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,12 +38,6 @@ def synthesized(context: dict[str, object], tmp_path_factory: pytest.TempPathFac
     app.synth()
     stacks = {child.settings.environment: child for child in app.node.children if isinstance(child, EmrPlatformStack)}
     return Synthesized(app, outdir, stacks, {env: Template.from_stack(s) for env, s in stacks.items()})
-
-
-@pytest.fixture
-def new_app(context: dict[str, object]) -> Iterator[App]:
-    """A fresh app with cdk.json's context, for tests that build their own small stack."""
-    yield App(context=context)
 
 
 def pinned_stack(app: App, name: str = "Test") -> Stack:

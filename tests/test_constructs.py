@@ -544,3 +544,10 @@ def test_cluster_fails_without_subnets(context: dict[str, object]) -> None:
 
 def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
+
+
+def test_fails_on_a_bootstrap_script_that_is_not_shipped(platform: Platform) -> None:
+    with pytest.raises(
+        PropError, match=r"no such script.*\(got 'bootstrap/nope.sh'\).*bootstrap/install-python-packages.sh"
+    ):
+        platform.storage.artifact_uri("bootstrap/nope.sh")

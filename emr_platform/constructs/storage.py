@@ -125,6 +125,7 @@ class DataLakeStorage(Construct):
         }
         self.artifacts_bucket = self._kms_bucket("ArtifactsBucket", common_rules, removal_policy, "artifacts/")
 
+        self.assets_dir = assets_dir
         self.artifacts_deployment: s3deploy.BucketDeployment | None = None
         if assets_dir is not None:
             self.artifacts_deployment = s3deploy.BucketDeployment(
@@ -182,6 +183,18 @@ class DataLakeStorage(Construct):
 
     def artifact_uri(self, path: str) -> str:
         """The ``s3://`` URI of ``path`` (relative to ``assets_dir``) in the artifacts bucket."""
+        if self.assets_dir is None or not (self.assets_dir / path).is_file():
+            shipped = (
+                sorted(str(p.relative_to(self.assets_dir)) for p in self.assets_dir.rglob("*") if p.is_file())
+                if self.assets_dir
+                else []
+            )
+            raise PropError(
+                where=f"DataLakeStorage {self.node.path}: artifact path",
+                problem="no such script among the uploaded assets",
+                value=path,
+                fix=f"use one of {', '.join(shipped) or '(none: assets_dir is None)'}, or an s3:// URI",
+            )
         return self.artifacts_bucket.s3_url_for_object(f"{ARTIFACTS_PREFIX}{path}")
 
     @property
