@@ -13,6 +13,7 @@ NODE_PKG := node-linux-$(if $(filter aarch64 arm64,$(ARCH)),arm64,x64)
 # Node 22 from the npm registry goes first on PATH: jsii (run by the Python app) and the CDK CLI both use it.
 export PATH := $(CURDIR)/node_modules/$(NODE_PKG)/bin:$(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 export CDK_DISABLE_CLI_TELEMETRY := true
+export JSII_NODE := $(CURDIR)/scripts/jsii-node
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 CDK := cdk --no-notices
 ENV ?=

@@ -62,7 +62,7 @@ class BootstrapActionSpec(Spec):
     """A script every node runs once at launch, before applications start.
 
     ``script`` is either an ``s3://`` URI or a path under the package's ``assets/`` folder (for example
-    ``bootstrap/install-python-packages.sh``), which the stack uploads to the artifacts bucket.
+    ``bootstrap/install-python-packages.sh``), which the cluster publishes as a CDK file asset.
     """
 
     name: Annotated[str, Field(min_length=1, max_length=256)] = Field(description="Name shown in the EMR console.")

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parent.parent
-RUNS = 3
+RUNS = 5
 
 FLOOR_APP = """
 import aws_cdk as cdk

@@ -73,7 +73,6 @@ class Platform:
             log_uri=self.storage.emr_log_uri,
             log_encryption_key=self.storage.key,
             security_configuration=self.security,
-            asset_uri=self.storage.artifact_uri,
         )
         self.storage.grant_read_write(self.cluster, zones=["curated"])
         self.storage.grant_read(self.cluster, zones=["raw"])
@@ -159,11 +158,9 @@ def test_every_bucket_denies_insecure_transport(platform: Platform) -> None:
         )
 
 
-def test_scripts_are_uploaded_to_the_artifacts_bucket(platform: Platform) -> None:
-    platform.template.resource_count_is("Custom::CDKBucketDeployment", 1)
-    platform.template.has_resource_properties(
-        "Custom::CDKBucketDeployment", {"DestinationBucketKeyPrefix": "assets/", "Prune": False}
-    )
+def test_scripts_are_not_copied_by_a_lambda_function(platform: Platform) -> None:
+    # Bootstrap scripts are CDK file assets that the CLI publishes: no copy function to patch or to run.
+    platform.template.resource_count_is("Custom::CDKBucketDeployment", 0)
 
 
 def test_storage_fails_on_an_unknown_zone(platform: Platform) -> None:
@@ -221,7 +218,7 @@ def test_network_logs_all_traffic_to_an_encrypted_log_group(platform: Platform) 
 
 def test_imported_network_creates_nothing(context: dict[str, object]) -> None:
     stack = pinned_stack(App(context=context))
-    storage = DataLakeStorage(stack, "Storage", assets_dir=None)
+    storage = DataLakeStorage(stack, "Storage")
     vpc = ec2.Vpc.from_vpc_attributes(
         stack, "Vpc", vpc_id="vpc-0123456789abcdef0", availability_zones=["eu-west-1a", "eu-west-1b"]
     )
@@ -240,7 +237,7 @@ def test_imported_network_creates_nothing(context: dict[str, object]) -> None:
 
 def test_imported_network_fails_without_subnets(context: dict[str, object]) -> None:
     stack = pinned_stack(App(context=context))
-    storage = DataLakeStorage(stack, "Storage", assets_dir=None)
+    storage = DataLakeStorage(stack, "Storage")
     vpc = ec2.Vpc.from_vpc_attributes(stack, "Vpc", vpc_id="vpc-0123456789abcdef0", availability_zones=["eu-west-1a"])
     with pytest.raises(PropError, match=r"subnet_ids: an imported VPC needs the IDs"):
         EmrNetwork(stack, "Network", encryption_key=storage.key, vpc=vpc)
@@ -355,7 +352,7 @@ def test_security_configuration_encrypts_at_rest(platform: Platform) -> None:
 
 def test_security_configuration_fails_on_a_bad_certificate_uri(context: dict[str, object]) -> None:
     stack = pinned_stack(App(context=context))
-    storage = DataLakeStorage(stack, "Storage", assets_dir=None)
+    storage = DataLakeStorage(stack, "Storage")
     with pytest.raises(PropError, match=r"tls_certificates_uri: not an s3:// URI of a \.zip file"):
         EmrSecurityConfiguration(stack, "Security", key=storage.key, tls_certificates_uri="https://x/certs.zip")
 
@@ -467,7 +464,7 @@ def test_service_access_group_has_the_rules_emr_needs(platform: Platform) -> Non
 
 def test_cluster_with_instance_groups_uses_one_subnet(context: dict[str, object]) -> None:
     stack = pinned_stack(App(context=context))
-    storage = DataLakeStorage(stack, "Storage", assets_dir=None)
+    storage = DataLakeStorage(stack, "Storage")
     network = EmrNetwork(stack, "Network", encryption_key=storage.key, interface_endpoints=())
     spec = EmrClusterSpec.model_validate(
         {
@@ -497,7 +494,7 @@ def test_cluster_with_instance_groups_uses_one_subnet(context: dict[str, object]
 
 def test_cluster_accepts_its_own_roles(context: dict[str, object]) -> None:
     stack = pinned_stack(App(context=context))
-    storage = DataLakeStorage(stack, "Storage", assets_dir=None)
+    storage = DataLakeStorage(stack, "Storage")
     network = EmrNetwork(stack, "Network", encryption_key=storage.key, interface_endpoints=())
     service = iam.Role.from_role_name(stack, "Service", "my-emr-service-role")
     instance = iam.Role.from_role_name(stack, "Instance", "my-emr-instance-role")
@@ -517,11 +514,11 @@ def test_cluster_accepts_its_own_roles(context: dict[str, object]) -> None:
     assert cluster.grant_principal is instance
 
 
-def test_cluster_fails_on_a_packaged_script_without_asset_uri(context: dict[str, object]) -> None:
+def test_cluster_fails_on_a_packaged_script_without_assets_dir(context: dict[str, object]) -> None:
     stack = pinned_stack(App(context=context))
-    storage = DataLakeStorage(stack, "Storage", assets_dir=None)
+    storage = DataLakeStorage(stack, "Storage")
     network = EmrNetwork(stack, "Network", encryption_key=storage.key, interface_endpoints=())
-    with pytest.raises(PropError, match=r"spec.bootstrap_actions: .*no asset_uri was given.*Fix: pass asset_uri"):
+    with pytest.raises(PropError, match=r"spec.bootstrap_actions: no such script in assets_dir \(None\)"):
         EmrCluster(
             stack,
             "Cluster",
@@ -529,12 +526,13 @@ def test_cluster_fails_on_a_packaged_script_without_asset_uri(context: dict[str,
             vpc=network.vpc,
             subnets=network.subnets,
             log_uri=storage.emr_log_uri,
+            assets_dir=None,
         )
 
 
 def test_cluster_fails_without_subnets(context: dict[str, object]) -> None:
     stack = pinned_stack(App(context=context))
-    storage = DataLakeStorage(stack, "Storage", assets_dir=None)
+    storage = DataLakeStorage(stack, "Storage")
     network = EmrNetwork(stack, "Network", encryption_key=storage.key, interface_endpoints=())
     with pytest.raises(PropError, match=r"subnets: no subnets given"):
         EmrCluster(
@@ -546,8 +544,31 @@ def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def test_fails_on_a_bootstrap_script_that_is_not_shipped(platform: Platform) -> None:
+def test_fails_on_a_bootstrap_script_that_is_not_shipped(context: dict[str, object]) -> None:
+    stack = pinned_stack(App(context=context))
+    storage = DataLakeStorage(stack, "Storage")
+    network = EmrNetwork(stack, "Network", encryption_key=storage.key, interface_endpoints=())
+    spec = {**SPEC, "bootstrap_actions": [{"name": "x", "script": "bootstrap/nope.sh"}]}
     with pytest.raises(
         PropError, match=r"no such script.*\(got 'bootstrap/nope.sh'\).*bootstrap/install-python-packages.sh"
     ):
-        platform.storage.artifact_uri("bootstrap/nope.sh")
+        EmrCluster(
+            stack,
+            "Cluster",
+            spec=EmrClusterSpec.model_validate(spec),
+            vpc=network.vpc,
+            subnets=network.subnets,
+            log_uri=storage.emr_log_uri,
+        )
+
+
+def test_bootstrap_script_is_a_file_asset_only_the_cluster_may_read(platform: Platform) -> None:
+    actions = platform.template.to_json()["Resources"][platform.stack.resolve(platform.cluster.resource.logical_id)][
+        "Properties"
+    ]["BootstrapActions"]
+    path = actions[0]["ScriptBootstrapAction"]["Path"]
+    assert "cdk-hnb659fds-assets" in json.dumps(path) and ".sh" in json.dumps(path)
+    object_grants = [
+        s for s in _policy_statements(platform.template) if "cdk-hnb659fds-assets" in json.dumps(s.get("Resource"))
+    ]
+    assert [s["Action"] for s in object_grants] == ["s3:GetObject"]

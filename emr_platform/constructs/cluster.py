@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 import jsii
@@ -11,6 +12,7 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_emr as emr
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
 from emr_platform.capacity import EbsVolumeSpec, InstanceFleetSpec, InstanceGroupSpec
@@ -20,6 +22,9 @@ from emr_platform.constructs.network import EMR_MANAGED_POLICY_TAG
 from emr_platform.constructs.roles import EmrRoles
 from emr_platform.constructs.security_configuration import EmrSecurityConfiguration
 from emr_platform.errors import PropError
+
+ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"
+"""Scripts shipped with the package; bootstrap actions name them by their path relative to this folder."""
 
 
 @jsii.implements(iam.IGrantable)
@@ -39,8 +44,10 @@ class EmrCluster(Construct):
     ``log_uri`` (``s3://...``), encrypted with ``log_encryption_key`` when given. Instance groups run in one
     subnet, the first of ``subnets``; instance fleets may use all of them (EMR picks the best zone).
 
-    ``asset_uri`` maps a bootstrap script path relative to the package's ``assets/`` folder to its ``s3://`` URI
-    (for example ``DataLakeStorage.artifact_uri``); it is required when ``spec`` names such scripts.
+    A bootstrap script given as a relative path is read from ``assets_dir`` (default the package's ``assets/``
+    folder) and published as a CDK file asset; the instance role may read exactly that object. The asset's key is
+    its content hash, so editing a script replaces the cluster, as CloudFormation does for any bootstrap change:
+    every node always runs the same script.
 
     Example::
 
@@ -63,7 +70,7 @@ class EmrCluster(Construct):
         log_encryption_key: kms.IKey | None = None,
         service_role: iam.IRole | None = None,
         instance_role: iam.IRole | None = None,
-        asset_uri: Callable[[str], str] | None = None,
+        assets_dir: Path | None = ASSETS_DIR,
     ) -> None:
         super().__init__(scope, construct_id)
         self.spec = spec
@@ -101,26 +108,17 @@ class EmrCluster(Construct):
                 resource_arns=[log_encryption_key.key_arn],
             )
 
-        bootstrap = []
-        for action in spec.bootstrap_actions:
-            path = action.script
-            if action.is_asset:
-                if asset_uri is None:
-                    raise PropError(
-                        where=f"{where}: spec.bootstrap_actions",
-                        problem=f"bootstrap action {action.name!r} names a packaged script but no asset_uri was given",
-                        value=path,
-                        fix="pass asset_uri=storage.artifact_uri, or give the script as an s3:// URI",
-                    )
-                path = asset_uri(path)
-            bootstrap.append(
-                emr.CfnCluster.BootstrapActionConfigProperty(
-                    name=action.name,
-                    script_bootstrap_action=emr.CfnCluster.ScriptBootstrapActionConfigProperty(
-                        path=path, args=list(action.args) or None
-                    ),
-                )
+        self.bootstrap_assets: dict[str, s3_assets.Asset] = {}
+        bootstrap = [
+            emr.CfnCluster.BootstrapActionConfigProperty(
+                name=action.name,
+                script_bootstrap_action=emr.CfnCluster.ScriptBootstrapActionConfigProperty(
+                    path=self._bootstrap_asset(action.script, assets_dir) if action.is_asset else action.script,
+                    args=list(action.args) or None,
+                ),
             )
+            for action in spec.bootstrap_actions
+        ]
 
         scaling = spec.managed_scaling
         self.resource = emr.CfnCluster(
@@ -165,6 +163,31 @@ class EmrCluster(Construct):
         Tags.of(self).add(*EMR_MANAGED_POLICY_TAG)
         # Nodes must find their permissions in place when bootstrap actions and applications start.
         self.resource.node.add_dependency(self.roles)
+
+    def _bootstrap_asset(self, path: str, assets_dir: Path | None) -> str:
+        """Publish the packaged script ``path`` once and return its ``s3://`` URI; the nodes may read it."""
+        if path not in self.bootstrap_assets:
+            if assets_dir is None or not (assets_dir / path).is_file():
+                shipped = (
+                    sorted(str(p.relative_to(assets_dir)) for p in assets_dir.rglob("*") if p.is_file())
+                    if assets_dir
+                    else []
+                )
+                raise PropError(
+                    where=f"EmrCluster {self.node.path}: spec.bootstrap_actions",
+                    problem=f"no such script in {assets_dir or 'assets_dir (None)'}",
+                    value=path,
+                    fix=f"use one of {', '.join(shipped) or '(none)'}, or give the script as an s3:// URI",
+                )
+            asset = s3_assets.Asset(self, f"Bootstrap{len(self.bootstrap_assets) + 1}", path=str(assets_dir / path))
+            # Exactly this object: not the CDK asset bucket's other objects, which hold other stacks' code.
+            iam.Grant.add_to_principal(
+                grantee=self.roles.instance_role,
+                actions=["s3:GetObject"],
+                resource_arns=[asset.bucket.arn_for_objects(asset.s3_object_key)],
+            )
+            self.bootstrap_assets[path] = asset
+        return self.bootstrap_assets[path].s3_object_url
 
     # --- IGrantable --------------------------------------------------------------------------------------------
 

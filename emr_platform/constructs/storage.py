@@ -3,22 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from pathlib import Path
 
 from aws_cdk import Duration, FeatureFlags, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
-from aws_cdk import aws_s3_deployment as s3deploy
 from constructs import Construct
 
 from emr_platform.errors import PropError
 
-ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"
-"""Scripts shipped with the package (bootstrap actions, steps), uploaded to the artifacts bucket."""
-
 ACCESS_LOGS_POLICY_FLAG = "@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy"
-ARTIFACTS_PREFIX = "assets/"
 EMR_LOGS_PREFIX = "emr-logs/"
 ACCESS_LOGS_PREFIX = "s3-access-logs/"
 
@@ -33,8 +27,8 @@ class DataLakeStorage(Construct):
       S3 bucket key, versioned;
     - ``logs_bucket``: EMR logs and the other buckets' S3 access logs, SSE-S3 (S3 cannot deliver access logs to
       an SSE-KMS bucket), versioned, logs expire after ``log_expiration`` (default 365 days);
-    - ``artifacts_bucket``: bootstrap and step scripts, SSE-KMS, versioned; ``assets_dir`` (default the package's
-      ``assets/`` folder) is uploaded under ``assets/``.
+    - ``artifacts_bucket``: the jobs, libraries and scripts that your steps use, SSE-KMS, versioned (the scripts
+      shipped with this package are CDK assets of the clusters that use them, see :class:`EmrCluster`).
 
     Every bucket blocks public access, enforces TLS, owns its objects, aborts incomplete multipart uploads after
     ``abort_incomplete_upload`` (default 7 days), expires noncurrent versions after
@@ -45,7 +39,7 @@ class DataLakeStorage(Construct):
 
         storage = DataLakeStorage(self, "Storage", data_zones=["raw", "curated"])
         storage.grant_read_write(cluster, zones=["curated"])
-        uri = storage.artifact_uri("bootstrap/install-python-packages.sh")
+        storage.grant_read_artifacts(cluster)
     """
 
     def __init__(
@@ -58,7 +52,6 @@ class DataLakeStorage(Construct):
         log_expiration: Duration | None = None,
         noncurrent_version_expiration: Duration | None = None,
         abort_incomplete_upload: Duration | None = None,
-        assets_dir: Path | None = ASSETS_DIR,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -125,20 +118,6 @@ class DataLakeStorage(Construct):
         }
         self.artifacts_bucket = self._kms_bucket("ArtifactsBucket", common_rules, removal_policy, "artifacts/")
 
-        self.assets_dir = assets_dir
-        self.artifacts_deployment: s3deploy.BucketDeployment | None = None
-        if assets_dir is not None:
-            self.artifacts_deployment = s3deploy.BucketDeployment(
-                self,
-                "ArtifactsDeployment",
-                sources=[s3deploy.Source.asset(str(assets_dir))],
-                destination_bucket=self.artifacts_bucket,
-                destination_key_prefix=ARTIFACTS_PREFIX,
-                # Keep scripts that running clusters may still reference when a deployment removes them.
-                prune=False,
-                retain_on_delete=True,
-            )
-
     def _kms_bucket(
         self, construct_id: str, rules: list[s3.LifecycleRule], removal_policy: RemovalPolicy, log_prefix: str
     ) -> s3.Bucket:
@@ -181,22 +160,6 @@ class DataLakeStorage(Construct):
         """Where EMR clusters write their logs: ``s3://<logs bucket>/emr-logs/``."""
         return self.logs_bucket.s3_url_for_object(EMR_LOGS_PREFIX)
 
-    def artifact_uri(self, path: str) -> str:
-        """The ``s3://`` URI of ``path`` (relative to ``assets_dir``) in the artifacts bucket."""
-        if self.assets_dir is None or not (self.assets_dir / path).is_file():
-            shipped = (
-                sorted(str(p.relative_to(self.assets_dir)) for p in self.assets_dir.rglob("*") if p.is_file())
-                if self.assets_dir
-                else []
-            )
-            raise PropError(
-                where=f"DataLakeStorage {self.node.path}: artifact path",
-                problem="no such script among the uploaded assets",
-                value=path,
-                fix=f"use one of {', '.join(shipped) or '(none: assets_dir is None)'}, or an s3:// URI",
-            )
-        return self.artifacts_bucket.s3_url_for_object(f"{ARTIFACTS_PREFIX}{path}")
-
     @property
     def zone_uris(self) -> Mapping[str, str]:
         """``s3://<bucket>/`` of every data zone."""
@@ -215,8 +178,8 @@ class DataLakeStorage(Construct):
         return self._grant(grantee, self._buckets(zones), write=True)
 
     def grant_read_artifacts(self, grantee: iam.IGrantable) -> iam.Grant:
-        """Read the scripts under ``assets/`` of the artifacts bucket."""
-        return self._grant(grantee, [self.artifacts_bucket], write=False, prefix=ARTIFACTS_PREFIX)
+        """Read the artifacts bucket (the jobs and libraries that steps use), including decrypting with the key."""
+        return self._grant(grantee, [self.artifacts_bucket], write=False)
 
     def grant_write_emr_logs(self, grantee: iam.IGrantable) -> iam.Grant:
         """Write EMR logs under ``emr-logs/`` of the logs bucket (and nothing else of it)."""
@@ -226,7 +189,7 @@ class DataLakeStorage(Construct):
             resource_arns=[self.logs_bucket.arn_for_objects(f"{EMR_LOGS_PREFIX}*")],
         )
 
-    def _grant(self, grantee: iam.IGrantable, buckets: list[s3.Bucket], *, write: bool, prefix: str = "") -> iam.Grant:
+    def _grant(self, grantee: iam.IGrantable, buckets: list[s3.Bucket], *, write: bool) -> iam.Grant:
         grant = iam.Grant.add_to_principal(
             grantee=grantee,
             actions=[*_BUCKET_READ, *(_BUCKET_WRITE if write else ())],
@@ -236,7 +199,7 @@ class DataLakeStorage(Construct):
             iam.Grant.add_to_principal(
                 grantee=grantee,
                 actions=[*_OBJECT_READ, *(_OBJECT_WRITE if write else ())],
-                resource_arns=[b.arn_for_objects(f"{prefix}*") for b in buckets],
+                resource_arns=[b.arn_for_objects("*") for b in buckets],
             )
         )
         return grant.combine(

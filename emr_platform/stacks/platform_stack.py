@@ -94,15 +94,11 @@ class EmrPlatformStack(Stack):
                 log_uri=self.storage.emr_log_uri,
                 log_encryption_key=self.storage.key,
                 security_configuration=self.security_configuration,
-                asset_uri=self.storage.artifact_uri,
             )
             self.storage.grant_read_write(cluster)
             self.storage.grant_read_artifacts(cluster)
             self.storage.grant_write_emr_logs(cluster)
             cluster.use_glue_catalog(self.catalog)
-            if self.storage.artifacts_deployment is not None:
-                # Bootstrap scripts must be in the bucket before the cluster starts.
-                cluster.resource.node.add_dependency(self.storage.artifacts_deployment)
             self.clusters[name] = cluster
             CfnOutput(self, f"{name}ClusterId", value=cluster.cluster_id, description=f"EMR cluster ID of '{name}'")
             CfnOutput(self, f"{name}ClusterName", value=cluster.cluster_name, description=f"Name of cluster '{name}'")
