@@ -7,6 +7,8 @@
 """
 
 from emr_platform.capacity import (
+    AutoScalingSpec,
+    CapacityReservationSpec,
     EbsVolumeSpec,
     FleetInstanceType,
     InstanceFleetSpec,
@@ -14,16 +16,22 @@ from emr_platform.capacity import (
     InstanceGroupSpec,
     InstanceGroupsSpec,
     ManagedScalingSpec,
+    OnDemandSpec,
+    ResizeSpec,
+    ScalingRuleSpec,
     SpotSpec,
 )
-from emr_platform.cluster_spec import BootstrapActionSpec, ConfigurationSpec, EmrClusterSpec
+from emr_platform.cluster_spec import BootstrapActionSpec, EmrClusterSpec
+from emr_platform.configuration import ConfigurationSpec
 from emr_platform.errors import EmrPlatformError, PropError, SettingsError
 from emr_platform.releases import EmrRelease
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "AutoScalingSpec",
     "BootstrapActionSpec",
+    "CapacityReservationSpec",
     "ConfigurationSpec",
     "EbsVolumeSpec",
     "EmrClusterSpec",
@@ -35,7 +43,10 @@ __all__ = [
     "InstanceGroupSpec",
     "InstanceGroupsSpec",
     "ManagedScalingSpec",
+    "OnDemandSpec",
     "PropError",
+    "ResizeSpec",
+    "ScalingRuleSpec",
     "SettingsError",
     "SpotSpec",
     "__version__",

@@ -8,51 +8,28 @@ by the same rules.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from emr_platform.capacity import InstanceFleetsSpec, InstanceGroupsSpec, ManagedScalingSpec
-from emr_platform.model import Spec, invalid
+from emr_platform.capacity import (
+    Architecture,
+    InstanceFleetsSpec,
+    InstanceGroupsSpec,
+    ManagedScalingSpec,
+    NodeRole,
+    architecture_of,
+)
+from emr_platform.configuration import ConfigurationSpec
+from emr_platform.model import SkipTokens, Spec, invalid, is_token, known
 from emr_platform.releases import EmrRelease, release_for_label
 
 # EMR accepts these ranges (RunJobFlow API reference).
 IDLE_TIMEOUT_MINUTES = (1, 7 * 24 * 60)  # IdleTimeout: 60 s to 7 days
 STEP_CONCURRENCY = (1, 256)
 ROOT_VOLUME_GIB = (15, 100)
-
-PropertyValue = str | bool | int | float
-
-
-class ConfigurationSpec(Spec):
-    """One EMR configuration classification (e.g. ``spark-defaults``) with its properties.
-
-    Property values may be written as YAML scalars; they are passed to EMR as strings (``true``, ``4``).
-    """
-
-    classification: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9._-]+$")] = Field(
-        description="The configuration classification, e.g. `spark-defaults`, `yarn-site`, `hive-site`."
-    )
-    properties: dict[str, PropertyValue] = Field(default_factory=dict, description="Properties to set. Default none.")
-    configurations: tuple[ConfigurationSpec, ...] = Field(
-        default=(), description="Nested classifications (e.g. `export` under `spark-env`). Default none."
-    )
-
-    def to_emr(self) -> dict[str, Any]:
-        """The configuration in EMR's shape, property values as strings."""
-        result: dict[str, Any] = {"Classification": self.classification}
-        if self.properties:
-            result["Properties"] = {k: _as_emr_string(v) for k, v in self.properties.items()}
-        if self.configurations:
-            result["Configurations"] = [c.to_emr() for c in self.configurations]
-        return result
-
-
-def _as_emr_string(value: PropertyValue) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
+ROOT_VOLUME_IOPS = (3000, 16000)
+ROOT_VOLUME_THROUGHPUT_MIBPS = (125, 1000)
 
 _S3_URI = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?$")
 _ASSET_PATH = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
@@ -91,12 +68,15 @@ class BootstrapActionSpec(Spec):
 class EmrClusterSpec(Spec):
     """Everything about one EMR cluster that is a value rather than an AWS resource.
 
-    Defaults are the safe ones: termination protection on, kept alive between steps, auto-terminated after 60
-    idle minutes, one step at a time, the Glue Data Catalog as metastore (wired by the stack), and scale-down at
-    task completion. Exactly one of ``instance_fleets`` / ``instance_groups`` must be set.
+    Defaults are the safe ones: Graviton instance types, termination protection on, kept alive between steps,
+    auto-terminated after 60 idle minutes, one step at a time, unhealthy core nodes replaced, application masters
+    on On-Demand nodes when the cluster mixes Spot and On-Demand, the Glue Data Catalog as metastore (wired by the
+    stack), and scale-down at task completion. Exactly one of ``instance_fleets`` / ``instance_groups`` must be set.
     """
 
-    release_label: str = Field(description="The EMR release, e.g. `emr-7.12.0`; see `emr_platform.releases`.")
+    release_label: Annotated[str, SkipTokens] = Field(
+        description="The EMR release, e.g. `emr-7.13.0`; see `emr_platform.releases`."
+    )
     applications: tuple[str, ...] = Field(
         default=("Hadoop", "Spark", "Hive", "Livy"),
         description="Applications to install, as EMR names them. Default Hadoop, Spark, Hive, Livy.",
@@ -104,6 +84,11 @@ class EmrClusterSpec(Spec):
     configurations: tuple[ConfigurationSpec, ...] = Field(default=(), description="Extra configurations. Default none.")
     bootstrap_actions: tuple[BootstrapActionSpec, ...] = Field(
         default=(), description="Bootstrap actions. Default none."
+    )
+    architecture: Architecture = Field(
+        default="graviton",
+        description="`graviton` (arm64, cheaper per vCPU) or `x86`: every instance type must match, and fleets "
+        "without instance types get this architecture's diversified defaults. Default `graviton`.",
     )
     instance_fleets: InstanceFleetsSpec | None = Field(default=None, description="Nodes as instance fleets.")
     instance_groups: InstanceGroupsSpec | None = Field(default=None, description="Nodes as instance groups.")
@@ -121,21 +106,52 @@ class EmrClusterSpec(Spec):
     scale_down_behavior: Literal["TERMINATE_AT_TASK_COMPLETION", "TERMINATE_AT_INSTANCE_HOUR"] = Field(
         default="TERMINATE_AT_TASK_COMPLETION", description="How nodes leave on scale-in. Default at task completion."
     )
+    unhealthy_node_replacement: bool = Field(
+        default=True, description="Replace core nodes EMR finds unhealthy (instead of only reporting). Default on."
+    )
+    primary_placement_strategy: Literal["SPREAD", "NONE"] | None = Field(
+        default=None,
+        description="Placement group strategy of the primary nodes; `SPREAD` puts the 3 primaries of an HA "
+        "cluster on distinct hardware. Default: `SPREAD` with 3 primaries, none otherwise.",
+    )
     ebs_root_volume_size_gib: Annotated[int, Field(ge=ROOT_VOLUME_GIB[0], le=ROOT_VOLUME_GIB[1])] | None = Field(
         default=None, description="Root volume size in GiB (15-100). Default: EMR's (15 GiB)."
+    )
+    ebs_root_volume_iops: Annotated[int, Field(ge=ROOT_VOLUME_IOPS[0], le=ROOT_VOLUME_IOPS[1])] | None = Field(
+        default=None, description="Root volume IOPS (3000-16000; EMR 6.15+). Default: gp3's 3000."
+    )
+    ebs_root_volume_throughput_mibps: (
+        Annotated[int, Field(ge=ROOT_VOLUME_THROUGHPUT_MIBPS[0], le=ROOT_VOLUME_THROUGHPUT_MIBPS[1])] | None
+    ) = Field(default=None, description="Root volume throughput in MiB/s (125-1000; EMR 6.15+). Default: gp3's 125.")
+    custom_ami_id: Annotated[str, Field(pattern=r"^ami-[0-9a-f]{8,17}$"), SkipTokens] | None = Field(
+        default=None, description="A custom Amazon Linux AMI for every node (of the cluster's architecture)."
+    )
+    os_release_label: Annotated[str, Field(pattern=r"^[0-9]+(\.[0-9]+){1,3}$")] | None = Field(
+        default=None, description="Pin the Amazon Linux release, e.g. `2023.5.20240624.0`. Default: the latest."
+    )
+    application_masters_on_demand: bool = Field(
+        default=True,
+        description="Keep YARN application masters on On-Demand nodes, so a Spot interruption never kills a "
+        "whole job (EMR 7.2+ market node labels; earlier releases keep them on core nodes). Default on.",
+    )
+    hdfs_replication: Annotated[int, Field(ge=1, le=3)] | None = Field(
+        default=None,
+        description="HDFS block replication (1-3, at most the fewest core nodes). Default: EMR's, by core size at "
+        "launch (1 below 4 core nodes, 2 below 10, else 3).",
     )
     tags: dict[str, str] = Field(default_factory=dict, description="Tags on the cluster (and its instances).")
 
     @field_validator("release_label")
     @classmethod
     def _check_release(cls, value: str) -> str:
-        release_for_label(value)  # raises a descriptive error for an unknown label
+        if not is_token(value):
+            release_for_label(value)  # raises a descriptive error for an unknown label
         return value
 
     @property
-    def release(self) -> EmrRelease:
-        """The release as a typed value."""
-        return release_for_label(self.release_label)
+    def release(self) -> EmrRelease | None:
+        """The release as a typed value; None when the label is a token."""
+        return None if is_token(self.release_label) else release_for_label(self.release_label)
 
     @model_validator(mode="after")
     def _check(self) -> EmrClusterSpec:
@@ -146,24 +162,202 @@ class EmrClusterSpec(Spec):
                 "describe the nodes either as instance_fleets (recommended: several types, Spot) or as instance_groups",
             )
         release = self.release
-        canonical = [release.canonical_application(app) for app in self.applications]
-        if len(set(canonical)) != len(canonical):
+        canonical = [release.canonical_application(app) if release else app for app in self.applications]
+        if len({a.lower() for a in canonical}) != len(canonical):
             raise invalid("an application is listed twice", "list each application once")
+        self._check_capacity()
+        self._check_release_features(release)
+        self._check_architecture(release)
+        return self
+
+    def _check_capacity(self) -> None:
         scaling = self.managed_scaling
+        fleets = self.instance_fleets is not None
         if scaling is not None:
-            allowed = ("InstanceFleetUnits", "VCPU") if self.instance_fleets else ("Instances", "VCPU")
+            allowed = ("InstanceFleetUnits", "VCPU") if fleets else ("Instances", "VCPU")
             if scaling.unit_type not in allowed:
                 raise invalid(
                     f"managed_scaling.unit_type {scaling.unit_type!r} does not fit "
-                    + ("instance fleets" if self.instance_fleets else "instance groups"),
+                    + ("instance fleets" if fleets else "instance groups"),
                     f"use one of {', '.join(allowed)}",
                 )
-        return self
+            if self.instance_groups is not None and self.instance_groups.autoscales:
+                raise invalid(
+                    "managed_scaling and custom autoscaling (instance_groups.*.autoscaling) are both set",
+                    "keep one: managed_scaling (recommended) or the groups' autoscaling rules",
+                )
+            groups = self.instance_groups
+            core_cap, on_demand_cap = scaling.maximum_core_capacity_units, scaling.maximum_on_demand_capacity_units
+            if (
+                groups is not None
+                and not groups.core.uses_spot
+                and core_cap is not None
+                and on_demand_cap is not None
+                and known(core_cap, on_demand_cap)
+                and core_cap > on_demand_cap
+            ):
+                raise invalid(
+                    f"managed_scaling.maximum_core_capacity_units ({core_cap}) is above "
+                    f"maximum_on_demand_capacity_units ({on_demand_cap}) while the core group is On-Demand",
+                    "raise the On-Demand cap to at least the core cap (EMR rejects it otherwise)",
+                )
+        primaries = self.primary_count
+        if self.primary_placement_strategy == "SPREAD" and primaries is not None and primaries != 3:
+            raise invalid(
+                f"primary_placement_strategy SPREAD needs 3 primary nodes, the cluster has {primaries}",
+                "set 3 primary nodes, or remove primary_placement_strategy",
+            )
+        fewest_core = self.min_core_nodes
+        if self.hdfs_replication is not None and fewest_core is not None and self.hdfs_replication > fewest_core:
+            raise invalid(
+                f"hdfs_replication {self.hdfs_replication} is above the fewest core nodes the cluster may run "
+                f"({fewest_core}): HDFS could not place the copies",
+                f"set hdfs_replication to at most {fewest_core}, or add core capacity",
+            )
+
+    def _check_release_features(self, release: EmrRelease | None) -> None:
+        if release is None:
+            return
+        if self.primary_count == 3:
+            supported = (
+                release.supports_high_availability_fleets
+                if self.instance_fleets is not None
+                else release.supports_high_availability_groups
+            )
+            if not supported:
+                raise invalid(
+                    f"{release.label} does not support 3 primary nodes with "
+                    + ("instance fleets" if self.instance_fleets is not None else "instance groups"),
+                    "use emr-5.36.1 / emr-6.8.1 / emr-7.x or later, or 1 primary node",
+                )
+        if (
+            self.ebs_root_volume_iops is not None or self.ebs_root_volume_throughput_mibps is not None
+        ) and not release.supports_root_volume_performance:
+            raise invalid(
+                f"{release.label} cannot set the root volume's IOPS or throughput",
+                "use emr-6.15.0 or later, or remove ebs_root_volume_iops / ebs_root_volume_throughput_mibps",
+            )
+        scaling = self.managed_scaling
+        if scaling is not None and scaling.scaling_strategy == "ADVANCED" and release.major < 7:
+            raise invalid(
+                f"{release.label} has no advanced managed scaling (scaling_strategy ADVANCED)",
+                "use emr-7.0.0 or later, or remove scaling_strategy",
+            )
+        if self.custom_ami_id is not None and self.os_release_label is not None:
+            raise invalid(
+                "custom_ami_id and os_release_label are both set",
+                "keep one: a custom AMI already fixes the operating system release",
+            )
+
+    def _check_architecture(self, release: EmrRelease | None) -> None:
+        if release is not None and self.architecture == "graviton" and not release.supports_graviton:
+            raise invalid(
+                f"{release.label} does not run on Graviton (arm64) instances",
+                "use emr-6.1.0 or later, or set architecture: x86 (with x86 instance types)",
+            )
+        for role, name in self.instance_types():
+            if is_token(name):
+                continue
+            if architecture_of(name) != self.architecture:
+                other = architecture_of(name)
+                raise invalid(
+                    f"{role} instance type {name!r} is {other}, the cluster's architecture is {self.architecture}",
+                    f"use {self.architecture} instance types, or set architecture: {other} for the whole cluster",
+                )
+
+    # --- derived values ------------------------------------------------------------------------------------------
+
+    @property
+    def fleets(self) -> InstanceFleetsSpec | None:
+        """The instance fleets with every empty instance type list replaced by the architecture's defaults."""
+        if self.instance_fleets is None:
+            return None
+        return self.instance_fleets.with_default_types(self.architecture)
+
+    def instance_types(self) -> list[tuple[NodeRole, str]]:
+        """Every (role, instance type) the cluster may launch, defaults included."""
+        if (fleets := self.fleets) is not None:
+            return [(role, t.instance_type) for role, fleet in fleets.roles() for t in fleet.instance_types]
+        if self.instance_groups is not None:
+            return [(role, group.instance_type) for role, group in self.instance_groups.roles()]
+        return []
+
+    @property
+    def primary_count(self) -> int | None:
+        """Primary nodes (1 or 3); None when a token."""
+        if (fleets := self.fleets) is not None:
+            count = fleets.primary.total_capacity
+            return count if count else None
+        if self.instance_groups is not None and known(self.instance_groups.primary.instance_count):
+            return self.instance_groups.primary.instance_count
+        return None
+
+    @property
+    def min_core_nodes(self) -> int | None:
+        """The fewest core nodes the cluster runs at launch; None when unknown (tokens)."""
+        if (fleets := self.fleets) is not None:
+            return fleets.core.min_instances()
+        if self.instance_groups is not None:
+            core = self.instance_groups.core
+            counts = [core.instance_count] + ([core.autoscaling.min_capacity] if core.autoscaling else [])
+            return min(counts) if known(*counts) else None
+        return None
+
+    def uses_spot(self, *roles: NodeRole) -> bool:
+        """Whether any node of ``roles`` (default all) runs on Spot."""
+        wanted = set(roles or ("primary", "core", "task"))
+        if (fleets := self.fleets) is not None:
+            return any(f.uses_spot for role, f in fleets.roles() if role in wanted)
+        if self.instance_groups is not None:
+            return any(g.uses_spot for role, g in self.instance_groups.roles() if role in wanted)
+        return False
+
+    def uses_on_demand(self, *roles: NodeRole) -> bool:
+        """Whether any node of ``roles`` (default all) runs On-Demand."""
+        wanted = set(roles or ("primary", "core", "task"))
+        if (fleets := self.fleets) is not None:
+            return any(
+                not known(f.on_demand_capacity) or f.on_demand_capacity > 0
+                for role, f in fleets.roles()
+                if role in wanted
+            )
+        if self.instance_groups is not None:
+            return any(not g.uses_spot for role, g in self.instance_groups.roles() if role in wanted)
+        return False
+
+    def resilience_configurations(self) -> list[ConfigurationSpec]:
+        """Configurations the cluster gets by default (the spec's own ``configurations`` win on conflicts):
+        application masters on On-Demand nodes and the HDFS replication, when set."""
+        result: list[ConfigurationSpec] = []
+        release = self.release
+        if (
+            self.application_masters_on_demand
+            and release is not None
+            and release.supports_market_node_labels
+            and self.uses_spot("core", "task")
+            and self.uses_on_demand("core", "task")
+        ):
+            # Only when both markets run YARN nodes: with no On-Demand node, AMs would wait forever.
+            result.append(
+                ConfigurationSpec(
+                    classification="yarn-site",
+                    properties={
+                        "yarn.node-labels.enabled": True,
+                        "yarn.node-labels.am.default-node-label-expression": "ON_DEMAND",
+                    },
+                )
+            )
+        if self.hdfs_replication is not None:
+            result.append(
+                ConfigurationSpec(classification="hdfs-site", properties={"dfs.replication": self.hdfs_replication})
+            )
+        return result
 
     @property
     def canonical_applications(self) -> tuple[str, ...]:
         """The applications spelled as EMR spells them."""
-        return tuple(self.release.canonical_application(app) for app in self.applications)
+        release = self.release
+        return tuple(release.canonical_application(app) if release else app for app in self.applications)
 
     def has_application(self, name: str) -> bool:
         """Whether the cluster installs ``name`` (case-insensitive)."""

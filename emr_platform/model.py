@@ -10,7 +10,15 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 
@@ -28,15 +36,47 @@ class Spec(BaseModel):
         return data
 
 
-def invalid(problem: str, fix: str) -> PydanticCustomError:
-    """A validation error whose message carries its fix; the settings loader prints both."""
-    return PydanticCustomError("emr_platform", "{problem}. Fix: {fix}", {"problem": problem, "fix": fix})
+def invalid(problem: str, fix: str, *, at: tuple[str | int, ...] = ()) -> PydanticCustomError:
+    """A validation error whose message carries its fix; the settings loader prints both.
+
+    ``at`` is the path of the offending field below the model that raises (for rules that span fields), so the
+    message names that field and its line in the settings file.
+    """
+    return PydanticCustomError(
+        "emr_platform", "{problem}. Fix: {fix}", {"problem": problem, "fix": fix, "at": ".".join(map(str, at))}
+    )
 
 
 # EC2 instance types: family (letters + generation + attributes, e.g. m7g, r6gd, c7i-flex, u7i-6tb) and size.
 _INSTANCE_TYPE = re.compile(
     r"^[a-z]+[0-9]+[a-z0-9]*(?:-[a-z0-9]+)*\.(?:nano|micro|small|medium|large|xlarge|[0-9]+xlarge|metal(?:-[0-9]+xl)?)$"
 )
+
+
+def is_token(value: object) -> bool:
+    """Whether ``value`` is an unresolved CDK token (a string such as ``${Token[...]}`` or an encoded number).
+
+    Checked without a jsii round trip: the CDK encodes string tokens with these markers and number tokens as
+    doubles near -1.89e289. A token's value is known only at deploy time, so validation skips it.
+    """
+    if isinstance(value, str):
+        return "${Token[" in value or "#{Token[" in value
+    if isinstance(value, float):
+        return value < -1e288
+    return False
+
+
+def known(*values: object) -> bool:
+    """True when none of ``values`` is a token: the cross-field rules that read them can run."""
+    return not any(is_token(v) for v in values)
+
+
+def _skip_tokens(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    return value if is_token(value) else handler(value)
+
+
+SkipTokens = WrapValidator(_skip_tokens)
+"""Put last in an ``Annotated`` field: a token passes unchecked (its value exists only at deploy time)."""
 
 
 def _check_instance_type(value: str) -> str:
@@ -52,8 +92,30 @@ InstanceTypeName = Annotated[
     str,
     AfterValidator(_check_instance_type),
     Field(description="An EC2 instance type as EC2 names it, e.g. `m7g.xlarge`.", examples=["m7g.xlarge"]),
+    SkipTokens,
 ]
 """An EC2 instance type name such as ``m7g.xlarge``, checked for shape (not for regional availability)."""
 
-NonNegativeInt = Annotated[int, Field(ge=0)]
-PositiveInt = Annotated[int, Field(ge=1)]
+NonNegativeInt = Annotated[int, Field(ge=0), SkipTokens]
+PositiveInt = Annotated[int, Field(ge=1), SkipTokens]
+"""Counts and capacities; a CDK number token passes unchecked."""
+
+_GRAVITON_FAMILY = re.compile(r"^[a-z]+[0-9]+g")
+
+
+def is_graviton(instance_type: str) -> bool:
+    """Whether an instance type is AWS Graviton (arm64): a ``g`` right after the generation (m7g, r6gd, c7gn, im4gn)."""
+    return bool(_GRAVITON_FAMILY.match(instance_type))
+
+
+_SIZE_VCPUS = {"medium": 1, "large": 2, "xlarge": 4}
+
+
+def vcpus_of(instance_type: str) -> int | None:
+    """vCPUs of a general-purpose size name (large 2, xlarge 4, 2xlarge 8, ...); None for metal and unknown sizes."""
+    size = instance_type.split(".", 1)[-1]
+    if size in _SIZE_VCPUS:
+        return _SIZE_VCPUS[size]
+    if size.endswith("xlarge") and size[: -len("xlarge")].isdigit():
+        return 4 * int(size[: -len("xlarge")])
+    return None

@@ -59,7 +59,25 @@ class EmrRelease(Enum):
     @property
     def major(self) -> int:
         """The major version (5, 6 or 7)."""
-        return int(self.label.removeprefix("emr-").split(".")[0])
+        return self.version[0]
+
+    @property
+    def version(self) -> tuple[int, int, int]:
+        """The version as numbers, for comparisons: ``(7, 13, 0)``."""
+        major, minor, patch = (int(p) for p in self.label.removeprefix("emr-").split("."))
+        return major, minor, patch
+
+    def at_least(self, *minimums: tuple[int, int, int]) -> bool:
+        """Whether this release is at or above the minimum of its own major line among ``minimums``.
+
+        ``at_least((5, 36, 1), (6, 8, 1))`` is True for 5.36.2, 6.15.0 and every 7.x: a feature that arrived in
+        a later 5.x and 6.x release and was in 7.0 from the start. A major line without a minimum is compared
+        with the lowest minimum given.
+        """
+        same_line = [m for m in minimums if m[0] == self.major]
+        if same_line:
+            return self.version >= same_line[0]
+        return self.version >= min(minimums)
 
     @property
     def applications(self) -> frozenset[str]:
@@ -69,7 +87,28 @@ class EmrRelease(Enum):
     @property
     def supports_graviton(self) -> bool:
         """Whether Graviton (arm64) instance types run this release (EMR 6.1 and later)."""
-        return self.major >= 6
+        return self.version >= GRAVITON_FROM
+
+    @property
+    def supports_high_availability_fleets(self) -> bool:
+        """Whether instance fleets may have 3 primary nodes (5.36.1, 6.8.1 and later)."""
+        return self.at_least(*HA_FLEETS_FROM)
+
+    @property
+    def supports_high_availability_groups(self) -> bool:
+        """Whether instance groups may have 3 primary nodes (5.23.0 and later)."""
+        return self.version >= HA_GROUPS_FROM
+
+    @property
+    def supports_root_volume_performance(self) -> bool:
+        """Whether the root volume's IOPS and throughput can be set (6.15.0 and later: gp3 root volumes)."""
+        return self.version >= ROOT_VOLUME_PERFORMANCE_FROM
+
+    @property
+    def supports_market_node_labels(self) -> bool:
+        """Whether YARN labels nodes by market (``ON_DEMAND`` / ``SPOT``) so that application masters can be kept
+        off Spot (7.2.0 and later; earlier releases keep them on core nodes through the ``CORE`` label)."""
+        return self.version >= MARKET_NODE_LABELS_FROM
 
     def canonical_application(self, name: str) -> str:
         """``name`` spelled as EMR spells it; a clear error when the release does not ship it."""
@@ -96,6 +135,13 @@ _APPLICATIONS: dict[EmrRelease, frozenset[str]] = {
 }
 
 LATEST = EmrRelease.EMR_7_13_0
+
+# First releases with a feature (EMR Release Guide and Management Guide).
+GRAVITON_FROM = (6, 1, 0)
+HA_FLEETS_FROM = ((5, 36, 1), (6, 8, 1), (7, 0, 0))
+HA_GROUPS_FROM = (5, 23, 0)
+ROOT_VOLUME_PERFORMANCE_FROM = (6, 15, 0)
+MARKET_NODE_LABELS_FROM = (7, 2, 0)
 
 
 def release_for_label(label: str) -> EmrRelease:

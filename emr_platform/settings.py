@@ -155,6 +155,16 @@ class CatalogSettings(Spec):
     )
 
 
+class CapacityPolicySettings(Spec):
+    """Rules every cluster of the environment must follow. Default: the strict ones (for production)."""
+
+    allow_spot_on_primary_and_core: bool = Field(
+        default=False,
+        description="Allow Spot capacity on primary and core nodes. A Spot interruption there loses the cluster "
+        "or HDFS data, so only throw-away environments (dev) should allow it. Default false.",
+    )
+
+
 class EnvironmentSettings(Spec):
     """One environment (dev, staging, prod, ...): its account, region, network, storage, catalog and clusters."""
 
@@ -175,6 +185,9 @@ class EnvironmentSettings(Spec):
     network: NetworkSettings = Field(default_factory=NetworkSettings, description="Network. See NetworkSettings.")
     storage: StorageSettings = Field(default_factory=StorageSettings, description="Buckets. See StorageSettings.")
     catalog: CatalogSettings = Field(default_factory=CatalogSettings, description="Glue catalog. See CatalogSettings.")
+    capacity_policy: CapacityPolicySettings = Field(
+        default_factory=CapacityPolicySettings, description="Capacity rules. See CapacityPolicySettings."
+    )
     clusters: dict[Name, EmrClusterSpec] = Field(min_length=1, description="EMR clusters by name.")
 
     @model_validator(mode="after")
@@ -192,6 +205,21 @@ class EnvironmentSettings(Spec):
                 f"{len(self.availability_zones)} availability zones",
                 "give one private subnet per availability zone, in the same order",
             )
+        if not self.capacity_policy.allow_spot_on_primary_and_core:
+            for name, cluster in self.clusters.items():
+                for role in ("primary", "core"):
+                    if cluster.uses_spot(role):
+                        kind = "instance_fleets" if cluster.instance_fleets is not None else "instance_groups"
+                        field = "spot_capacity" if kind == "instance_fleets" else "market"
+                        raise invalid(
+                            f"Spot capacity on {role} nodes, which this environment forbids (an interruption "
+                            "there loses the cluster or HDFS data)",
+                            f"run {role} nodes On-Demand and put Spot in task "
+                            + ("fleets" if kind == "instance_fleets" else "groups")
+                            + ", or set capacity_policy.allow_spot_on_primary_and_core: true (throw-away "
+                            "environments only)",
+                            at=("clusters", name, kind, role, field),
+                        )
         return self
 
     @property
@@ -291,10 +319,15 @@ def settings_error(error: ValidationError, *, file: str, text: str | None = None
         loc = tuple(item["loc"])
         # A union's branch name (e.g. 'str' or 'function-after[...]') is noise to the reader.
         loc = tuple(part for part in loc if not (isinstance(part, str) and ("[" in part or part in _TYPE_NAMES)))
+        at = str((item.get("ctx") or {}).get("at") or "")
+        if at:  # a rule over several fields names the one at fault
+            loc = (*loc, *(int(p) if p.isdigit() else p for p in at.split(".")))
         field = _dotted(loc)
         line = _line_of(text, loc) if text is not None else ""
         message, fix = _message_and_fix(item)
-        value = f" (got {item['input']!r})" if "input" in item and item["type"] != "missing" else ""
+        # A rule over a whole section states the values in its message; the section itself is noise.
+        shows_value = "input" in item and item["type"] != "missing" and not isinstance(item["input"], dict)
+        value = f" (got {item['input']!r})" if shows_value else ""
         lines.append(f"{file}{line}: {field}: {message}{value}. Fix: {fix}")
         if first is None:
             first = {"where": f"{file}{line}: {field}", "value": item.get("input"), "message": message, "fix": fix}

@@ -81,7 +81,7 @@ def test_application_names_are_matched_case_insensitively() -> None:
                     "tasks": [fleet("m7g.xlarge", spot=1), fleet("c7g.xlarge", spot=1)],
                 }
             },
-            "a cluster takes at most 1 task fleets",
+            "a cluster takes at most 1 task fleet(s)",
         ),
         (
             {"release_label": "emr-5.36.2", "applications": ["Spark", "Trino"]},

@@ -15,8 +15,15 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
-from emr_platform.capacity import EbsVolumeSpec, InstanceFleetSpec, InstanceGroupSpec
-from emr_platform.cluster_spec import ConfigurationSpec, EmrClusterSpec, PropertyValue
+from emr_platform.capacity import (
+    EbsVolumeSpec,
+    InstanceFleetSpec,
+    InstanceGroupSpec,
+    OnDemandSpec,
+    ScalingRuleSpec,
+)
+from emr_platform.cluster_spec import EmrClusterSpec
+from emr_platform.configuration import ConfigurationSpec, PropertyValue
 from emr_platform.constructs.catalog import GLUE_HIVE_CLIENT_FACTORY, DataCatalog
 from emr_platform.constructs.network import EMR_MANAGED_POLICY_TAG
 from emr_platform.constructs.roles import EmrRoles
@@ -88,9 +95,13 @@ class EmrCluster(Construct):
                 where=f"{where}: log_uri", problem="not an s3:// URI", value=log_uri, fix="pass s3://bucket/prefix/"
             )
         self.cluster_name = cluster_name or f"{Stack.of(self).stack_name}-{construct_id}"
-        self._configurations: list[ConfigurationSpec] = list(spec.configurations)
+        # Resilience defaults first, so that the spec's own configurations win on the same property.
+        self._configurations: list[ConfigurationSpec] = [*spec.resilience_configurations(), *spec.configurations]
 
-        self.roles = EmrRoles(self, "Roles", service_role=service_role, instance_role=instance_role)
+        autoscales = spec.instance_groups is not None and spec.instance_groups.autoscales
+        self.roles = EmrRoles(
+            self, "Roles", service_role=service_role, instance_role=instance_role, with_autoscaling_role=autoscales
+        )
         self.grant_principal_role: iam.IRole = self.roles.instance_role
 
         self.primary_security_group, self.core_security_group, self.service_access_security_group = (
@@ -120,7 +131,8 @@ class EmrCluster(Construct):
             for action in spec.bootstrap_actions
         ]
 
-        scaling = spec.managed_scaling
+        primaries = spec.primary_count
+        placement = spec.primary_placement_strategy or ("SPREAD" if primaries == 3 else None)
         self.resource = emr.CfnCluster(
             self,
             "Resource",
@@ -133,29 +145,27 @@ class EmrCluster(Construct):
             log_encryption_kms_key_id=log_encryption_key.key_arn if log_encryption_key else None,
             service_role=self.roles.service_role.role_arn,
             job_flow_role=self.roles.instance_profile.instance_profile_name,
+            auto_scaling_role=self.roles.autoscaling_role.role_name if self.roles.autoscaling_role else None,
             security_configuration=security_configuration.name if security_configuration else None,
             visible_to_all_users=True,
             scale_down_behavior=spec.scale_down_behavior,
             step_concurrency_level=spec.step_concurrency,
             ebs_root_volume_size=spec.ebs_root_volume_size_gib,
+            ebs_root_volume_iops=spec.ebs_root_volume_iops,
+            ebs_root_volume_throughput=spec.ebs_root_volume_throughput_mibps,
+            custom_ami_id=spec.custom_ami_id,
+            os_release_label=spec.os_release_label,
+            placement_group_configs=(
+                [emr.CfnCluster.PlacementGroupConfigProperty(instance_role="MASTER", placement_strategy=placement)]
+                if placement is not None
+                else None
+            ),
             auto_termination_policy=(
                 emr.CfnCluster.AutoTerminationPolicyProperty(idle_timeout=spec.idle_timeout_minutes * 60)
                 if spec.idle_timeout_minutes is not None
                 else None
             ),
-            managed_scaling_policy=(
-                emr.CfnCluster.ManagedScalingPolicyProperty(
-                    compute_limits=emr.CfnCluster.ComputeLimitsProperty(
-                        unit_type=scaling.unit_type,
-                        minimum_capacity_units=scaling.minimum_capacity_units,
-                        maximum_capacity_units=scaling.maximum_capacity_units,
-                        maximum_on_demand_capacity_units=scaling.maximum_on_demand_capacity_units,
-                        maximum_core_capacity_units=scaling.maximum_core_capacity_units,
-                    )
-                )
-                if scaling is not None
-                else None
-            ),
+            managed_scaling_policy=_managed_scaling(spec),
             instances=self._instances(subnets),
         )
         for key, value in spec.tags.items():
@@ -269,9 +279,10 @@ class EmrCluster(Construct):
             "service_access_security_group": self.service_access_security_group.security_group_id,
             "termination_protected": spec.termination_protection,
             "keep_job_flow_alive_when_no_steps": spec.keep_alive,
+            "unhealthy_node_replacement": spec.unhealthy_node_replacement,
         }
-        if spec.instance_fleets is not None:
-            fleets = spec.instance_fleets
+        fleets = spec.fleets
+        if fleets is not None:
             return emr.CfnCluster.JobFlowInstancesConfigProperty(
                 ec2_subnet_ids=[s.subnet_id for s in subnets],
                 master_instance_fleet=_fleet(fleets.primary, "Primary", may_scale_on_spot=False),
@@ -333,6 +344,10 @@ def _configuration_property(rendered: dict[str, Any]) -> emr.CfnCluster.Configur
     )
 
 
+def _configuration_list(configurations: tuple[ConfigurationSpec, ...]) -> list[Any] | None:
+    return [_configuration_property(c.to_emr()) for c in configurations] or None
+
+
 def _ebs(volumes: tuple[EbsVolumeSpec, ...]) -> emr.CfnCluster.EbsConfigurationProperty | None:
     if not volumes:
         return None
@@ -340,7 +355,7 @@ def _ebs(volumes: tuple[EbsVolumeSpec, ...]) -> emr.CfnCluster.EbsConfigurationP
         ebs_block_device_configs=[
             emr.CfnCluster.EbsBlockDeviceConfigProperty(
                 volume_specification=emr.CfnCluster.VolumeSpecificationProperty(
-                    size_in_gb=v.size_gib, volume_type=v.volume_type
+                    size_in_gb=v.size_gib, volume_type=v.volume_type, iops=v.iops, throughput=v.throughput_mibps
                 ),
                 volumes_per_instance=v.volumes_per_instance,
             )
@@ -350,11 +365,24 @@ def _ebs(volumes: tuple[EbsVolumeSpec, ...]) -> emr.CfnCluster.EbsConfigurationP
     )
 
 
+def _capacity_reservations(on_demand: OnDemandSpec) -> emr.CfnCluster.OnDemandCapacityReservationOptionsProperty | None:
+    options = on_demand.capacity_reservations
+    if options is None:
+        return None
+    return emr.CfnCluster.OnDemandCapacityReservationOptionsProperty(
+        usage_strategy=options.usage_strategy,
+        capacity_reservation_preference=options.preference,
+        capacity_reservation_resource_group_arn=options.resource_group_arn,
+    )
+
+
 def _fleet(
     fleet: InstanceFleetSpec, default_name: str, *, may_scale_on_spot: bool = True
 ) -> emr.CfnCluster.InstanceFleetConfigProperty:
     """A fleet in CloudFormation's shape. Core and task fleets always carry a Spot specification, so managed
     scaling can add Spot capacity to a fleet that starts with none."""
+    on_demand = fleet.on_demand
+    resize = fleet.resize
     return emr.CfnCluster.InstanceFleetConfigProperty(
         name=fleet.name or default_name,
         target_on_demand_capacity=fleet.on_demand_capacity,
@@ -363,14 +391,22 @@ def _fleet(
             emr.CfnCluster.InstanceTypeConfigProperty(
                 instance_type=t.instance_type,
                 weighted_capacity=t.weighted_capacity,
+                bid_price=t.bid_price,
                 bid_price_as_percentage_of_on_demand_price=t.bid_price_as_percentage_of_on_demand,
+                priority=t.priority,
                 ebs_configuration=_ebs(t.ebs_volumes),
+                configurations=_configuration_list(t.configurations),
             )
             for t in fleet.instance_types
         ],
         launch_specifications=emr.CfnCluster.InstanceFleetProvisioningSpecificationsProperty(
-            on_demand_specification=emr.CfnCluster.OnDemandProvisioningSpecificationProperty(
-                allocation_strategy=fleet.on_demand_allocation_strategy
+            on_demand_specification=(
+                emr.CfnCluster.OnDemandProvisioningSpecificationProperty(
+                    allocation_strategy=on_demand.allocation_strategy,
+                    capacity_reservation_options=_capacity_reservations(on_demand),
+                )
+                if on_demand.allocation_strategy is not None
+                else None
             ),
             spot_specification=(
                 emr.CfnCluster.SpotProvisioningSpecificationProperty(
@@ -378,18 +414,99 @@ def _fleet(
                     timeout_action=fleet.spot.timeout_action,
                     timeout_duration_minutes=fleet.spot.timeout_minutes,
                 )
-                if fleet.spot_capacity > 0 or may_scale_on_spot
+                if fleet.uses_spot or may_scale_on_spot
                 else None
             ),
+        ),
+        resize_specifications=(
+            emr.CfnCluster.InstanceFleetResizingSpecificationsProperty(
+                spot_resize_specification=(
+                    emr.CfnCluster.SpotResizingSpecificationProperty(
+                        timeout_duration_minutes=resize.spot_timeout_minutes,
+                        allocation_strategy=fleet.spot.allocation_strategy,
+                    )
+                    if resize.spot_timeout_minutes is not None
+                    else None
+                ),
+                on_demand_resize_specification=(
+                    emr.CfnCluster.OnDemandResizingSpecificationProperty(
+                        timeout_duration_minutes=resize.on_demand_timeout_minutes,
+                        allocation_strategy=on_demand.allocation_strategy,
+                        capacity_reservation_options=_capacity_reservations(on_demand),
+                    )
+                    if resize.on_demand_timeout_minutes is not None
+                    else None
+                ),
+            )
+            if resize is not None
+            else None
+        ),
+    )
+
+
+def _scaling_rule(rule: ScalingRuleSpec) -> emr.CfnCluster.ScalingRuleProperty:
+    return emr.CfnCluster.ScalingRuleProperty(
+        name=rule.name,
+        description=rule.description,
+        action=emr.CfnCluster.ScalingActionProperty(
+            simple_scaling_policy_configuration=emr.CfnCluster.SimpleScalingPolicyConfigurationProperty(
+                adjustment_type=rule.adjustment_type,
+                scaling_adjustment=rule.adjustment,
+                cool_down=rule.cooldown_seconds,
+            )
+        ),
+        trigger=emr.CfnCluster.ScalingTriggerProperty(
+            cloud_watch_alarm_definition=emr.CfnCluster.CloudWatchAlarmDefinitionProperty(
+                comparison_operator=rule.comparison_operator,
+                metric_name=rule.metric_name,
+                namespace=rule.namespace,
+                period=rule.period_seconds,
+                statistic=rule.statistic,
+                threshold=rule.threshold,
+                evaluation_periods=rule.evaluation_periods,
+                unit=rule.unit,
+                # EMR substitutes the cluster's ID: each cluster scales on its own metrics.
+                dimensions=[emr.CfnCluster.MetricDimensionProperty(key="JobFlowId", value="${emr.clusterId}")],
+            )
         ),
     )
 
 
 def _group(group: InstanceGroupSpec, default_name: str) -> emr.CfnCluster.InstanceGroupConfigProperty:
+    scaling = group.autoscaling
     return emr.CfnCluster.InstanceGroupConfigProperty(
         name=group.name or default_name,
         instance_type=group.instance_type,
         instance_count=group.instance_count,
         market=group.market,
+        bid_price=group.bid_price,
         ebs_configuration=_ebs(group.ebs_volumes),
+        configurations=_configuration_list(group.configurations),
+        auto_scaling_policy=(
+            emr.CfnCluster.AutoScalingPolicyProperty(
+                constraints=emr.CfnCluster.ScalingConstraintsProperty(
+                    min_capacity=scaling.min_capacity, max_capacity=scaling.max_capacity
+                ),
+                rules=[_scaling_rule(r) for r in scaling.rules],
+            )
+            if scaling is not None
+            else None
+        ),
+    )
+
+
+def _managed_scaling(spec: EmrClusterSpec) -> emr.CfnCluster.ManagedScalingPolicyProperty | None:
+    scaling = spec.managed_scaling
+    if scaling is None:
+        return None
+    return emr.CfnCluster.ManagedScalingPolicyProperty(
+        compute_limits=emr.CfnCluster.ComputeLimitsProperty(
+            unit_type=scaling.unit_type,
+            minimum_capacity_units=scaling.minimum_capacity_units,
+            maximum_capacity_units=scaling.maximum_capacity_units,
+            maximum_on_demand_capacity_units=scaling.maximum_on_demand_capacity_units,
+            maximum_core_capacity_units=scaling.maximum_core_capacity_units,
+        ),
+        scaling_strategy=scaling.scaling_strategy,
+        utilization_performance_index=scaling.utilization_performance_index,
     )

@@ -84,7 +84,10 @@ class EmrRoles(Construct):
                 "AutoScalingRole",
                 assumed_by=iam.CompositePrincipal(
                     iam.ServicePrincipal("elasticmapreduce.amazonaws.com", conditions=own_clusters),
-                    iam.ServicePrincipal("application-autoscaling.amazonaws.com"),
+                    iam.ServicePrincipal(
+                        "application-autoscaling.amazonaws.com",
+                        conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
+                    ),
                 ),
                 description="Lets Application Auto Scaling resize EMR instance groups",
                 managed_policies=[iam.ManagedPolicy.from_aws_managed_policy_name(EMR_AUTOSCALING_POLICY)],
