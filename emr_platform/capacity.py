@@ -326,7 +326,8 @@ class InstanceFleetSpec(Spec):
 
     def min_instances(self) -> int | None:
         """The fewest instances that meet the fleet's target (largest weight), None when unknown."""
-        if not self.instance_types or not known(*(t.weighted_capacity for t in self.instance_types)):
+        weights = [t.weighted_capacity for t in self.instance_types]
+        if not weights or not known(*weights, self.on_demand_capacity, self.spot_capacity):
             return None
         largest = max(t.weighted_capacity for t in self.instance_types)
         return -(-self.total_capacity // largest)

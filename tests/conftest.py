@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,3 +51,16 @@ def pinned_stack(app: App, name: str = "Test") -> Stack:
             return ["eu-west-1a", "eu-west-1b"]
 
     return _Pinned(app, name, env=Environment(account="123456789012", region="eu-west-1"))
+
+
+def cfn_lint_errors(*templates: Path) -> list[str]:
+    """cfn-lint's errors (not warnings) on ``templates``, one line each; empty when clean."""
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "cfn-lint"), "--format", "parseable", *map(str, templates)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return [line for line in result.stdout.splitlines() if ":E" in line] + (
+        [result.stderr] if result.returncode not in (0, 4, 8, 12) else []
+    )

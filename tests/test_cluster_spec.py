@@ -127,7 +127,6 @@ def test_fails_on_what_emr_would_reject(overrides: dict[str, Any], message: str)
 @pytest.mark.parametrize(
     ("fields", "message"),
     [
-        ({"instance_types": []}, "at least 1 item"),
         ({"instance_types": [{"instance_type": f"m7g.{i}xlarge"} for i in range(2, 33)]}, "at most 30 instance types"),
         ({"instance_types": [{"instance_type": "m7g.xlarge"}, {"instance_type": "m7g.xlarge"}]}, "listed twice"),
         ({"instance_types": [{"instance_type": "m7g.xlarge", "weighted_capacity": 0}]}, "greater than or equal to 1"),

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import jsii
-from aws_cdk import IResolvable, Stack, Tags, Token
+from aws_cdk import Fn, IResolvable, Stack, Tags, Token
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_emr as emr
 from aws_cdk import aws_iam as iam
@@ -465,8 +465,9 @@ def _scaling_rule(rule: ScalingRuleSpec) -> emr.CfnCluster.ScalingRuleProperty:
                 threshold=rule.threshold,
                 evaluation_periods=rule.evaluation_periods,
                 unit=rule.unit,
-                # EMR substitutes the cluster's ID: each cluster scales on its own metrics.
-                dimensions=[emr.CfnCluster.MetricDimensionProperty(key="JobFlowId", value="${emr.clusterId}")],
+                # EMR substitutes ${emr.clusterId} with the cluster's ID: each cluster scales on its own metrics.
+                # Fn::Sub with "${!" passes the placeholder through CloudFormation literally.
+                dimensions=[emr.CfnCluster.MetricDimensionProperty(key="JobFlowId", value=Fn.sub("${!emr.clusterId}"))],
             )
         ),
     )
