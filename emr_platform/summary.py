@@ -1,6 +1,7 @@
-"""A short per-environment summary of a synthesized cloud assembly: stacks, cluster topology, capacity limits.
+"""A short per-environment summary of a synthesized cloud assembly: stacks, cluster topology, capacity, cost.
 
 Reads the templates in ``cdk.out`` (what would be deployed), not the settings: ``python -m emr_platform.summary``.
+``--refresh-prices`` first rewrites the price table from the AWS Price List API (needs AWS credentials).
 """
 
 from __future__ import annotations
@@ -10,9 +11,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from emr_platform.cost import SPOT_TYPICAL, ClusterCost, estimate
+from emr_platform.pricing import PRICE_LIST_REGION, PRICES_FILE, PriceTable, refresh
 
-def summarize(assembly_dir: Path) -> str:
-    """The summary text of every stack in ``assembly_dir``."""
+
+def summarize(assembly_dir: Path, prices: PriceTable | None = None) -> str:
+    """The summary text of every stack in ``assembly_dir``, costs from ``prices`` (default the package's table)."""
+    prices = prices or PriceTable.load()
     manifest = json.loads((assembly_dir / "manifest.json").read_text(encoding="utf-8"))
     lines: list[str] = []
     for name, artifact in sorted(manifest.get("artifacts", {}).items()):
@@ -22,10 +27,12 @@ def summarize(assembly_dir: Path) -> str:
         template = json.loads((assembly_dir / template_file).read_text(encoding="utf-8"))
         resources: dict[str, Any] = template.get("Resources", {})
         env = artifact.get("environment", "")
+        region = env.rsplit("/", 1)[-1]
         lines.append(f"{name}  ({env.removeprefix('aws://')}, {len(resources)} resources)")
         for logical_id, resource in sorted(resources.items()):
             if resource["Type"] == "AWS::EMR::Cluster":
                 lines.extend(_cluster_lines(logical_id, resource["Properties"]))
+                lines.extend(_cost_lines(estimate(logical_id, region, resource["Properties"], prices), prices))
     return "\n".join(lines)
 
 
@@ -63,6 +70,53 @@ def _cluster_lines(logical_id: str, props: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _range(low: float, high: float, fmt: str = "{:.0f}") -> str:
+    return fmt.format(low) if fmt.format(low) == fmt.format(high) else f"{fmt.format(low)}-{fmt.format(high)}"
+
+
+def _cost_lines(cost: ClusterCost, prices: PriceTable) -> list[str]:
+    lines = []
+    for node in cost.nodes:
+        low_instances, _ = node.instances(node.min_units)
+        _, high_instances = node.instances(node.max_units)
+        vcpus_low, vcpus_high = node.vcpus(node.min_units) or (0, 0), node.vcpus(node.max_units) or (0, 0)
+        market = "Spot" if node.spot_units and not node.on_demand_units else "On-Demand"
+        if node.spot_units and node.on_demand_units:
+            market = f"{node.spot_share_at_launch:.0%} Spot at launch"
+        elif not node.launch_units:
+            headroom = node.on_demand_headroom
+            market = "Spot" if node.grows_on_spot else "On-Demand"
+            if headroom and not node.grows_on_spot:
+                market = f"On-Demand up to {headroom} unit(s), then Spot"
+            market += "; none at launch"
+        vcpus = f", {_range(vcpus_low[0], vcpus_high[1])} vCPUs" if node.prices else ""
+        lines.append(
+            f"    {node.role:<7} {_range(node.min_units, node.max_units)} unit(s) = "
+            f"{_range(low_instances, high_instances)} instance(s){vcpus}, {market}"
+        )
+    lines.append(
+        f"    Spot share of capacity: {cost.spot_share_launch:.0%} at launch, {cost.spot_share_max:.0%} at maximum"
+    )
+    if cost.low is None or cost.high is None:
+        lines.append(f"    cost: not estimated, no {cost.region} price for {', '.join(cost.unpriced) or 'these types'}")
+        return lines
+    as_of = prices.about.get("as_of", {})
+    date = as_of.get(cost.region, "undated") if isinstance(as_of, dict) else str(as_of)
+    emr = "EMR charge estimated at 25% of EC2" if cost.emr_estimated else "EMR charge from the price list"
+    lines.append(
+        f"    cost: ${cost.low:,.2f}-${cost.high:,.2f} per hour (min. size, Spot at {SPOT_TYPICAL:.0%} of On-Demand "
+        f"- max. size, Spot at its bid cap); {cost.region} EC2 prices: {date}; {emr}"
+    )
+    if cost.launch is not None and cost.saving is not None and cost.baseline is not None:
+        lines.append(
+            f"    at launch size: ${cost.launch:,.2f}/hour, {cost.saving:.0%} less than all-On-Demand x86 "
+            f"(${cost.baseline:,.2f}/hour)"
+        )
+    if cost.unpriced:
+        lines.append(f"    (not priced: {', '.join(cost.unpriced)})")
+    return lines
+
+
 def _fleet_line(role: str, fleet: dict[str, Any]) -> str:
     types = [t["InstanceType"] for t in fleet.get("InstanceTypeConfigs", [])]
     shown = ", ".join(types[:4]) + (f" +{len(types) - 4} more" if len(types) > 4 else "")
@@ -76,9 +130,35 @@ def _group_line(role: str, group: dict[str, Any]) -> str:
     return f"    {role:<7} group: {group['InstanceCount']} x {group['InstanceType']} {group.get('Market', 'ON_DEMAND')}"
 
 
+def refresh_prices(path: Path = PRICES_FILE, client: Any = None) -> PriceTable:
+    """Rewrite the price table at ``path`` from the AWS Price List API; ``client`` defaults to boto3's."""
+    if client is None:
+        import boto3  # noqa: PLC0415 - only this path needs boto3 and AWS credentials
+
+        session = boto3.Session()
+        if session.get_credentials() is None:
+            raise RuntimeError("no AWS credentials found")
+        client = session.client("pricing", region_name=PRICE_LIST_REGION)
+    table = refresh(PriceTable.load(path), client)
+    path.write_text(json.dumps(table.to_json(), indent=1) + "\n", encoding="utf-8")
+    return table
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Print the summary of the assembly folder given (default ``cdk.out``)."""
+    """Print the summary of the assembly folder given (default ``cdk.out``); ``--refresh-prices`` first."""
     args = sys.argv[1:] if argv is None else argv
+    if "--refresh-prices" in args:
+        args = [a for a in args if a != "--refresh-prices"]
+        try:
+            refresh_prices()
+        except Exception as error:
+            print(
+                f"error: --refresh-prices: {type(error).__name__}: {error}. Fix: configure AWS credentials allowed "
+                "pricing:GetProducts (e.g. AWS_PROFILE), or run without --refresh-prices to use the stored table",
+                file=sys.stderr,
+            )
+            return 1
+        print(f"prices refreshed: {PRICES_FILE}")
     assembly = Path(args[0] if args else "cdk.out")
     if not (assembly / "manifest.json").is_file():
         print(f"error: {assembly}: no cloud assembly here. Fix: run 'make synth' first", file=sys.stderr)
