@@ -70,6 +70,14 @@ def _cluster_findings(stack: Stack, cluster: EmrCluster, storage: list[DataLakeS
         "AmazonEMRServicePolicy_v2 is AWS's least-privilege EMR service policy; it only acts on resources tagged "
         "for-use-with-amazon-emr-managed-policies=true, which this platform tags.",
     )
+    if cluster.roles.autoscaling_role is not None:
+        yield Finding(
+            cluster.roles,
+            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+            "AmazonElasticMapReduceforAutoScalingRole]",
+            "Custom autoscaling of instance groups needs this AWS managed policy: it only lets Application Auto "
+            "Scaling read the EMR metrics alarms and resize the cluster's instance groups.",
+        )
     yield Finding(
         cluster.resource,
         "AwsSolutions-EMR4",

@@ -6,12 +6,14 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from aws_cdk.assertions import Match
 from cdk_nag import AwsSolutionsChecks
 
 from emr_platform.app import build_app
+from emr_platform.stacks import EmrPlatformStack
 
 from .conftest import ENVIRONMENTS, PROJECT, Synthesized, cfn_lint_errors
 
@@ -47,6 +49,37 @@ def test_aws_solutions_pack_has_no_unacknowledged_findings(synthesized: Synthesi
     for env, stack in synthesized.stacks.items():
         report = AwsSolutionsChecks(synthesized.app).validate_scope(stack)
         assert report.success, f"{env}: " + "; ".join(f"{v.rule_name}: {v.description}" for v in report.violations)
+
+
+def test_instance_groups_with_autoscaling_pass_the_gates_too(context: dict[str, object], tmp_path: Path) -> None:
+    # An environment shaped unlike the shipped ones: instance groups, custom autoscaling, x86, emr-6.15.0.
+    (tmp_path / "groups.yaml").write_text(
+        """
+environment: groups
+account: "444444444444"
+region: us-east-1
+availability_zones: [us-east-1a, us-east-1b]
+clusters:
+  batch:
+    release_label: emr-6.15.0
+    architecture: x86
+    instance_groups:
+      primary: {instance_type: m7i.xlarge, instance_count: 1}
+      core: {instance_type: r7i.2xlarge, instance_count: 2}
+      tasks:
+        - instance_type: m7i.2xlarge
+          instance_count: 1
+          market: SPOT
+          autoscaling: {min_capacity: 0, max_capacity: 8}
+""",
+        encoding="utf-8",
+    )
+    app = build_app(config_dir=tmp_path, context=context, outdir=str(tmp_path / "out"))
+    app.synth()  # the CDK's CloudFormation validation and cdk-nag run here and fail on any finding
+    [stack] = [c for c in app.node.children if isinstance(c, EmrPlatformStack)]
+    report = AwsSolutionsChecks(app).validate_scope(stack)
+    assert report.success, "; ".join(f"{v.rule_name}: {v.description}" for v in report.violations)
+    assert cfn_lint_errors(*(tmp_path / "out").glob("*.template.json")) == []
 
 
 def test_synthesis_is_deterministic(synthesized: Synthesized, context: dict[str, object], tmp_path: object) -> None:
