@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from aws_cdk import App, Token
 from aws_cdk.assertions import Template
 from pydantic import ValidationError
@@ -16,7 +17,7 @@ from emr_platform.capacity import DEFAULT_INSTANCE_TYPES, MAX_TASK_FLEETS, archi
 from emr_platform.constructs import DataLakeStorage, EmrCluster, EmrNetwork
 from emr_platform.settings import EnvironmentSettings
 
-from .conftest import cfn_lint_errors, pinned_stack
+from .conftest import PROJECT, cfn_lint_errors, pinned_stack
 
 
 def fleet(*types: str, od: int = 0, spot: int = 0, **extra: Any) -> dict[str, Any]:
@@ -677,3 +678,15 @@ def test_cfn_lint_reports_no_errors_on_fleets_and_groups(
         path.write_text(json.dumps(template.to_json()), encoding="utf-8")
         paths.append(path)
     assert cfn_lint_errors(*paths) == []
+
+
+def test_the_readmes_capacity_examples_are_valid_settings() -> None:
+    # The README documents one example per feature: each must pass the schema it documents.
+    section = (PROJECT / "README.md").read_text(encoding="utf-8").split("## Capacity, Spot and scaling")[1]
+    section = section.split("\n## ")[0]
+    blocks = [yaml.safe_load(b.split("```", 1)[0]) for b in section.split("```yaml\n")[1:]]
+    assert len(blocks) == 3
+    fleets, groups, scaling = blocks
+    base = {"release_label": "emr-7.13.0"}
+    EmrClusterSpec.model_validate({**base, **fleets, **scaling})
+    EmrClusterSpec.model_validate({**base, **groups})
