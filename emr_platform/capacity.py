@@ -115,7 +115,9 @@ class EbsVolumeSpec(Spec):
         default=1, description="How many such volumes each instance gets. Default 1."
     )
     iops: Annotated[int, Field(ge=100, le=256000)] | None = Field(
-        default=None, description="Provisioned IOPS (gp3, io1, io2 only). Default: the volume type's baseline."
+        default=None,
+        description="Provisioned IOPS (gp3: 3000-16000, io1/io2: 100-64000, at most 500 per GiB for gp3 and "
+        "io2, 50 for io1). Default: the volume type's baseline.",
     )
     throughput_mibps: Annotated[int, Field(ge=125, le=1000)] | None = Field(
         default=None, description="Throughput in MiB/s (gp3 only, 125-1000). Default 125."
@@ -129,7 +131,33 @@ class EbsVolumeSpec(Spec):
             raise invalid(f"{self.volume_type} volumes need iops", "set iops, or use gp3")
         if self.throughput_mibps is not None and self.volume_type != "gp3":
             raise invalid(f"throughput_mibps is set on a {self.volume_type} volume", "use gp3, or remove it")
+        check_volume_performance(self.volume_type, self.size_gib, self.iops, self.throughput_mibps)
         return self
+
+
+_IOPS_RANGE = {"gp3": (3000, 16000), "io1": (100, 64000), "io2": (100, 64000)}
+_IOPS_PER_GIB = {"gp3": 500, "io1": 50, "io2": 500}
+
+
+def check_volume_performance(volume_type: str, size_gib: int, iops: int | None, throughput_mibps: int | None) -> None:
+    """EBS's own limits: the IOPS range of the type, IOPS per GiB, and gp3 throughput of at most IOPS / 4."""
+    if iops is not None and volume_type in _IOPS_RANGE:
+        low, high = _IOPS_RANGE[volume_type]
+        per_gib = _IOPS_PER_GIB[volume_type]
+        if not low <= iops <= high:
+            raise invalid(f"{volume_type} volumes take {low}-{high} IOPS, got {iops}", f"set iops within {low}-{high}")
+        if iops > per_gib * size_gib:
+            raise invalid(
+                f"{iops} IOPS on {size_gib} GiB is above {volume_type}'s {per_gib} IOPS per GiB",
+                f"grow the volume to at least {-(-iops // per_gib)} GiB, or lower iops to {per_gib * size_gib}",
+            )
+    if throughput_mibps is not None and volume_type == "gp3":
+        effective = iops if iops is not None else 3000
+        if throughput_mibps > effective // 4:
+            raise invalid(
+                f"{throughput_mibps} MiB/s is above gp3's 0.25 MiB/s per IOPS ({effective} IOPS allow {effective // 4})",
+                f"raise iops to at least {throughput_mibps * 4}, or lower the throughput",
+            )
 
 
 class FleetInstanceType(Spec):
@@ -359,6 +387,12 @@ class InstanceFleetsSpec(Spec):
                     f"got {primary.total_capacity}",
                     "set primary.on_demand_capacity (or spot_capacity) to 1 or 3",
                 )
+            if primary.spot_capacity == 3:
+                raise invalid(
+                    "3 primary nodes (high availability) must be On-Demand, EMR does not launch them on Spot",
+                    "set primary.on_demand_capacity: 3 and spot_capacity: 0",
+                    at=("primary", "spot_capacity"),
+                )
         if any(t.weighted_capacity != 1 for t in primary.instance_types if known(t.weighted_capacity)):
             raise invalid(
                 "primary instance types must have weighted_capacity 1", "remove weighted_capacity from primary"
@@ -394,6 +428,35 @@ class InstanceFleetsSpec(Spec):
 # --- instance groups and their custom (CloudWatch-metric) autoscaling ---------------------------------------------
 
 ComparisonOperator = Literal["GREATER_THAN_OR_EQUAL", "GREATER_THAN", "LESS_THAN", "LESS_THAN_OR_EQUAL"]
+CloudWatchUnit = Literal[
+    "NONE",
+    "SECONDS",
+    "MICRO_SECONDS",
+    "MILLI_SECONDS",
+    "BYTES",
+    "KILO_BYTES",
+    "MEGA_BYTES",
+    "GIGA_BYTES",
+    "TERA_BYTES",
+    "BITS",
+    "KILO_BITS",
+    "MEGA_BITS",
+    "GIGA_BITS",
+    "TERA_BITS",
+    "PERCENT",
+    "COUNT",
+    "BYTES_PER_SECOND",
+    "KILO_BYTES_PER_SECOND",
+    "MEGA_BYTES_PER_SECOND",
+    "GIGA_BYTES_PER_SECOND",
+    "TERA_BYTES_PER_SECOND",
+    "BITS_PER_SECOND",
+    "KILO_BITS_PER_SECOND",
+    "MEGA_BITS_PER_SECOND",
+    "GIGA_BITS_PER_SECOND",
+    "TERA_BITS_PER_SECOND",
+    "COUNT_PER_SECOND",
+]
 
 
 class ScalingRuleSpec(Spec):
@@ -428,12 +491,14 @@ class ScalingRuleSpec(Spec):
     statistic: Literal["SAMPLE_COUNT", "AVERAGE", "SUM", "MINIMUM", "MAXIMUM"] = Field(
         default="AVERAGE", description="Statistic of the metric. Default `AVERAGE`."
     )
-    unit: str | None = Field(default=None, description="Metric unit, e.g. `PERCENT`, `COUNT`. Default none.")
+    unit: CloudWatchUnit | None = Field(default=None, description="Metric unit, e.g. `PERCENT`, `COUNT`. Default none.")
 
     @model_validator(mode="after")
     def _check(self) -> ScalingRuleSpec:
         if self.adjustment == 0 and self.adjustment_type != "EXACT_CAPACITY":
             raise invalid("adjustment 0 changes nothing", "add (positive) or remove (negative) instances")
+        if self.adjustment < 0 and self.adjustment_type == "EXACT_CAPACITY":
+            raise invalid(f"EXACT_CAPACITY of {self.adjustment} instances", "give the instance count to set, 0 or more")
         return self
 
 
@@ -550,6 +615,12 @@ class InstanceGroupsSpec(Spec):
             )
         if self.primary.autoscaling is not None:
             raise invalid("the primary group cannot autoscale", "move autoscaling to the core or task groups")
+        if self.primary.instance_count == 3 and self.primary.market == "SPOT":
+            raise invalid(
+                "3 primary nodes (high availability) must be On-Demand, EMR does not launch them on Spot",
+                "set primary.market: ON_DEMAND",
+                at=("primary", "market"),
+            )
         if known(self.core.instance_count) and self.core.instance_count < 1:
             raise invalid("the core group has no instances", "set core.instance_count to at least 1")
         if len(self.tasks) > MAX_TASK_GROUPS:
@@ -575,7 +646,7 @@ class ManagedScalingSpec(Spec):
     """
 
     unit_type: Literal["InstanceFleetUnits", "Instances", "VCPU"] = Field(
-        description="`InstanceFleetUnits` (fleets), `Instances` (groups) or `VCPU` (either)."
+        description="`InstanceFleetUnits` (fleets), `Instances` or `VCPU` (groups)."
     )
     minimum_capacity_units: PositiveInt = Field(description="Lower limit of the cluster's size.")
     maximum_capacity_units: PositiveInt = Field(description="Upper limit of the cluster's size.")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from emr_platform.capacity import (
     Architecture,
@@ -19,8 +19,10 @@ from emr_platform.capacity import (
     ManagedScalingSpec,
     NodeRole,
     architecture_of,
+    check_volume_performance,
 )
 from emr_platform.configuration import ConfigurationSpec
+from emr_platform.errors import PropError
 from emr_platform.model import SkipTokens, Spec, invalid, is_token, known
 from emr_platform.releases import EmrRelease, release_for_label
 
@@ -28,6 +30,7 @@ from emr_platform.releases import EmrRelease, release_for_label
 IDLE_TIMEOUT_MINUTES = (1, 7 * 24 * 60)  # IdleTimeout: 60 s to 7 days
 STEP_CONCURRENCY = (1, 256)
 ROOT_VOLUME_GIB = (15, 100)
+DEFAULT_ROOT_VOLUME_GIB = 15
 ROOT_VOLUME_IOPS = (3000, 16000)
 ROOT_VOLUME_THROUGHPUT_MIBPS = (125, 1000)
 
@@ -141,6 +144,12 @@ class EmrClusterSpec(Spec):
     )
     tags: dict[str, str] = Field(default_factory=dict, description="Tags on the cluster (and its instances).")
 
+    @field_validator("release_label", mode="before")
+    @classmethod
+    def _release_enum(cls, value: object) -> object:
+        # The typed release (EmrRelease.EMR_7_13_0) is accepted as well as its label.
+        return value.label if isinstance(value, EmrRelease) else value
+
     @field_validator("release_label")
     @classmethod
     def _check_release(cls, value: str) -> str:
@@ -174,7 +183,7 @@ class EmrClusterSpec(Spec):
         scaling = self.managed_scaling
         fleets = self.instance_fleets is not None
         if scaling is not None:
-            allowed = ("InstanceFleetUnits", "VCPU") if fleets else ("Instances", "VCPU")
+            allowed = ("InstanceFleetUnits",) if fleets else ("Instances", "VCPU")
             if scaling.unit_type not in allowed:
                 raise invalid(
                     f"managed_scaling.unit_type {scaling.unit_type!r} does not fit "
@@ -187,19 +196,18 @@ class EmrClusterSpec(Spec):
                     "keep one: managed_scaling (recommended) or the groups' autoscaling rules",
                 )
             groups = self.instance_groups
-            core_cap, on_demand_cap = scaling.maximum_core_capacity_units, scaling.maximum_on_demand_capacity_units
+            core_cap, on_demand_cap = self.scaling_caps()
             if (
                 groups is not None
                 and not groups.core.uses_spot
-                and core_cap is not None
-                and on_demand_cap is not None
                 and known(core_cap, on_demand_cap)
                 and core_cap > on_demand_cap
             ):
                 raise invalid(
-                    f"managed_scaling.maximum_core_capacity_units ({core_cap}) is above "
-                    f"maximum_on_demand_capacity_units ({on_demand_cap}) while the core group is On-Demand",
-                    "raise the On-Demand cap to at least the core cap (EMR rejects it otherwise)",
+                    f"managed_scaling's core cap ({core_cap}) is above its On-Demand cap ({on_demand_cap}) while "
+                    "the core group is On-Demand (an unset cap is maximum_capacity_units)",
+                    "raise maximum_on_demand_capacity_units to at least the core cap (EMR rejects it otherwise)",
+                    at=("managed_scaling", "maximum_on_demand_capacity_units"),
                 )
         primaries = self.primary_count
         if self.primary_placement_strategy == "SPREAD" and primaries is not None and primaries != 3:
@@ -230,6 +238,13 @@ class EmrClusterSpec(Spec):
                     + ("instance fleets" if self.instance_fleets is not None else "instance groups"),
                     "use emr-5.36.1 / emr-6.8.1 / emr-7.x or later, or 1 primary node",
                 )
+        if self.ebs_root_volume_iops is not None or self.ebs_root_volume_throughput_mibps is not None:
+            check_volume_performance(
+                "gp3",
+                self.ebs_root_volume_size_gib or DEFAULT_ROOT_VOLUME_GIB,
+                self.ebs_root_volume_iops,
+                self.ebs_root_volume_throughput_mibps,
+            )
         if (
             self.ebs_root_volume_iops is not None or self.ebs_root_volume_throughput_mibps is not None
         ) and not release.supports_root_volume_performance:
@@ -325,25 +340,81 @@ class EmrClusterSpec(Spec):
             return any(not g.uses_spot for role, g in self.instance_groups.roles() if role in wanted)
         return False
 
+    @property
+    def application_master_label(self) -> str | None:
+        """The YARN node label that keeps application masters off Spot, when the cluster needs one.
+
+        EMR 7.2+: ``ON_DEMAND`` (market labels), when core or task nodes mix Spot and On-Demand. Earlier 6.x / 7.x:
+        ``CORE``, when core nodes are On-Demand and task nodes use Spot. 5.x does the latter by itself. None when
+        there is no such node to keep them on (AMs would never start) or nothing to keep them from.
+        """
+        release = self.release
+        if not self.application_masters_on_demand or release is None or not self.uses_spot("core", "task"):
+            return None
+        if release.supports_market_node_labels:
+            return "ON_DEMAND" if self.uses_on_demand("core", "task") else None
+        if release.major >= 6 and release.supports_core_node_labels and not self.uses_spot("core"):
+            return "CORE"
+        return None
+
+    def scaling_caps(self) -> tuple[int, int]:
+        """Managed scaling's core and On-Demand caps, each defaulting to the maximum as EMR's do (0, 0 without
+        managed scaling)."""
+        scaling = self.managed_scaling
+        if scaling is None:
+            return 0, 0
+        high = scaling.maximum_capacity_units
+        core = scaling.maximum_core_capacity_units
+        on_demand = scaling.maximum_on_demand_capacity_units
+        return (high if core is None else core), (high if on_demand is None else on_demand)
+
+    def spot_on_primary_or_core(self) -> tuple[tuple[str, ...], str] | None:
+        """Where the cluster would run Spot on primary or core nodes, and how: (field path, problem); None when
+        it never does. Counts managed scaling too: core grows up to its cap, On-Demand only up to its own."""
+        kind = "instance_fleets" if self.instance_fleets is not None else "instance_groups"
+        field = "spot_capacity" if kind == "instance_fleets" else "market"
+        for role in ("primary", "core"):
+            if self.uses_spot(role):
+                return (kind, role, field), f"Spot capacity on {role} nodes"
+        core_cap, on_demand_cap = self.scaling_caps()
+        if kind == "instance_fleets" and known(core_cap, on_demand_cap) and core_cap > on_demand_cap:
+            return (
+                ("managed_scaling", "maximum_on_demand_capacity_units"),
+                f"managed scaling may grow core nodes to {core_cap} units but On-Demand only to {on_demand_cap}: "
+                "the rest of core would be Spot",
+            )
+        return None
+
+    @classmethod
+    def parse(cls, data: object, *, where: str = "EmrClusterSpec") -> EmrClusterSpec:
+        """Validate ``data`` (a mapping shaped like ``clusters.<name>`` in the settings files, or a spec).
+
+        :raises PropError: one line per problem, each naming the field, the value and the fix.
+        """
+        if isinstance(data, EmrClusterSpec):
+            return data
+        try:
+            return cls.model_validate(data)
+        except ValidationError as error:
+            from emr_platform.settings import settings_error  # noqa: PLC0415 - settings imports this module
+
+            found = settings_error(error, file=where)
+            raised = PropError(where=found.where, problem=found.problem, value=found.value, fix=found.fix)
+            raised.args = found.args
+            raise raised from None
+
     def resilience_configurations(self) -> list[ConfigurationSpec]:
         """Configurations the cluster gets by default (the spec's own ``configurations`` win on conflicts):
         application masters on On-Demand nodes and the HDFS replication, when set."""
         result: list[ConfigurationSpec] = []
-        release = self.release
-        if (
-            self.application_masters_on_demand
-            and release is not None
-            and release.supports_market_node_labels
-            and self.uses_spot("core", "task")
-            and self.uses_on_demand("core", "task")
-        ):
-            # Only when both markets run YARN nodes: with no On-Demand node, AMs would wait forever.
+        label = self.application_master_label
+        if label is not None:
             result.append(
                 ConfigurationSpec(
                     classification="yarn-site",
                     properties={
                         "yarn.node-labels.enabled": True,
-                        "yarn.node-labels.am.default-node-label-expression": "ON_DEMAND",
+                        "yarn.node-labels.am.default-node-label-expression": label,
                     },
                 )
             )

@@ -38,8 +38,7 @@ class NodeCapacity:
     spot_units: int
     min_units: int = 0
     max_units: int = 0
-    grows_on_spot: bool = False  # capacity beyond launch is Spot (On-Demand cap reached, or a Spot-only fleet)
-    on_demand_headroom: int | None = None  # On-Demand units managed scaling may still add (None: no cap)
+    markets: dict[str, tuple[int, int]] = field(default_factory=dict)  # point -> (On-Demand, Spot) units
     prices: list[tuple[InstancePrice, int, float]] = field(default_factory=list)  # priced types
 
     @property
@@ -92,6 +91,7 @@ class ClusterCost:
     spot_share_max: float
     unpriced: list[str]
     emr_estimated: bool
+    note: str = ""
 
     @property
     def saving(self) -> float | None:
@@ -102,9 +102,10 @@ class ClusterCost:
 
 
 def _bid_fraction(config: dict[str, Any], price: InstancePrice | None) -> float:
+    # A Spot instance never costs more than On-Demand, whatever the bid: a cap above 100 % prices as 100 %.
     percent = config.get("BidPriceAsPercentageOfOnDemandPrice")
     if percent is not None:
-        return float(percent) / 100
+        return min(float(percent) / 100, 1.0)
     bid = config.get("BidPrice")
     if bid is not None and price is not None and price.ec2 > 0:
         return min(float(bid) / price.ec2, 1.0)
@@ -166,12 +167,68 @@ def _apply_limits(nodes: list[NodeCapacity], limits: dict[str, Any] | None) -> N
         node.min_units = min(task_min // len(tasks), node.max_units)
 
 
+def _split(nodes: list[NodeCapacity], point: str, on_demand_cap: int | None, managed: bool) -> None:
+    """Set each node's (On-Demand, Spot) units at ``point`` (``min``, ``launch`` or ``max``).
+
+    Launch capacity keeps its own market mix (scaled down proportionally below it). Growth beyond launch: under
+    managed scaling, On-Demand until the cluster's On-Demand cap (core and task nodes; no cap means all
+    On-Demand, EMR's default), then Spot; otherwise (custom autoscaling of a group) the node's own market.
+    """
+    budget = (
+        float("inf")
+        if on_demand_cap is None
+        else on_demand_cap - sum(n.on_demand_units for n in nodes if n.role != "primary")
+    )
+    for node in nodes:
+        units = {"min": node.min_units, "launch": node.launch_units, "max": node.max_units}[point]
+        base = min(units, node.launch_units)
+        on_demand = round(base * (1 - node.spot_share_at_launch)) if node.launch_units else 0
+        growth = units - base
+        if growth and managed and node.role != "primary":
+            extra = int(min(growth, max(0.0, budget)))
+            budget -= extra
+        else:
+            extra = round(growth * (1 - node.spot_share_at_launch)) if node.launch_units else growth
+        node.markets[point] = (on_demand + extra, units - on_demand - extra)
+
+
+def _share(nodes: list[NodeCapacity], point: str) -> float:
+    spot = sum(n.markets[point][1] for n in nodes)
+    total = spot + sum(n.markets[point][0] for n in nodes)
+    return spot / total if total else 0.0
+
+
 def estimate(name: str, region: str, props: dict[str, Any], table: PriceTable) -> ClusterCost:
-    """Capacity and cost of the cluster whose CloudFormation properties are ``props``."""
+    """Capacity and cost of the cluster whose CloudFormation properties are ``props``.
+
+    Values that are not plain numbers and strings (unresolved CloudFormation expressions) are not estimated.
+    """
+    try:
+        return _estimate(name, region, props, table)
+    except (TypeError, ValueError, KeyError) as error:
+        return ClusterCost(
+            name,
+            region,
+            [],
+            None,
+            None,
+            None,
+            None,
+            0.0,
+            0.0,
+            [],
+            False,
+            note=f"not estimated: a capacity value is known only at deploy time ({type(error).__name__})",
+        )
+
+
+def _estimate(name: str, region: str, props: dict[str, Any], table: PriceTable) -> ClusterCost:
     nodes = _nodes(props.get("Instances", {}))
     limits = props.get("ManagedScalingPolicy", {}).get("ComputeLimits")
+    note = ""
     if limits and limits.get("UnitType") == "VCPU":
-        limits = None  # vCPU limits are not split per node type here; capacity shown at launch size
+        limits = None
+        note = "managed scaling limits in vCPUs are not split per node type: capacity and cost at launch size"
     _apply_limits(nodes, limits)
     unpriced: list[str] = []
     emr_estimated = False
@@ -184,25 +241,15 @@ def estimate(name: str, region: str, props: dict[str, Any], table: PriceTable) -
             emr_estimated = emr_estimated or price.emr_estimated
             node.prices.append((price, weight, _bid_fraction(config, price)))
 
-    scaled = [n for n in nodes if n.role != "primary"]
-    od_cap = (
-        int(limits["MaximumOnDemandCapacityUnits"]) if limits and "MaximumOnDemandCapacityUnits" in limits else None
-    )
-    spot_launch = sum(n.spot_units for n in nodes)
-    launch_total = sum(n.launch_units for n in nodes)
-    max_total = sum(n.max_units for n in nodes)
-    od_at_max = sum(n.on_demand_units for n in nodes if n.role == "primary") + min(
-        od_cap if od_cap is not None else sum(n.max_units for n in scaled if n.spot_units == 0),
-        sum(n.max_units for n in scaled),
-    )
-    spot_share_max = 1 - od_at_max / max_total if max_total else 0.0
+    cap = limits.get("MaximumOnDemandCapacityUnits", limits.get("MaximumCapacityUnits")) if limits else None
+    for point in ("min", "launch", "max"):
+        _split(nodes, point, int(cap) if cap is not None else None, managed=limits is not None)
 
-    priced = all(n.prices for n in nodes)
     low = high = launch = baseline = None
-    if priced and nodes:
-        low = sum(_cost(n, n.min_units, SPOT_TYPICAL, pick=min) for n in nodes)
-        high = sum(_cost(n, n.max_units, None, pick=max) for n in nodes)
-        launch = sum(_cost(n, n.launch_units, SPOT_TYPICAL, pick=mean) for n in nodes)
+    if nodes and all(n.prices for n in nodes):
+        low = sum(_cost(n, "min", SPOT_TYPICAL, pick=min) for n in nodes)
+        high = sum(_cost(n, "max", None, pick=max) for n in nodes)
+        launch = sum(_cost(n, "launch", SPOT_TYPICAL, pick=mean) for n in nodes)
         baseline = _baseline(nodes, region, table)
     return ClusterCost(
         name=name,
@@ -212,24 +259,19 @@ def estimate(name: str, region: str, props: dict[str, Any], table: PriceTable) -
         high=high,
         launch=launch,
         baseline=baseline,
-        spot_share_launch=spot_launch / launch_total if launch_total else 0.0,
-        spot_share_max=max(spot_share_max, 0.0),
+        spot_share_launch=_share(nodes, "launch"),
+        spot_share_max=_share(nodes, "max"),
         unpriced=sorted(set(unpriced)),
         emr_estimated=emr_estimated,
+        note=note,
     )
 
 
-def _cost(node: NodeCapacity, units: int, spot_fraction: float | None, *, pick: Any) -> float:
-    """Hourly cost of ``units`` of ``node``, in its launch market mix, at the ``pick`` (min/max/mean) unit price."""
-    if units <= 0:
-        return 0.0
-    share = node.spot_share_at_launch
-    if node.role != "primary" and units > node.launch_units and node.grows_on_spot:
-        share = 1.0 - node.on_demand_units / units  # growth beyond launch lands on Spot
+def _cost(node: NodeCapacity, point: str, spot_fraction: float | None, *, pick: Any) -> float:
+    """Hourly cost of ``node`` at ``point``, at the ``pick`` (min / max / mean) unit price of its types."""
+    on_demand_units, spot_units = node.markets[point]
     prices = node.unit_prices(spot_fraction)
-    on_demand = float(pick([p for p, _ in prices]))
-    spot = float(pick([s for _, s in prices]))
-    return units * ((1 - share) * on_demand + share * spot)
+    return on_demand_units * float(pick([p for p, _ in prices])) + spot_units * float(pick([s for _, s in prices]))
 
 
 def _baseline(nodes: list[NodeCapacity], region: str, table: PriceTable) -> float | None:

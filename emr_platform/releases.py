@@ -86,8 +86,8 @@ class EmrRelease(Enum):
 
     @property
     def supports_graviton(self) -> bool:
-        """Whether Graviton (arm64) instance types run this release (EMR 6.1 and later)."""
-        return self.version >= GRAVITON_FROM
+        """Whether Graviton (arm64) instance types run this release (5.31.0 / 6.1.0 and later)."""
+        return self.at_least(*GRAVITON_FROM)
 
     @property
     def supports_high_availability_fleets(self) -> bool:
@@ -103,6 +103,12 @@ class EmrRelease(Enum):
     def supports_root_volume_performance(self) -> bool:
         """Whether the root volume's IOPS and throughput can be set (6.15.0 and later: gp3 root volumes)."""
         return self.version >= ROOT_VOLUME_PERFORMANCE_FROM
+
+    @property
+    def supports_core_node_labels(self) -> bool:
+        """Whether YARN can be told to keep application masters on core nodes (``CORE`` label): 5.19 and later
+        (5.x does it by default; 6.x and 7.x need ``yarn.node-labels.enabled``)."""
+        return self.version >= (5, 19, 0)
 
     @property
     def supports_market_node_labels(self) -> bool:
@@ -137,7 +143,7 @@ _APPLICATIONS: dict[EmrRelease, frozenset[str]] = {
 LATEST = EmrRelease.EMR_7_13_0
 
 # First releases with a feature (EMR Release Guide and Management Guide).
-GRAVITON_FROM = (6, 1, 0)
+GRAVITON_FROM = ((5, 31, 0), (6, 1, 0), (7, 0, 0))
 HA_FLEETS_FROM = ((5, 36, 1), (6, 8, 1), (7, 0, 0))
 HA_GROUPS_FROM = (5, 23, 0)
 ROOT_VOLUME_PERFORMANCE_FROM = (6, 15, 0)

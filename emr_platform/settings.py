@@ -207,19 +207,17 @@ class EnvironmentSettings(Spec):
             )
         if not self.capacity_policy.allow_spot_on_primary_and_core:
             for name, cluster in self.clusters.items():
-                for role in ("primary", "core"):
-                    if cluster.uses_spot(role):
-                        kind = "instance_fleets" if cluster.instance_fleets is not None else "instance_groups"
-                        field = "spot_capacity" if kind == "instance_fleets" else "market"
-                        raise invalid(
-                            f"Spot capacity on {role} nodes, which this environment forbids (an interruption "
-                            "there loses the cluster or HDFS data)",
-                            f"run {role} nodes On-Demand and put Spot in task "
-                            + ("fleets" if kind == "instance_fleets" else "groups")
-                            + ", or set capacity_policy.allow_spot_on_primary_and_core: true (throw-away "
-                            "environments only)",
-                            at=("clusters", name, kind, role, field),
-                        )
+                found = cluster.spot_on_primary_or_core()
+                if found is not None:
+                    path, problem = found
+                    raise invalid(
+                        f"{problem}, which this environment forbids (an interruption there loses the cluster "
+                        "or HDFS data)",
+                        "run primary and core nodes On-Demand (and give On-Demand at least the core cap) with Spot "
+                        "in task nodes, or set capacity_policy.allow_spot_on_primary_and_core: true (throw-away "
+                        "environments only)",
+                        at=("clusters", name, *path),
+                    )
         return self
 
     @property

@@ -80,15 +80,14 @@ def _cost_lines(cost: ClusterCost, prices: PriceTable) -> list[str]:
         low_instances, _ = node.instances(node.min_units)
         _, high_instances = node.instances(node.max_units)
         vcpus_low, vcpus_high = node.vcpus(node.min_units) or (0, 0), node.vcpus(node.max_units) or (0, 0)
-        market = "Spot" if node.spot_units and not node.on_demand_units else "On-Demand"
-        if node.spot_units and node.on_demand_units:
-            market = f"{node.spot_share_at_launch:.0%} Spot at launch"
-        elif not node.launch_units:
-            headroom = node.on_demand_headroom
-            market = "Spot" if node.grows_on_spot else "On-Demand"
-            if headroom and not node.grows_on_spot:
-                market = f"On-Demand up to {headroom} unit(s), then Spot"
-            market += "; none at launch"
+        on_demand_max, spot_max = node.markets["max"]
+        on_demand_min, spot_min = node.markets["min"]
+        if not spot_max:
+            market = "On-Demand"
+        elif not on_demand_max:
+            market = "Spot"
+        else:
+            market = f"On-Demand {_range(on_demand_min, on_demand_max)} + Spot {_range(spot_min, spot_max)} units"
         vcpus = f", {_range(vcpus_low[0], vcpus_high[1])} vCPUs" if node.prices else ""
         lines.append(
             f"    {node.role:<7} {_range(node.min_units, node.max_units)} unit(s) = "
@@ -97,8 +96,11 @@ def _cost_lines(cost: ClusterCost, prices: PriceTable) -> list[str]:
     lines.append(
         f"    Spot share of capacity: {cost.spot_share_launch:.0%} at launch, {cost.spot_share_max:.0%} at maximum"
     )
+    if cost.note:
+        lines.append(f"    ({cost.note})")
     if cost.low is None or cost.high is None:
-        lines.append(f"    cost: not estimated, no {cost.region} price for {', '.join(cost.unpriced) or 'these types'}")
+        if cost.unpriced:
+            lines.append(f"    cost: not estimated, no {cost.region} price for {', '.join(cost.unpriced)}")
         return lines
     as_of = prices.about.get("as_of", {})
     date = as_of.get(cost.region, "undated") if isinstance(as_of, dict) else str(as_of)

@@ -15,7 +15,8 @@ from pydantic import ValidationError
 from emr_platform import EmrClusterSpec, EmrRelease
 from emr_platform.capacity import DEFAULT_INSTANCE_TYPES, MAX_TASK_FLEETS, architecture_of
 from emr_platform.constructs import DataLakeStorage, EmrCluster, EmrNetwork
-from emr_platform.settings import EnvironmentSettings
+from emr_platform.errors import PropError
+from emr_platform.settings import EnvironmentSettings, settings_error
 
 from .conftest import PROJECT, cfn_lint_errors, pinned_stack
 
@@ -358,7 +359,13 @@ def rejects(data: dict[str, Any], message: str) -> str:
             "does not ship the application 'Trino'",
         ),
         # architecture
-        (fleets_spec(release_label="emr-5.36.2"), "does not run on Graviton"),
+        (  # Graviton since 5.31.0 / 6.1.0: every supported release runs it (the rule: see the test below)
+            fleets_spec(
+                release_label="emr-5.36.2",
+                instance_fleets={"primary": fleet("m6g.xlarge", od=1), "core": fleet("r6g.xlarge", od=1)},
+            ),
+            "",
+        ),
         (
             with_fleet("task", instance_types=[{"instance_type": "m7i.xlarge"}]),
             "task instance type 'm7i.xlarge' is x86, the cluster's architecture is graviton",
@@ -375,6 +382,120 @@ def rejects(data: dict[str, Any], message: str) -> str:
             "custom_ami_id and os_release_label are both set",
         ),
         (fleets_spec(custom_ami_id="ami-XYZ"), "should match pattern"),
+        # high-availability primaries are On-Demand
+        (
+            with_fleet("primary", on_demand_capacity=0, spot_capacity=3),
+            "3 primary nodes (high availability) must be On-Demand",
+        ),
+        (
+            groups_spec(
+                instance_groups={
+                    **groups_spec()["instance_groups"],
+                    "primary": {"instance_type": "m7g.xlarge", "instance_count": 3, "market": "SPOT"},
+                }
+            ),
+            "3 primary nodes (high availability) must be On-Demand",
+        ),
+        # EBS limits
+        (
+            with_fleet(
+                "core",
+                instance_types=[{"instance_type": "r7g.xlarge", "ebs_volumes": [{"size_gib": 100, "iops": 2000}]}],
+            ),
+            "gp3 volumes take 3000-16000 IOPS, got 2000",
+        ),
+        (
+            with_fleet(
+                "core", instance_types=[{"instance_type": "r7g.xlarge", "ebs_volumes": [{"size_gib": 8, "iops": 5000}]}]
+            ),
+            "above gp3's 500 IOPS per GiB",
+        ),
+        (
+            with_fleet(
+                "core",
+                instance_types=[
+                    {"instance_type": "r7g.xlarge", "ebs_volumes": [{"size_gib": 100, "throughput_mibps": 1000}]}
+                ],
+            ),
+            "above gp3's 0.25 MiB/s per IOPS",
+        ),
+        (fleets_spec(ebs_root_volume_iops=16000), "16000 IOPS on 15 GiB is above gp3's 500 IOPS per GiB"),
+        # autoscaling rule values
+        (
+            groups_spec(
+                instance_groups={
+                    **groups_spec()["instance_groups"],
+                    "tasks": [
+                        {
+                            "instance_type": "m7g.xlarge",
+                            "instance_count": 1,
+                            "autoscaling": {
+                                "min_capacity": 0,
+                                "max_capacity": 4,
+                                "rules": [
+                                    {
+                                        "name": "x",
+                                        "adjustment": -1,
+                                        "adjustment_type": "EXACT_CAPACITY",
+                                        "metric_name": "IsIdle",
+                                        "comparison_operator": "GREATER_THAN",
+                                        "threshold": 0,
+                                    }
+                                ],
+                            },
+                        }
+                    ],
+                }
+            ),
+            "EXACT_CAPACITY of -1 instances",
+        ),
+        (
+            groups_spec(
+                instance_groups={
+                    **groups_spec()["instance_groups"],
+                    "tasks": [
+                        {
+                            "instance_type": "m7g.xlarge",
+                            "instance_count": 1,
+                            "autoscaling": {
+                                "min_capacity": 0,
+                                "max_capacity": 4,
+                                "rules": [
+                                    {
+                                        "name": "x",
+                                        "adjustment": 1,
+                                        "metric_name": "IsIdle",
+                                        "comparison_operator": "GREATER_THAN",
+                                        "threshold": 0,
+                                        "unit": "percent",
+                                    }
+                                ],
+                            },
+                        }
+                    ],
+                }
+            ),
+            "Input should be 'NONE'",
+        ),
+        # managed scaling: VCPU is for groups; an unset cap counts as the maximum
+        (
+            fleets_spec(
+                managed_scaling={"unit_type": "VCPU", "minimum_capacity_units": 4, "maximum_capacity_units": 40}
+            ),
+            "'VCPU' does not fit instance fleets",
+        ),
+        (
+            groups_spec(
+                instance_groups={**groups_spec()["instance_groups"], "tasks": []},
+                managed_scaling={
+                    "unit_type": "Instances",
+                    "minimum_capacity_units": 1,
+                    "maximum_capacity_units": 8,
+                    "maximum_on_demand_capacity_units": 3,
+                },
+            ),
+            "core cap (8) is above its On-Demand cap (3)",
+        ),
     ],
 )
 def test_fails_on_what_emr_would_reject(data: dict[str, Any], message: str) -> None:
@@ -387,6 +508,7 @@ def test_fails_on_what_emr_would_reject(data: dict[str, Any], message: str) -> N
 def test_fails_on_three_primaries_on_a_release_without_high_availability() -> None:
     # No supported release lacks it today; the rule is exercised through the release's own predicate.
     assert all(r.supports_high_availability_fleets for r in EmrRelease)
+    assert all(r.supports_graviton for r in EmrRelease)
     assert EmrRelease.EMR_5_36_2.at_least((5, 36, 1), (6, 8, 1))
     assert not EmrRelease.EMR_5_36_2.at_least((5, 37, 0), (6, 8, 1))
 
@@ -406,6 +528,29 @@ def test_fails_on_spot_core_in_an_environment_that_forbids_it() -> None:
     assert EnvironmentSettings.model_validate(allowed).clusters["etl"].uses_spot("core")
 
 
+def test_fails_on_core_growing_onto_spot_through_managed_scaling_caps() -> None:
+    data = fleets_spec(
+        managed_scaling={
+            "unit_type": "InstanceFleetUnits",
+            "minimum_capacity_units": 3,
+            "maximum_capacity_units": 40,
+            "maximum_core_capacity_units": 20,
+            "maximum_on_demand_capacity_units": 10,
+        }
+    )
+    settings = {
+        "environment": "prod",
+        "account": "333333333333",
+        "region": "eu-west-1",
+        "availability_zones": ["eu-west-1a"],
+        "clusters": {"etl": data},
+    }
+    with pytest.raises(ValidationError, match=r"may grow core nodes to 20 units but On-Demand only to 10") as raised:
+        EnvironmentSettings.model_validate(settings)
+    message = str(settings_error(raised.value, file="prod.yaml"))
+    assert message.startswith("prod.yaml: clusters.etl.managed_scaling.maximum_on_demand_capacity_units: "), message
+
+
 def test_fails_on_a_spot_primary_group_in_an_environment_that_forbids_it() -> None:
     data = groups_spec()
     data["instance_groups"]["primary"]["market"] = "SPOT"
@@ -418,6 +563,37 @@ def test_fails_on_a_spot_primary_group_in_an_environment_that_forbids_it() -> No
     }
     with pytest.raises(ValidationError, match=r"Spot capacity on primary nodes"):
         EnvironmentSettings.model_validate(settings)
+
+
+def test_the_typed_release_is_accepted_for_its_label() -> None:
+    assert EmrClusterSpec.model_validate(fleets_spec(release_label=EmrRelease.EMR_7_12_0)).release_label == "emr-7.12.0"
+
+
+def test_construct_api_errors_name_field_value_and_fix(context: dict[str, object]) -> None:
+    stack = pinned_stack(App(context=context))
+    storage = DataLakeStorage(stack, "Storage")
+    network = EmrNetwork(stack, "Network", encryption_key=storage.key, interface_endpoints=())
+    with pytest.raises(PropError) as raised:
+        EmrCluster(
+            stack,
+            "Cluster",
+            spec=fleets_spec(step_concurrency=300, idle_timeout_minutes="soon"),
+            vpc=network.vpc,
+            subnets=network.subnets,
+            log_uri=storage.emr_log_uri,
+        )
+    lines = str(raised.value).splitlines()
+    assert len(lines) == 2, lines
+    assert lines[0].startswith("EmrCluster Test/Cluster: spec: idle_timeout_minutes: ")
+    assert all("(got " in line and ". Fix: " in line for line in lines), lines
+
+
+def test_core_fleet_gets_no_spot_specification_unless_spot_is_allowed(
+    fleets_cluster: tuple[Template, dict[str, Any]],
+) -> None:
+    _, props = fleets_cluster
+    assert "SpotSpecification" not in props["Instances"]["CoreInstanceFleet"]["LaunchSpecifications"]
+    assert "SpotSpecification" in props["Instances"]["TaskInstanceFleets"][0]["LaunchSpecifications"]
 
 
 def test_tokens_are_not_validated() -> None:
@@ -469,7 +645,18 @@ def test_application_masters_go_to_on_demand_nodes_only_when_both_markets_run_ya
     all_spot = EmrClusterSpec.model_validate(with_fleet("core", on_demand_capacity=0, spot_capacity=2))
     assert all_spot.resilience_configurations() == [], "with no On-Demand YARN node, AMs would never start"
     older = EmrClusterSpec.model_validate(fleets_spec(release_label="emr-6.15.0"))
-    assert older.resilience_configurations() == [], "before 7.2, EMR keeps AMs on core nodes itself"
+    assert older.application_master_label == "CORE", "before 7.2: on the (On-Demand) core nodes"
+    five = EmrClusterSpec.model_validate(
+        fleets_spec(
+            release_label="emr-5.36.2",
+            instance_fleets={
+                "primary": fleet("m6g.xlarge", od=1),
+                "core": fleet("r6g.xlarge", od=1),
+                "tasks": [fleet("m6g.xlarge", spot=2)],
+            },
+        )
+    )
+    assert five.resilience_configurations() == [], "5.x keeps AMs on core nodes by default"
 
 
 # --- templates -----------------------------------------------------------------------------------------------------

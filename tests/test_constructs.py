@@ -475,7 +475,17 @@ def test_cluster_with_instance_groups_uses_one_subnet(context: dict[str, object]
             },
         }
     )
-    EmrCluster(stack, "Cluster", spec=spec, vpc=network.vpc, subnets=network.subnets, log_uri=storage.emr_log_uri)
+    with pytest.raises(PropError, match=r"spec.instance_groups.core.market: Spot capacity on core nodes"):
+        EmrCluster(stack, "Refused", spec=spec, vpc=network.vpc, subnets=network.subnets, log_uri="s3://b/")
+    EmrCluster(
+        stack,
+        "Cluster",
+        spec=spec,
+        vpc=network.vpc,
+        subnets=network.subnets,
+        log_uri=storage.emr_log_uri,
+        allow_spot_on_primary_and_core=True,
+    )
     template = Template.from_stack(stack)
     template.has_resource_properties(
         "AWS::EMR::Cluster",

@@ -228,3 +228,25 @@ def test_refresh_prices_without_credentials_fails_in_one_line(tmp_path: Path) ->
     assert result.stderr.startswith("error: --refresh-prices: RuntimeError: no AWS credentials found. Fix: ")
     assert len(result.stderr.strip().splitlines()) == 1
     assert PRICES_FILE.read_bytes() == before, "a failed refresh leaves the table alone"
+
+
+def test_a_fixed_size_cluster_has_the_same_spot_share_at_launch_and_maximum() -> None:
+    props = {"Instances": {**PROPS["Instances"], "TaskInstanceFleets": [_fleet(1, 3, ("m7g.xlarge", 1))]}}
+    cost = estimate("c", "eu-west-1", props, TABLE)
+    assert cost.spot_share_launch == cost.spot_share_max == pytest.approx(3 / 7)
+
+
+def test_bids_above_on_demand_price_as_on_demand() -> None:
+    props = json.loads(json.dumps(PROPS))
+    for config in props["Instances"]["TaskInstanceFleets"][0]["InstanceTypeConfigs"]:
+        config["BidPriceAsPercentageOfOnDemandPrice"] = 300
+    assert estimate("c", "eu-west-1", props, TABLE).high == estimate("c", "eu-west-1", PROPS, TABLE).high
+
+
+def test_vcpu_limits_and_deploy_time_values_are_said_not_guessed() -> None:
+    props = json.loads(json.dumps(PROPS))
+    props["ManagedScalingPolicy"]["ComputeLimits"]["UnitType"] = "VCPU"
+    assert "vCPUs are not split" in estimate("c", "eu-west-1", props, TABLE).note
+    props["Instances"]["CoreInstanceFleet"]["TargetOnDemandCapacity"] = {"Ref": "CoreSize"}
+    cost = estimate("c", "eu-west-1", props, TABLE)
+    assert cost.low is None and "known only at deploy time" in cost.note

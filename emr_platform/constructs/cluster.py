@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +47,11 @@ class EmrCluster(Construct):
       using ``service_role`` / ``instance_role`` when given;
     - the tag ``for-use-with-amazon-emr-managed-policies=true`` on the cluster and its security groups.
 
+    ``spec`` may be an :class:`EmrClusterSpec` or a mapping shaped like ``clusters.<name>`` of the settings files;
+    a bad value raises :class:`PropError` naming the field, the value and the fix. Spot capacity on primary or
+    core nodes (also through managed scaling's caps) is refused unless ``allow_spot_on_primary_and_core`` is true
+    (default false), and then only the core fleet carries a Spot specification.
+
     The cluster is an ``IGrantable``: ``storage.grant_read(cluster)`` grants its instance role. Logs go to
     ``log_uri`` (``s3://...``), encrypted with ``log_encryption_key`` when given. Instance groups run in one
     subnet, the first of ``subnets``; instance fleets may use all of them (EMR picks the best zone).
@@ -68,7 +73,7 @@ class EmrCluster(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        spec: EmrClusterSpec,
+        spec: EmrClusterSpec | Mapping[str, Any],
         vpc: ec2.IVpc,
         subnets: Sequence[ec2.ISubnet],
         log_uri: str,
@@ -78,8 +83,10 @@ class EmrCluster(Construct):
         service_role: iam.IRole | None = None,
         instance_role: iam.IRole | None = None,
         assets_dir: Path | None = ASSETS_DIR,
+        allow_spot_on_primary_and_core: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
+        spec = EmrClusterSpec.parse(spec, where=f"EmrCluster {self.node.path}: spec")
         self.spec = spec
         self.security_configuration = security_configuration
         where = f"EmrCluster {self.node.path}"
@@ -94,6 +101,17 @@ class EmrCluster(Construct):
             raise PropError(
                 where=f"{where}: log_uri", problem="not an s3:// URI", value=log_uri, fix="pass s3://bucket/prefix/"
             )
+        spot_found = None if allow_spot_on_primary_and_core else spec.spot_on_primary_or_core()
+        if spot_found is not None:
+            path, problem = spot_found
+            raise PropError(
+                where=f"{where}: spec.{'.'.join(path)}",
+                problem=f"{problem} (an interruption there loses the cluster or HDFS data)",
+                show_value=False,
+                fix="run primary and core nodes On-Demand with Spot in task nodes, or pass "
+                "allow_spot_on_primary_and_core=True (throw-away clusters only)",
+            )
+        self._core_may_use_spot = allow_spot_on_primary_and_core
         self.cluster_name = cluster_name or f"{Stack.of(self).stack_name}-{construct_id}"
         # Resilience defaults first, so that the spec's own configurations win on the same property.
         self._configurations: list[ConfigurationSpec] = [*spec.resilience_configurations(), *spec.configurations]
@@ -286,7 +304,8 @@ class EmrCluster(Construct):
             return emr.CfnCluster.JobFlowInstancesConfigProperty(
                 ec2_subnet_ids=[s.subnet_id for s in subnets],
                 master_instance_fleet=_fleet(fleets.primary, "Primary", may_scale_on_spot=False),
-                core_instance_fleet=_fleet(fleets.core, "Core"),
+                # Without the Spot policy's consent, core gets no Spot specification: it can never run on Spot.
+                core_instance_fleet=_fleet(fleets.core, "Core", may_scale_on_spot=self._core_may_use_spot),
                 task_instance_fleets=[_fleet(t, f"Task{i + 1}") for i, t in enumerate(fleets.tasks)] or None,
                 **common,
             )
@@ -438,7 +457,7 @@ def _fleet(
                     else None
                 ),
             )
-            if resize is not None
+            if resize is not None and (resize.spot_timeout_minutes or resize.on_demand_timeout_minutes)
             else None
         ),
     )

@@ -94,6 +94,7 @@ class EmrPlatformStack(Stack):
                 log_uri=self.storage.emr_log_uri,
                 log_encryption_key=self.storage.key,
                 security_configuration=self.security_configuration,
+                allow_spot_on_primary_and_core=settings.capacity_policy.allow_spot_on_primary_and_core,
             )
             self.storage.grant_read_write(cluster)
             self.storage.grant_read_artifacts(cluster)
