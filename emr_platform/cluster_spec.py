@@ -22,9 +22,9 @@ from emr_platform.capacity import (
     check_volume_performance,
 )
 from emr_platform.configuration import ConfigurationSpec
-from emr_platform.errors import PropError
 from emr_platform.model import SkipTokens, Spec, invalid, is_token, known
 from emr_platform.releases import EmrRelease, release_for_label
+from emr_platform.validation import prop_error
 
 # EMR accepts these ranges (RunJobFlow API reference).
 IDLE_TIMEOUT_MINUTES = (1, 7 * 24 * 60)  # IdleTimeout: 60 s to 7 days
@@ -396,12 +396,7 @@ class EmrClusterSpec(Spec):
         try:
             return cls.model_validate(data)
         except ValidationError as error:
-            from emr_platform.settings import settings_error  # noqa: PLC0415 - settings imports this module
-
-            found = settings_error(error, file=where)
-            raised = PropError(where=found.where, problem=found.problem, value=found.value, fix=found.fix)
-            raised.args = found.args
-            raise raised from None
+            raise prop_error(error, where=where) from None
 
     def resilience_configurations(self) -> list[ConfigurationSpec]:
         """Configurations the cluster gets by default (the spec's own ``configurations`` win on conflicts):

@@ -59,6 +59,9 @@ environment: groups
 account: "444444444444"
 region: us-east-1
 availability_zones: [us-east-1a, us-east-1b]
+security:
+  in_transit_encryption: {certificates_zip: s3://pki-bucket/emr/certs.zip}
+  permissions_boundary_arn: arn:aws:iam::444444444444:policy/platform-boundary
 clusters:
   batch:
     release_label: emr-6.15.0

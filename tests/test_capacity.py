@@ -16,7 +16,8 @@ from emr_platform import EmrClusterSpec, EmrRelease
 from emr_platform.capacity import DEFAULT_INSTANCE_TYPES, MAX_TASK_FLEETS, architecture_of
 from emr_platform.constructs import DataLakeStorage, EmrCluster, EmrNetwork
 from emr_platform.errors import PropError
-from emr_platform.settings import EnvironmentSettings, settings_error
+from emr_platform.settings import EnvironmentSettings
+from emr_platform.validation import settings_error
 
 from .conftest import PROJECT, cfn_lint_errors, pinned_stack
 
@@ -513,10 +514,14 @@ def test_fails_on_three_primaries_on_a_release_without_high_availability() -> No
     assert not EmrRelease.EMR_5_36_2.at_least((5, 37, 0), (6, 8, 1))
 
 
+SECURITY = {"in_transit_encryption": {"disabled_reason": "tests: no certificate authority here"}}
+
+
 def test_fails_on_spot_core_in_an_environment_that_forbids_it() -> None:
     settings: dict[str, Any] = {
         "environment": "prod",
         "account": "333333333333",
+        "security": SECURITY,
         "region": "eu-west-1",
         "availability_zones": ["eu-west-1a"],
         "clusters": {"etl": with_fleet("core", on_demand_capacity=0, spot_capacity=2)},
@@ -541,6 +546,7 @@ def test_fails_on_core_growing_onto_spot_through_managed_scaling_caps() -> None:
     settings = {
         "environment": "prod",
         "account": "333333333333",
+        "security": SECURITY,
         "region": "eu-west-1",
         "availability_zones": ["eu-west-1a"],
         "clusters": {"etl": data},
@@ -557,6 +563,7 @@ def test_fails_on_a_spot_primary_group_in_an_environment_that_forbids_it() -> No
     settings = {
         "environment": "prod",
         "account": "333333333333",
+        "security": SECURITY,
         "region": "eu-west-1",
         "availability_zones": ["eu-west-1a"],
         "clusters": {"etl": data},

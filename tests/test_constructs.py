@@ -19,6 +19,7 @@ from emr_platform.constructs import (
     EmrNetwork,
     EmrSecurityConfiguration,
 )
+from emr_platform.constructs.roles import ManagedPolicyRole
 from emr_platform.errors import PropError
 
 from .conftest import pinned_stack
@@ -52,6 +53,9 @@ SPEC: dict[str, Any] = {
 }
 
 
+CERTIFICATES = "s3://pki-bucket/emr/certs.zip"
+
+
 class Platform:
     """One small stack with every construct, built once for this module."""
 
@@ -63,7 +67,15 @@ class Platform:
         self.catalog = DataCatalog(
             self.stack, "Catalog", database_prefix="lake_test", zone_locations=self.storage.zone_uris
         )
-        self.security = EmrSecurityConfiguration(self.stack, "Security", key=self.storage.key)
+        self.security = EmrSecurityConfiguration(
+            self.stack,
+            "Security",
+            key=self.storage.key,
+            spec={
+                "in_transit_encryption": {"certificates_zip": CERTIFICATES},
+                "kerberos": {"ticket_lifetime_hours": 10},
+            },
+        )
         self.cluster = EmrCluster(
             self.stack,
             "Cluster",
@@ -87,7 +99,8 @@ def platform(context: dict[str, object]) -> Platform:
 
 def _policy_statements(template: Template) -> list[dict[str, Any]]:
     statements: list[dict[str, Any]] = []
-    for policy in template.find_resources("AWS::IAM::Policy").values():
+    policies = {**template.find_resources("AWS::IAM::Policy"), **template.find_resources("AWS::IAM::ManagedPolicy")}
+    for policy in policies.values():
         statements.extend(policy["Properties"]["PolicyDocument"]["Statement"])
     return statements
 
@@ -318,9 +331,9 @@ def test_pass_role_is_scoped_to_the_instance_role_and_ec2(platform: Platform) ->
 
 def test_instance_role_has_no_wildcard_actions_and_no_star_resource(platform: Platform) -> None:
     role = platform.cluster.roles.instance_role
-    policy = role.node.find_child("DefaultPolicy")
-    assert isinstance(policy, iam.Policy)
-    document = platform.stack.resolve(policy.document.to_json())
+    assert isinstance(role, ManagedPolicyRole) and role.policy is not None, "grants go to a managed policy"
+    assert role.node.try_find_child("DefaultPolicy") is None, "no inline policy"
+    document = platform.stack.resolve(role.policy.document.to_json())
     for statement in document["Statement"]:
         assert all("*" not in a for a in _as_list(statement["Action"])), statement
         assert "*" not in _as_list(statement["Resource"]), statement
@@ -350,11 +363,64 @@ def test_security_configuration_encrypts_at_rest(platform: Platform) -> None:
     assert document["InstanceMetadataServiceConfiguration"]["MinimumInstanceMetadataServiceVersion"] == 2
 
 
-def test_security_configuration_fails_on_a_bad_certificate_uri(context: dict[str, object]) -> None:
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ({}, r"in_transit_encryption: required setting is missing"),
+        ({"in_transit_encryption": {}}, r"in_transit_encryption: set exactly one of certificates_zip and disabled_reason"),
+        ({"in_transit_encryption": {"certificates_zip": "https://x/certs.zip"}}, r"in_transit_encryption.certificates_zip: does not have"),
+        ({"in_transit_encryption": {"disabled_reason": "no"}}, r"in_transit_encryption.disabled_reason: String should have at least 20"),
+        ({"in_transit_encryption": {"disabled_reason": "x" * 20}, "s3_encryption": "SSE-S3"}, r"s3_encryption: "),
+    ],
+)
+def test_security_configuration_fails_on_a_bad_spec(context: dict[str, object], spec: object, message: str) -> None:
     stack = pinned_stack(App(context=context))
     storage = DataLakeStorage(stack, "Storage")
-    with pytest.raises(PropError, match=r"tls_certificates_uri: not an s3:// URI of a \.zip file"):
-        EmrSecurityConfiguration(stack, "Security", key=storage.key, tls_certificates_uri="https://x/certs.zip")
+    with pytest.raises(PropError, match=r"EmrSecurityConfiguration Test/Security: spec: " + message) as raised:
+        EmrSecurityConfiguration(stack, "Security", key=storage.key, spec=spec)  # type: ignore[arg-type]
+    assert ". Fix: " in str(raised.value)
+
+
+def test_security_configuration_encrypts_in_transit_with_the_given_certificates(platform: Platform) -> None:
+    [config] = platform.template.find_resources("AWS::EMR::SecurityConfiguration").values()
+    encryption = config["Properties"]["SecurityConfiguration"]["EncryptionConfiguration"]
+    assert encryption["EnableInTransitEncryption"] is True
+    assert encryption["InTransitEncryptionConfiguration"] == {
+        "TLSCertificateConfiguration": {"CertificateProviderType": "PEM", "S3Object": CERTIFICATES}
+    }
+    reads = [s for s in _policy_statements(platform.template) if "pki-bucket/emr/certs.zip" in json.dumps(s)]
+    assert [s["Action"] for s in reads] == ["s3:GetObject"], "the nodes read exactly the certificates object"
+
+
+def test_kerberos_password_is_generated_and_never_in_the_template(platform: Platform) -> None:
+    [config] = platform.template.find_resources("AWS::EMR::SecurityConfiguration").values()
+    assert config["Properties"]["SecurityConfiguration"]["AuthenticationConfiguration"] == {
+        "KerberosConfiguration": {
+            "Provider": "ClusterDedicatedKdc",
+            "ClusterDedicatedKdcConfiguration": {"TicketLifetimeInHours": 10},
+        }
+    }
+    [secret] = platform.template.find_resources("AWS::SecretsManager::Secret").values()
+    assert "KmsKeyId" in secret["Properties"] and "GenerateSecretString" in secret["Properties"]
+    [cluster] = platform.template.find_resources("AWS::EMR::Cluster").values()
+    attributes = cluster["Properties"]["KerberosAttributes"]
+    assert attributes["Realm"] == "EU-WEST-1.COMPUTE.INTERNAL"
+    password = json.dumps(attributes["KdcAdminPassword"])
+    assert "{{resolve:secretsmanager:" in password, "a dynamic reference, resolved by CloudFormation at deploy time"
+
+
+def test_client_side_encryption_is_a_setting(context: dict[str, object]) -> None:
+    stack = pinned_stack(App(context=context))
+    storage = DataLakeStorage(stack, "Storage")
+    security = EmrSecurityConfiguration(
+        stack,
+        "Security",
+        key=storage.key,
+        spec={"s3_encryption": "CSE-KMS", "in_transit_encryption": {"disabled_reason": "x" * 20}},
+    )
+    s3_config = security.configuration["EncryptionConfiguration"]["AtRestEncryptionConfiguration"]
+    assert s3_config["S3EncryptionConfiguration"]["EncryptionMode"] == "CSE-KMS"
+    assert security.configuration["EncryptionConfiguration"]["EnableInTransitEncryption"] is False
 
 
 # --- cluster ------------------------------------------------------------------------------------------------------

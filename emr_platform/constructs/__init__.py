@@ -3,6 +3,7 @@
 Each construct owns its resources, defaults, validation and grants; :class:`EmrPlatformStack` only wires them.
 """
 
+from emr_platform.constructs.account import EmrBlockPublicAccess
 from emr_platform.constructs.catalog import DataCatalog
 from emr_platform.constructs.cluster import EmrCluster
 from emr_platform.constructs.network import DEFAULT_INTERFACE_ENDPOINTS, EMR_MANAGED_POLICY_TAG, EmrNetwork
@@ -15,6 +16,7 @@ __all__ = [
     "EMR_MANAGED_POLICY_TAG",
     "DataCatalog",
     "DataLakeStorage",
+    "EmrBlockPublicAccess",
     "EmrCluster",
     "EmrNetwork",
     "EmrRoles",

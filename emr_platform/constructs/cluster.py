@@ -165,6 +165,7 @@ class EmrCluster(Construct):
             job_flow_role=self.roles.instance_profile.instance_profile_name,
             auto_scaling_role=self.roles.autoscaling_role.role_name if self.roles.autoscaling_role else None,
             security_configuration=security_configuration.name if security_configuration else None,
+            kerberos_attributes=security_configuration.kerberos_attributes() if security_configuration else None,
             visible_to_all_users=True,
             scale_down_behavior=spec.scale_down_behavior,
             step_concurrency_level=spec.step_concurrency,

@@ -11,6 +11,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from emr_platform.constructs.roles import ManagedPolicyRole
 from emr_platform.errors import PropError
 
 EMR_MANAGED_POLICY_TAG = ("for-use-with-amazon-emr-managed-policies", "true")
@@ -142,15 +143,23 @@ class EmrNetwork(Construct):
             retention=flow_logs_retention,
             removal_policy=removal_policy,
         )
-        _allow_cloudwatch_logs(encryption_key, stack)
+        allow_cloudwatch_logs(encryption_key, stack)
+        flow_log_role = ManagedPolicyRole(
+            self,
+            "FlowLogRole",
+            assumed_by=iam.ServicePrincipal(
+                "vpc-flow-logs.amazonaws.com", conditions={"StringEquals": {"aws:SourceAccount": stack.account}}
+            ),
+            description="Lets VPC Flow Logs write to the platform's flow log group",
+        )
         self.flow_log = created.add_flow_log(
             "FlowLog",
-            destination=ec2.FlowLogDestination.to_cloud_watch_logs(log_group),
+            destination=ec2.FlowLogDestination.to_cloud_watch_logs(log_group, flow_log_role),
             traffic_type=ec2.FlowLogTrafficType.ALL,
         )
 
 
-def _allow_cloudwatch_logs(key: kms.IKey, stack: Stack) -> None:
+def allow_cloudwatch_logs(key: kms.IKey, stack: Stack) -> None:
     """CloudWatch Logs encrypts with the key only if the key policy lets it, scoped to this account's groups."""
     key.add_to_resource_policy(
         iam.PolicyStatement(

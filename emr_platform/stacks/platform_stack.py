@@ -6,9 +6,17 @@ from typing import Any
 
 from aws_cdk import CfnOutput, Duration, Environment, Stack, Tags
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from emr_platform.constructs import DataCatalog, DataLakeStorage, EmrCluster, EmrNetwork, EmrSecurityConfiguration
+from emr_platform.constructs import (
+    DataCatalog,
+    DataLakeStorage,
+    EmrBlockPublicAccess,
+    EmrCluster,
+    EmrNetwork,
+    EmrSecurityConfiguration,
+)
 from emr_platform.settings import RETENTION_DAYS, EnvironmentSettings
 
 
@@ -80,7 +88,22 @@ class EmrPlatformStack(Stack):
         self.catalog = DataCatalog(
             self, "Catalog", database_prefix=settings.database_prefix, zone_locations=self.storage.zone_uris
         )
-        self.security_configuration = EmrSecurityConfiguration(self, "SecurityConfiguration", key=self.storage.key)
+        security = settings.security
+        self.security_configuration = EmrSecurityConfiguration(
+            self, "SecurityConfiguration", key=self.storage.key, spec=security
+        )
+        self.block_public_access = (
+            EmrBlockPublicAccess(self, "EmrBlockPublicAccess", encryption_key=self.storage.key)
+            if security.emr_block_public_access
+            else None
+        )
+        if security.permissions_boundary_arn is not None:
+            # Every role of the stack, also those the CDK creates for its own functions.
+            iam.PermissionsBoundary.of(self).apply(
+                iam.ManagedPolicy.from_managed_policy_arn(
+                    self, "PermissionsBoundary", security.permissions_boundary_arn
+                )
+            )
 
         self.clusters: dict[str, EmrCluster] = {}
         for name, spec in settings.clusters.items():
