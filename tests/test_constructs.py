@@ -367,9 +367,18 @@ def test_security_configuration_encrypts_at_rest(platform: Platform) -> None:
     ("spec", "message"),
     [
         ({}, r"in_transit_encryption: required setting is missing"),
-        ({"in_transit_encryption": {}}, r"in_transit_encryption: set exactly one of certificates_zip and disabled_reason"),
-        ({"in_transit_encryption": {"certificates_zip": "https://x/certs.zip"}}, r"in_transit_encryption.certificates_zip: does not have"),
-        ({"in_transit_encryption": {"disabled_reason": "no"}}, r"in_transit_encryption.disabled_reason: String should have at least 20"),
+        (
+            {"in_transit_encryption": {}},
+            r"in_transit_encryption: set exactly one of certificates_zip and disabled_reason",
+        ),
+        (
+            {"in_transit_encryption": {"certificates_zip": "https://x/certs.zip"}},
+            r"in_transit_encryption.certificates_zip: does not have",
+        ),
+        (
+            {"in_transit_encryption": {"disabled_reason": "no"}},
+            r"in_transit_encryption.disabled_reason: String should have at least 20",
+        ),
         ({"in_transit_encryption": {"disabled_reason": "x" * 20}, "s3_encryption": "SSE-S3"}, r"s3_encryption: "),
     ],
 )
