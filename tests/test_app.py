@@ -7,12 +7,14 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aws_cdk.assertions import Match
 from cdk_nag import AwsSolutionsChecks
 
 from emr_platform.app import build_app
+from emr_platform.compliance import RULE_PACKS
 from emr_platform.stacks import EmrPlatformStack
 
 from .conftest import ENVIRONMENTS, PROJECT, Synthesized, cfn_lint_errors
@@ -45,9 +47,10 @@ def test_cfn_lint_reports_no_errors(synthesized: Synthesized) -> None:
     assert cfn_lint_errors(*templates) == []
 
 
-def test_aws_solutions_pack_has_no_unacknowledged_findings(synthesized: Synthesized) -> None:
+@pytest.mark.parametrize("pack", RULE_PACKS, ids=lambda p: p.__name__)
+def test_every_rule_pack_has_no_unacknowledged_findings(synthesized: Synthesized, pack: Any) -> None:
     for env, stack in synthesized.stacks.items():
-        report = AwsSolutionsChecks(synthesized.app).validate_scope(stack)
+        report = pack(synthesized.app).validate_scope(stack)
         assert report.success, f"{env}: " + "; ".join(f"{v.rule_name}: {v.description}" for v in report.violations)
 
 
