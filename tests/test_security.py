@@ -1,0 +1,116 @@
+"""What the security section of the README promises, proven on the synthesized templates of every environment."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from .conftest import ENVIRONMENTS, Synthesized
+
+
+def _resources(synthesized: Synthesized, env: str, kind: str) -> dict[str, Any]:
+    return dict(synthesized.templates[env].find_resources(kind))
+
+
+def _statements(synthesized: Synthesized, env: str) -> Iterator[dict[str, Any]]:
+    for kind in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
+        for policy in _resources(synthesized, env, kind).values():
+            yield from policy["Properties"]["PolicyDocument"]["Statement"]
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_encryption_at_rest_everywhere(synthesized: Synthesized, env: str) -> None:
+    [config] = _resources(synthesized, env, "AWS::EMR::SecurityConfiguration").values()
+    at_rest = config["Properties"]["SecurityConfiguration"]["EncryptionConfiguration"]["AtRestEncryptionConfiguration"]
+    assert at_rest["S3EncryptionConfiguration"]["EncryptionMode"] in ("SSE-KMS", "CSE-KMS")
+    assert at_rest["LocalDiskEncryptionConfiguration"]["EncryptionKeyProviderType"] == "AwsKms"
+    assert at_rest["LocalDiskEncryptionConfiguration"]["EnableEbsEncryption"] is True
+    for bucket in _resources(synthesized, env, "AWS::S3::Bucket").values():
+        assert bucket["Properties"]["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    for group in _resources(synthesized, env, "AWS::Logs::LogGroup").values():
+        assert "KmsKeyId" in group["Properties"]
+    for secret in _resources(synthesized, env, "AWS::SecretsManager::Secret").values():
+        assert "KmsKeyId" in secret["Properties"]
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_imdsv2_and_log_encryption_on_every_cluster(synthesized: Synthesized, env: str) -> None:
+    [config] = _resources(synthesized, env, "AWS::EMR::SecurityConfiguration").values()
+    imds = config["Properties"]["SecurityConfiguration"]["InstanceMetadataServiceConfiguration"]
+    assert imds == {"MinimumInstanceMetadataServiceVersion": 2, "HttpPutResponseHopLimit": 1}
+    for cluster in _resources(synthesized, env, "AWS::EMR::Cluster").values():
+        assert "LogEncryptionKmsKeyId" in cluster["Properties"]
+        assert "SecurityConfiguration" in cluster["Properties"]
+
+
+def test_prod_encrypts_in_transit_and_uses_kerberos(synthesized: Synthesized) -> None:
+    [config] = _resources(synthesized, "prod", "AWS::EMR::SecurityConfiguration").values()
+    document = config["Properties"]["SecurityConfiguration"]
+    assert document["EncryptionConfiguration"]["EnableInTransitEncryption"] is True
+    tls = document["EncryptionConfiguration"]["InTransitEncryptionConfiguration"]["TLSCertificateConfiguration"]
+    assert tls["CertificateProviderType"] == "PEM"
+    assert document["AuthenticationConfiguration"]["KerberosConfiguration"]["Provider"] == "ClusterDedicatedKdc"
+    template = json.dumps(synthesized.templates["prod"].to_json())
+    assert "KdcAdminPassword" in template and "{{resolve:secretsmanager:" in template
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_nodes_only_in_private_subnets_with_no_public_ingress(synthesized: Synthesized, env: str) -> None:
+    assert _resources(synthesized, env, "AWS::EC2::InternetGateway") == {}
+    for subnet in _resources(synthesized, env, "AWS::EC2::Subnet").values():
+        assert subnet["Properties"].get("MapPublicIpOnLaunch") is not True
+    public = ("0.0.0.0/0", "::/0")
+    for group in _resources(synthesized, env, "AWS::EC2::SecurityGroup").values():
+        for rule in group["Properties"].get("SecurityGroupIngress", []):
+            assert rule.get("CidrIp") not in public and rule.get("CidrIpv6") not in public, rule
+    for rule in _resources(synthesized, env, "AWS::EC2::SecurityGroupIngress").values():
+        assert rule["Properties"].get("CidrIp") not in public, rule
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_no_v1_emr_managed_policy_anywhere(synthesized: Synthesized, env: str) -> None:
+    template = json.dumps(synthesized.templates[env].to_json())
+    for deprecated in ("AmazonElasticMapReduceRole", "AmazonElasticMapReduceforEC2Role", 'AmazonEMRServicePolicy"'):
+        assert deprecated not in template
+    assert "AmazonEMRServicePolicy_v2" in template
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_pass_role_is_scoped_and_no_data_bucket_is_granted_wholesale(synthesized: Synthesized, env: str) -> None:
+    for statement in _statements(synthesized, env):
+        actions = _as_list(statement["Action"])
+        resources = _as_list(statement["Resource"])
+        if "iam:PassRole" in actions:
+            assert "*" not in resources
+            assert statement["Condition"]["StringLike"]["iam:PassedToService"].startswith("ec2.amazonaws.com")
+        if any(a.startswith("s3:") for a in actions):
+            assert "*" not in resources, statement
+            assert all(not (isinstance(r, str) and r.startswith("arn:aws:s3:::*")) for r in resources), statement
+            assert all(a != "s3:*" for a in actions), statement
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_roles_keep_no_inline_policies_of_their_own(synthesized: Synthesized, env: str) -> None:
+    # Exceptions: the CDK's own custom-resource providers (the VPC's default-security-group lock-down and the
+    # AwsCustomResource behind EMR Block Public Access), whose policies aws-cdk-lib writes.
+    for logical_id, role in _resources(synthesized, env, "AWS::IAM::Role").items():
+        if "Policies" in role["Properties"]:
+            assert "CustomResourceProvider" in logical_id, logical_id
+    inline = list(_resources(synthesized, env, "AWS::IAM::Policy"))
+    assert len(inline) <= 1, f"only the AwsCustomResource's own policy is inline, found {inline}"
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_emr_block_public_access_is_kept_on(synthesized: Synthesized, env: str) -> None:
+    [call] = _resources(synthesized, env, "Custom::AWS").values()
+    create = json.dumps(call["Properties"]["Create"])
+    assert "putBlockPublicAccessConfiguration" in create
+    assert '\\"BlockPublicSecurityGroupRules\\":true' in create
+    assert '\\"PermittedPublicSecurityGroupRuleRanges\\":[]' in create
