@@ -11,9 +11,10 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from aws_cdk import Acknowledgment, App, Stack, Validations
+from aws_cdk import Acknowledgment, App, CloudFormationValidatePlugin, Stack, ValidationRuleSource, Validations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from cdk_nag import AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks, PCIDSS321Checks
@@ -36,9 +37,24 @@ RULE_PACKS = (AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks, PCIDSS
 """cdk-nag packs run on every stack: AWS Solutions, HIPAA Security, NIST 800-53 rev 5, PCI DSS 3.2.1."""
 
 
+GUARD_RULES_DIR = Path(__file__).resolve().parent / "rules" / "control_tower"
+"""AWS Control Tower proactive controls (CloudFormation Guard) for EMR, S3 and KMS; see its README."""
+
+
+def guard_rules() -> list[ValidationRuleSource]:
+    """The Control Tower Guard rules, as aws-cdk-lib's CloudFormation validation takes them."""
+    return [
+        ValidationRuleSource(name=path.stem, content=path.read_text(encoding="utf-8"))
+        for path in sorted(GUARD_RULES_DIR.glob("*.guard"))
+    ]
+
+
 def add_compliance_checks(app: App) -> None:
-    """Register the rule packs that run on every stack of ``app`` at synth."""
-    Validations.of(app).add_plugins(*(pack(app) for pack in RULE_PACKS))
+    """Register the rule packs that run on every stack of ``app`` at synth: the cdk-nag packs, and the CDK's own
+    CloudFormation validation (its default rules plus the Control Tower Guard rules)."""
+    Validations.of(app).add_plugins(
+        *(pack(app) for pack in RULE_PACKS), CloudFormationValidatePlugin(guard_rules=guard_rules())
+    )
 
 
 def acknowledge_findings(stack: EmrPlatformStack) -> list[Finding]:
@@ -67,6 +83,13 @@ def findings_for(stack: EmrPlatformStack) -> Iterator[Finding]:
     for cluster in stack.clusters.values():
         yield from _cluster_findings(stack, cluster, [stack.storage])
     security = stack.security_configuration
+    stated = security.spec.in_transit_encryption.disabled_reason
+    if stated is not None:
+        yield Finding(
+            security.resource,
+            "CloudFormation-Validate::emr_sec_config_encryption_in_transit_check",
+            f"In-transit encryption is off in this environment, as its settings state: {stated}",
+        )
     if security.kdc_admin_secret is not None:
         reason = (
             "The KDC admin password is read by EMR once, when a cluster is created; rotating the secret would not "
@@ -85,6 +108,17 @@ def _storage_findings(storage: DataLakeStorage) -> Iterator[Finding]:
     )
     for bucket in [*storage.data_buckets.values(), storage.artifacts_bucket, storage.logs_bucket]:
         yield from _in_packs(bucket, "S3BucketReplicationEnabled", (HIPAA, NIST, PCI), replication)
+    yield Finding(
+        storage.logs_bucket,
+        "CloudFormation-Validate::s3_bucket_logging_enabled_check",
+        "This is the bucket the others log their access to; logging it into itself would log its own log writes.",
+    )
+    yield Finding(
+        storage.logs_bucket,
+        "CloudFormation-Validate::s3_bucket_default_encryption_kms_check",
+        "S3 delivers server access logs only to buckets whose default encryption is SSE-S3; EMR writes its own "
+        "log files here encrypted with the platform key (the cluster's LogEncryptionKmsKeyId).",
+    )
     yield from _in_packs(
         storage.logs_bucket,
         "S3DefaultEncryptionKMS",

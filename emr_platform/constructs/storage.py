@@ -89,6 +89,21 @@ class DataLakeStorage(Construct):
             enable_key_rotation=True,
             removal_policy=removal_policy,
         )
+        if encryption_key is None:
+            # Grants on the key only for AWS services acting for a principal (EBS for EMR nodes), never a standing
+            # grant handed to someone outside the key policy (Control Tower CT.KMS.PR.3).
+            self.key.add_to_resource_policy(
+                iam.PolicyStatement(
+                    sid="DenyGrantsNotForAwsResources",
+                    effect=iam.Effect.DENY,
+                    principals=[iam.AnyPrincipal()],
+                    actions=["kms:CreateGrant"],
+                    resources=["*"],
+                    conditions={
+                        "BoolIfExists": {"kms:GrantIsForAWSResource": "false", "aws:PrincipalIsAWSService": "false"}
+                    },
+                )
+            )
 
         common_rules = [
             s3.LifecycleRule(
