@@ -28,12 +28,18 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	$(PY) -m pip install --quiet -r requirements-dev.txt 2>&1 | { grep -v 'is ignored: it is neither' || true; }
 	touch $@
 
+# checkov in a venv of its own: its pinned dependencies (boto3, pydantic, ...) need not match the app's.
+.venv-checkov/.installed: requirements-checkov.txt
+	$(PYTHON) -m venv .venv-checkov
+	.venv-checkov/bin/python -m pip install --quiet -r requirements-checkov.txt 2>&1 | { grep -v 'is ignored: it is neither' || true; }
+	touch $@
+
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	node --version | grep -q '^v22\.' || { echo "error: node_modules/$(NODE_PKG) did not provide Node 22" >&2; exit 1; }
 	touch $@
 
-setup: $(VENV)/.installed node_modules/.installed  ## create the Python venv and install the pinned CDK CLI and Node 22
+setup: $(VENV)/.installed node_modules/.installed .venv-checkov/.installed  ## create the Python venvs and install the pinned CDK CLI and Node 22
 
 synth: setup  ## synthesize every environment into cdk.out/ and print a summary
 	rm -rf cdk.out
@@ -60,5 +66,5 @@ deploy: setup  ## deploy one environment (needs AWS credentials): make deploy EN
 	@test -n "$(ENV)" || { echo "error: ENV is not set. Fix: make deploy ENV=dev (one of: $$(ls config | sed 's/.yaml//' | tr '\n' ' '))" >&2; exit 2; }
 	$(CDK) deploy -c env=$(ENV) --all --require-approval broadening
 
-clean:  ## remove generated files (keeps the venv and node_modules)
+clean:  ## remove generated files (keeps the venvs and node_modules)
 	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache

@@ -14,7 +14,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import Acknowledgment, App, CloudFormationValidatePlugin, Stack, ValidationRuleSource, Validations
+from aws_cdk import (
+    Acknowledgment,
+    App,
+    CfnResource,
+    CloudFormationValidatePlugin,
+    Stack,
+    ValidationRuleSource,
+    Validations,
+)
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from cdk_nag import AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks, PCIDSS321Checks
@@ -57,12 +65,35 @@ def add_compliance_checks(app: App) -> None:
     )
 
 
+CHECKOV = "checkov::"
+"""Prefix of findings of checkov, which runs on ``cdk.out`` in the tests: acknowledged as a metadata skip on the
+CloudFormation resource (``Metadata.checkov.skip``), where checkov reads them."""
+
+
 def acknowledge_findings(stack: EmrPlatformStack) -> list[Finding]:
     """Acknowledge the reviewed findings of ``stack``'s constructs; returns them (for tests and the README)."""
     findings = list(findings_for(stack))
+    skips: dict[str, list[dict[str, str]]] = {}
+    resources: dict[str, CfnResource] = {}
     for finding in findings:
-        Validations.of(finding.scope).acknowledge(Acknowledgment(id=finding.finding_id, reason=finding.reason))
+        if finding.finding_id.startswith(CHECKOV):
+            resource = _cfn_resource(finding.scope)
+            resources[resource.node.path] = resource
+            skips.setdefault(resource.node.path, []).append(
+                {"id": finding.finding_id.removeprefix(CHECKOV), "comment": finding.reason}
+            )
+        else:
+            Validations.of(finding.scope).acknowledge(Acknowledgment(id=finding.finding_id, reason=finding.reason))
+    for path, resource in resources.items():
+        resource.add_metadata("checkov", {"skip": skips[path]})
     return findings
+
+
+def _cfn_resource(scope: IConstruct) -> CfnResource:
+    resource = scope if isinstance(scope, CfnResource) else scope.node.default_child
+    if not isinstance(resource, CfnResource):
+        raise TypeError(f"{scope.node.path}: a checkov skip needs a CloudFormation resource")
+    return resource
 
 
 HIPAA, NIST, PCI = "HIPAA.Security", "NIST.800.53.R5", "PCI.DSS.321"
@@ -78,7 +109,7 @@ def findings_for(stack: EmrPlatformStack) -> Iterator[Finding]:
     """The reviewed findings of ``stack``, not yet acknowledged (the tests check each is still raised)."""
     # The stack's own attributes name its constructs: walking the construct tree instead costs a jsii round trip
     # per node, a quarter of the synthesis time.
-    yield from _network_findings(stack.network)
+    yield from _network_findings(stack, stack.network)
     yield from _storage_findings(stack.storage)
     for cluster in stack.clusters.values():
         yield from _cluster_findings(stack, cluster, [stack.storage])
@@ -108,11 +139,9 @@ def _storage_findings(storage: DataLakeStorage) -> Iterator[Finding]:
     )
     for bucket in [*storage.data_buckets.values(), storage.artifacts_bucket, storage.logs_bucket]:
         yield from _in_packs(bucket, "S3BucketReplicationEnabled", (HIPAA, NIST, PCI), replication)
-    yield Finding(
-        storage.logs_bucket,
-        "CloudFormation-Validate::s3_bucket_logging_enabled_check",
-        "This is the bucket the others log their access to; logging it into itself would log its own log writes.",
-    )
+    self_logging = "This is the bucket the others log their access to; logging it into itself would log its own writes."
+    yield Finding(storage.logs_bucket, "CloudFormation-Validate::s3_bucket_logging_enabled_check", self_logging)
+    yield Finding(storage.logs_bucket, f"{CHECKOV}CKV_AWS_18", self_logging)
     yield Finding(
         storage.logs_bucket,
         "CloudFormation-Validate::s3_bucket_default_encryption_kms_check",
@@ -152,13 +181,29 @@ def _block_public_access_findings(stack: Stack, guard: EmrBlockPublicAccess) -> 
         yield from _in_packs(function, "LambdaConcurrency", (HIPAA, NIST), why)
         yield from _in_packs(function, "LambdaDLQ", (HIPAA, NIST), why)
         yield from _in_packs(function, "LambdaInsideVPC", (HIPAA, NIST, PCI), why)
+        yield from _lambda_checkov_skips(function, why)
+
+
+def _lambda_checkov_skips(function: IConstruct, why: str) -> Iterator[Finding]:
+    """checkov's Lambda checks (concurrency limit, DLQ, in a VPC) on a function the CDK writes for a custom resource."""
+    for check in ("CKV_AWS_115", "CKV_AWS_116", "CKV_AWS_117"):
+        yield Finding(function, f"{CHECKOV}{check}", why)
 
 
 AWS_CUSTOM_RESOURCE_FUNCTION = "AWS679f53fac002430cb0da5b7982bd2287"
+RESTRICT_DEFAULT_SG_PROVIDER = "Custom::VpcRestrictDefaultSGCustomResourceProvider"
 """The id aws-cdk-lib gives the singleton function behind every AwsCustomResource of a stack."""
 
 
-def _network_findings(network: EmrNetwork) -> Iterator[Finding]:
+def _network_findings(stack: Stack, network: EmrNetwork) -> Iterator[Finding]:
+    provider = stack.node.try_find_child(RESTRICT_DEFAULT_SG_PROVIDER)
+    handler = provider.node.try_find_child("Handler") if provider is not None else None
+    if handler is not None:
+        yield from _lambda_checkov_skips(
+            handler,
+            "aws-cdk-lib's function that removes all rules of the VPC's default security group, run by "
+            "CloudFormation on create and delete only: synchronous, no data, calls only the EC2 API.",
+        )
     if network.created_vpc is not None:
         yield Finding(
             network.created_vpc,

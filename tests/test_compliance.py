@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from aws_cdk import App, CloudFormationValidatePlugin, Validations
+from aws_cdk import App, CfnResource, CloudFormationValidatePlugin, Validations
 
 from emr_platform.app import cdk_json_context
-from emr_platform.compliance import RULE_PACKS, Finding, findings_for, guard_rules
+from emr_platform.compliance import CHECKOV, RULE_PACKS, Finding, findings_for, guard_rules
 from emr_platform.settings import load_settings
 from emr_platform.stacks import EmrPlatformStack
 
-from .conftest import ENVIRONMENTS
+from .conftest import ENVIRONMENTS, PROJECT, Synthesized
 
 
 @dataclass
@@ -27,6 +30,28 @@ class Raised:
 
 
 _REPORTED = re.compile(r"^\s+(?P<path>\S+)(?: \(\S+\))? \S+\n\s+Acknowledge with '(?P<id>[^']+)'", re.MULTILINE)
+
+
+CHECKOV_BIN = PROJECT / ".venv-checkov" / "bin" / "checkov"
+
+
+def checkov_failures(outdir: Path) -> list[tuple[str, str]]:
+    """checkov's failed checks on the templates in ``outdir``: (check id, logical id)."""
+    assert CHECKOV_BIN.exists(), "checkov is not installed: run 'make setup' (it creates .venv-checkov)"
+    result = subprocess.run(
+        [str(CHECKOV_BIN), "-d", str(outdir), "--framework", "cloudformation", "--skip-download", "-o", "json"],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"PATH": os.environ.get("PATH", ""), "HOME": str(outdir), "BC_SKIP_MAPPING": "TRUE"},
+    )
+    reports = json.loads(result.stdout or "[]")
+    reports = reports if isinstance(reports, list) else [reports]
+    return [
+        (c["check_id"], c["resource"].split(".", 1)[1])
+        for report in reports
+        for c in report.get("results", {}).get("failed_checks", [])
+    ]
 
 
 def _cloudformation_validation(env: str, outdir: Path) -> set[tuple[str, str]]:
@@ -54,7 +79,13 @@ def raised(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Raised]:
             for v in pack(app).validate_scope(stack).violations
             for r in v.violating_resources
         }
-        violations |= _cloudformation_validation(env, tmp_path_factory.mktemp(env))
+        outdir = tmp_path_factory.mktemp(env)
+        violations |= _cloudformation_validation(env, outdir)
+        # checkov reports logical IDs: name them by construct path, as the other tools do
+        paths = {stack.resolve(c.logical_id): c.node.path for c in stack.node.find_all() if isinstance(c, CfnResource)}
+        violations |= {
+            (f"{CHECKOV}{check}", paths.get(logical, logical)) for check, logical in checkov_failures(outdir)
+        }
         result[env] = Raised(stack, list(findings_for(stack)), violations)
     return result
 
@@ -102,3 +133,11 @@ def test_acknowledgements_are_scoped_and_explained(raised: dict[str, Raised]) ->
             assert "[" in finding.finding_id or not finding.finding_id.startswith(
                 ("AwsSolutions-IAM4", "AwsSolutions-IAM5")
             ), f"{finding.finding_id}: IAM findings are acknowledged per policy or resource, not wholesale"
+
+
+def test_checkov_passes_on_every_template(synthesized: Synthesized) -> None:
+    assert checkov_failures(synthesized.outdir) == []
+    for template in synthesized.outdir.glob("*.template.json"):
+        for resource in json.loads(template.read_text(encoding="utf-8"))["Resources"].values():
+            for skip in resource.get("Metadata", {}).get("checkov", {}).get("skip", []):
+                assert len(skip["comment"]) >= 20, skip
