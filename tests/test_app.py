@@ -86,6 +86,11 @@ clusters:
     report = AwsSolutionsChecks(app).validate_scope(stack)
     assert report.success, "; ".join(f"{v.rule_name}: {v.description}" for v in report.violations)
     assert cfn_lint_errors(*(tmp_path / "out").glob("*.template.json")) == []
+    [template] = [json.loads(p.read_text()) for p in (tmp_path / "out").glob("*.template.json")]
+    roles = [r for r in template["Resources"].values() if r["Type"] == "AWS::IAM::Role"]
+    assert roles and all(
+        "platform-boundary" in json.dumps(r["Properties"].get("PermissionsBoundary")) for r in roles
+    ), "every role, the CDK's own too, carries the permissions boundary"
 
 
 def test_synthesis_is_deterministic(synthesized: Synthesized, context: dict[str, object], tmp_path: object) -> None:

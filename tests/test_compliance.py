@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -13,7 +14,7 @@ import pytest
 from aws_cdk import App, CfnResource, CloudFormationValidatePlugin, Validations
 
 from emr_platform.app import cdk_json_context
-from emr_platform.compliance import CHECKOV, RULE_PACKS, Finding, findings_for, guard_rules
+from emr_platform.compliance import CHECKOV, GUARD_RULES_DIR, RULE_PACKS, Finding, findings_for, guard_rules
 from emr_platform.settings import load_settings
 from emr_platform.stacks import EmrPlatformStack
 
@@ -141,3 +142,10 @@ def test_checkov_passes_on_every_template(synthesized: Synthesized) -> None:
         for resource in json.loads(template.read_text(encoding="utf-8"))["Resources"].values():
             for skip in resource.get("Metadata", {}).get("checkov", {}).get("skip", []):
                 assert len(skip["comment"]) >= 20, skip
+
+
+def test_the_guard_rules_are_the_copied_ones() -> None:
+    readme = (GUARD_RULES_DIR / "README.md").read_text(encoding="utf-8")
+    for path in sorted(GUARD_RULES_DIR.glob("*.guard")):
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        assert f"{digest}  {path.name}" in readme, f"{path.name} differs from the copy the README records"
