@@ -78,6 +78,26 @@ class KerberosSpec(Spec):
         return "EC2.INTERNAL" if region == "us-east-1" else f"{region.upper()}.COMPUTE.INTERNAL"
 
 
+_ROLE_ARN = r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$"
+
+
+class RuntimeRolesSpec(Spec):
+    """EMR runtime roles: each step runs as an IAM role of its own (its ``ExecutionRoleArn``), not as the nodes'
+    instance role, so that teams sharing a cluster reach only their own data; optionally with Lake Formation
+    fine-grained access control. Needs EMR 6.7+.
+
+    The instance role may assume exactly ``role_arns`` (``sts:AssumeRole``, ``sts:TagSession``); each of those roles
+    must trust the instance role in its own trust policy.
+    """
+
+    role_arns: tuple[Annotated[str, Field(pattern=_ROLE_ARN), SkipTokens], ...] = Field(
+        min_length=1, description="The roles steps may run as."
+    )
+    lake_formation: bool = Field(
+        default=False, description="Enforce Lake Formation permissions for those roles (EMR 6.15+). Default off."
+    )
+
+
 class SecuritySpec(Spec):
     """An environment's security settings.
 
@@ -96,6 +116,9 @@ class SecuritySpec(Spec):
     )
     require_imdsv2: bool = Field(default=True, description="Nodes accept only IMDSv2 (hop limit 1). Default on.")
     kerberos: KerberosSpec | None = Field(default=None, description="Kerberos with a cluster-dedicated KDC.")
+    runtime_roles: RuntimeRolesSpec | None = Field(
+        default=None, description="Steps run as their own IAM roles (and Lake Formation). Default none."
+    )
     permissions_boundary_arn: (
         Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:iam::([0-9]{12}|aws):policy/.+$"), SkipTokens] | None
     ) = Field(default=None, description="A managed policy set as the permissions boundary of every role.")

@@ -210,6 +210,18 @@ class EnvironmentSettings(Spec):
                 f"{len(self.availability_zones)} availability zones",
                 "give one private subnet per availability zone, in the same order",
             )
+        runtime = self.security.runtime_roles
+        if runtime is not None:
+            minimum = (6, 15, 0) if runtime.lake_formation else (6, 7, 0)
+            for name, cluster in self.clusters.items():
+                release = cluster.release
+                if release is not None and release.version < minimum:
+                    raise invalid(
+                        f"{release.label} has no runtime roles"
+                        + (" with Lake Formation" if runtime.lake_formation else ""),
+                        f"use emr-{'.'.join(map(str, minimum))} or later for every cluster, or remove security.runtime_roles",
+                        at=("clusters", name, "release_label"),
+                    )
         if not self.capacity_policy.allow_spot_on_primary_and_core:
             for name, cluster in self.clusters.items():
                 found = cluster.spot_on_primary_or_core()

@@ -884,3 +884,30 @@ def test_the_readmes_capacity_examples_are_valid_settings() -> None:
     base = {"release_label": "emr-7.13.0"}
     EmrClusterSpec.model_validate({**base, **fleets, **scaling})
     EmrClusterSpec.model_validate({**base, **groups})
+
+
+def test_fails_on_runtime_roles_with_a_release_without_them() -> None:
+    settings = {
+        "environment": "prod",
+        "account": "333333333333",
+        "region": "eu-west-1",
+        "availability_zones": ["eu-west-1a"],
+        "security": {
+            **SECURITY,
+            "runtime_roles": {"role_arns": ["arn:aws:iam::333333333333:role/steps"], "lake_formation": True},
+        },
+        "clusters": {"etl": fleets_spec(release_label="emr-6.15.0")},
+    }
+    EnvironmentSettings.model_validate(settings)  # 6.15 has both
+    settings["clusters"] = {
+        "etl": fleets_spec(
+            release_label="emr-5.36.2",
+            instance_fleets={"primary": fleet("m6g.xlarge", od=1), "core": fleet("r6g.xlarge", od=1)},
+        )
+    }
+    with pytest.raises(ValidationError) as raised:
+        EnvironmentSettings.model_validate(settings)
+    message = str(settings_error(raised.value, file="prod.yaml"))
+    assert message.startswith("prod.yaml: clusters.etl.release_label: emr-5.36.2 has no runtime roles with Lake"), (
+        message
+    )

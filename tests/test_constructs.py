@@ -657,3 +657,41 @@ def test_bootstrap_script_is_a_file_asset_only_the_cluster_may_read(platform: Pl
         s for s in _policy_statements(platform.template) if "cdk-hnb659fds-assets" in json.dumps(s.get("Resource"))
     ]
     assert [s["Action"] for s in object_grants] == ["s3:GetObject"]
+
+
+def test_runtime_roles_with_lake_formation(context: dict[str, object]) -> None:
+    stack = pinned_stack(App(context=context))
+    storage = DataLakeStorage(stack, "Storage")
+    network = EmrNetwork(stack, "Network", encryption_key=storage.key, interface_endpoints=())
+    team_role = "arn:aws:iam::123456789012:role/team-a-emr-steps"
+    security = EmrSecurityConfiguration(
+        stack,
+        "Security",
+        key=storage.key,
+        spec={
+            "in_transit_encryption": {"certificates_zip": CERTIFICATES},
+            "runtime_roles": {"role_arns": [team_role], "lake_formation": True},
+        },
+    )
+    EmrCluster(
+        stack,
+        "Cluster",
+        spec=EmrClusterSpec.model_validate({**SPEC, "bootstrap_actions": []}),
+        vpc=network.vpc,
+        subnets=network.subnets,
+        log_uri=storage.emr_log_uri,
+        security_configuration=security,
+    )
+    template = Template.from_stack(stack)
+    [config] = template.find_resources("AWS::EMR::SecurityConfiguration").values()
+    assert config["Properties"]["SecurityConfiguration"]["AuthorizationConfiguration"] == {
+        "IAMConfiguration": {
+            "EnableApplicationScopedIAMRole": True,
+            "ApplicationScopedIAMRoleConfiguration": {"PropagateSourceIdentity": True},
+        },
+        "LakeFormationConfiguration": {"AuthorizedSessionTagValue": "Amazon EMR"},
+    }
+    assumes = [s for s in _policy_statements(template) if "sts:AssumeRole" in _as_list(s["Action"])]
+    assert [(sorted(s["Action"]), s["Resource"]) for s in assumes] == [
+        (["sts:AssumeRole", "sts:TagSession"], team_role)
+    ]

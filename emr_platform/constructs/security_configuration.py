@@ -33,6 +33,8 @@ class EmrSecurityConfiguration(Construct):
     - local disk encryption with ``key``, including EBS root and storage volumes (always);
     - in-transit TLS with PEM certificates from your CA, or off with a stated reason (no default);
     - IMDSv2 required, hop limit 1 (default on);
+    - runtime roles (steps run as their own IAM roles), optionally with Lake Formation, when
+      ``spec.runtime_roles`` is set;
     - Kerberos with a cluster-dedicated KDC when ``spec.kerberos`` is set: the KDC admin password is generated
       into ``kdc_admin_secret`` (Secrets Manager, encrypted with ``key``).
 
@@ -90,6 +92,17 @@ class EmrSecurityConfiguration(Construct):
                 "MinimumInstanceMetadataServiceVersion": 2,
                 "HttpPutResponseHopLimit": 1,
             }
+        runtime = self.spec.runtime_roles
+        if runtime is not None:
+            authorization: dict[str, Any] = {
+                "IAMConfiguration": {
+                    "EnableApplicationScopedIAMRole": True,
+                    "ApplicationScopedIAMRoleConfiguration": {"PropagateSourceIdentity": True},
+                }
+            }
+            if runtime.lake_formation:
+                authorization["LakeFormationConfiguration"] = {"AuthorizedSessionTagValue": "Amazon EMR"}
+            self.configuration["AuthorizationConfiguration"] = authorization
         self.kdc_admin_secret: secretsmanager.Secret | None = None
         kerberos = self.spec.kerberos
         if kerberos is not None:
@@ -163,6 +176,14 @@ class EmrSecurityConfiguration(Construct):
             resource_arns=key_arn,
             conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
         )
+        runtime = self.spec.runtime_roles
+        if runtime is not None:
+            # Steps run as these roles: the nodes assume them, tagging the session for Lake Formation.
+            iam.Grant.add_to_principal(
+                grantee=instance_role,
+                actions=["sts:AssumeRole", "sts:TagSession"],
+                resource_arns=list(runtime.role_arns),
+            )
         if self.tls_certificates_uri is not None:
             match = _S3_URI.match(self.tls_certificates_uri)
             if match is not None:
