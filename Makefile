@@ -18,7 +18,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 CDK := cdk --no-notices
 ENV ?=
 
-.PHONY: help setup synth test lint unit bench diff deploy clean
+.PHONY: help setup synth guard guard-accept test lint unit bench diff deploy clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 12
@@ -45,6 +45,12 @@ synth: setup  ## synthesize every environment into cdk.out/ and print a summary
 	rm -rf cdk.out
 	$(CDK) synth --quiet
 	$(PY) -m emr_platform.summary cdk.out
+
+guard: synth  ## name every change that would replace or delete a resource against baseline/ (exit 1 if any)
+	$(PY) -m emr_platform.guard cdk.out baseline
+
+guard-accept: synth  ## make this synthesis the baseline (commit baseline/ with the change that needs it)
+	$(PY) -m emr_platform.guard cdk.out baseline --accept
 
 lint: setup  ## ruff (lint + format check) and mypy --strict
 	$(VENV)/bin/ruff check .
