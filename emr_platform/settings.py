@@ -157,6 +157,30 @@ class CatalogSettings(Spec):
     )
 
 
+ALLOW_DESTROY_CONTEXT = "emr-platform:allow-destroy"
+"""The cdk.json / ``-c`` context flag that, with ``data_protection.allow_destroy``, lets stateful resources go."""
+
+
+class DataProtectionSettings(Spec):
+    """What protects the environment's data and stack. Default: everything retained, the stack protected.
+
+    Stateful resources (buckets, the KMS key, Glue databases, log groups, the Kerberos secret) are retained when
+    deleted from the stack and when replaced, unless ``allow_destroy`` is true here AND the context flag
+    ``emr-platform:allow-destroy`` is true (cdk.json or ``-c``): two switches in two places, for throw-away stacks
+    only. One without the other leaves RETAIN and prints a warning. Buckets must be emptied before a destroying
+    deletion (S3 refuses to delete a bucket that holds objects, which is one more guard).
+    """
+
+    allow_destroy: bool = Field(
+        default=False,
+        description="Let stateful resources be deleted with the stack (also needs the context flag "
+        "`emr-platform:allow-destroy`). Default false.",
+    )
+    stack_termination_protection: bool = Field(
+        default=True, description="CloudFormation refuses to delete the stack. Default on."
+    )
+
+
 class CapacityPolicySettings(Spec):
     """Rules every cluster of the environment must follow. Default: the strict ones (for production)."""
 
@@ -189,6 +213,10 @@ class EnvironmentSettings(Spec):
     catalog: CatalogSettings = Field(default_factory=CatalogSettings, description="Glue catalog. See CatalogSettings.")
     security: SecuritySpec = Field(
         description="Encryption, Kerberos and IAM guard rails. See SecuritySpec; `in_transit_encryption` is required."
+    )
+    data_protection: DataProtectionSettings = Field(
+        default_factory=DataProtectionSettings,
+        description="Retention and stack protection. See DataProtectionSettings.",
     )
     capacity_policy: CapacityPolicySettings = Field(
         default_factory=CapacityPolicySettings, description="Capacity rules. See CapacityPolicySettings."

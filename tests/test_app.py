@@ -10,11 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aws_cdk.assertions import Match
+from aws_cdk.assertions import Match, Template
 from cdk_nag import AwsSolutionsChecks
 
 from emr_platform.app import build_app
 from emr_platform.compliance import RULE_PACKS
+from emr_platform.guard import STATEFUL_TYPES
 from emr_platform.stacks import EmrPlatformStack
 
 from .conftest import ENVIRONMENTS, PROJECT, Synthesized, cfn_lint_errors
@@ -127,10 +128,10 @@ def test_prod_differs_from_dev_by_settings_only(synthesized: Synthesized) -> Non
 
 
 def test_stateful_resources_are_retained(synthesized: Synthesized) -> None:
-    for template in synthesized.templates.values():
-        for resource_type in ("AWS::S3::Bucket", "AWS::KMS::Key", "AWS::Glue::Database", "AWS::Logs::LogGroup"):
+    for env, template in synthesized.templates.items():
+        for resource_type in sorted(STATEFUL_TYPES - {"AWS::EMR::Cluster"}):
             resources = template.find_resources(resource_type)
-            assert resources, resource_type
+            assert resources or (resource_type == "AWS::SecretsManager::Secret" and env == "dev"), resource_type
             for logical_id, resource in resources.items():
                 assert resource.get("DeletionPolicy") == "Retain", (resource_type, logical_id)
                 assert resource.get("UpdateReplacePolicy") == "Retain", (resource_type, logical_id)
@@ -158,3 +159,32 @@ def test_fails_on_an_unknown_environment_with_one_line_and_no_traceback(
     assert expected in result.stderr
     assert "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def _dev(context: dict[str, object], **extra: object) -> tuple[EmrPlatformStack, dict[str, Any]]:
+    app = build_app(context={**context, "env": "dev", **extra})
+    [stack] = [c for c in app.node.children if isinstance(c, EmrPlatformStack)]
+    return stack, dict(Template.from_stack(stack).to_json())
+
+
+def _warnings(stack: EmrPlatformStack) -> list[str]:
+    return [str(m.data) for m in stack.node.metadata if m.type == "aws:cdk:warning"]
+
+
+def test_data_is_destroyed_only_with_both_switches(context: dict[str, object]) -> None:
+    half, template = _dev(context)  # dev.yaml allows it; the context flag does not
+    policies = {r.get("DeletionPolicy") for r in template["Resources"].values() if r["Type"] in STATEFUL_TYPES}
+    assert policies == {"Retain", None}, "retained (the cluster itself has no deletion policy)"
+    assert any("data is RETAINED" in w and "-c emr-platform:allow-destroy=true" in w for w in _warnings(half))
+    both, template = _dev(context, **{"emr-platform:allow-destroy": "true"})
+    stateful = [r for r in template["Resources"].values() if r["Type"] in STATEFUL_TYPES - {"AWS::EMR::Cluster"}]
+    assert stateful and all(r.get("DeletionPolicy") == "Delete" for r in stateful)
+    assert any("deleting this stack deletes its buckets" in w for w in _warnings(both))
+
+
+def test_prod_stack_has_termination_protection_and_dev_does_not(synthesized: Synthesized) -> None:
+    assert synthesized.stacks["prod"].termination_protection is True
+    assert synthesized.stacks["staging"].termination_protection is True
+    assert synthesized.stacks["dev"].termination_protection is False
+    prod_cluster = synthesized.templates["prod"].find_resources("AWS::EMR::Cluster")
+    assert all(c["Properties"]["Instances"]["TerminationProtected"] for c in prod_cluster.values())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import CfnOutput, Duration, Environment, Stack, Tags
+from aws_cdk import Annotations, CfnOutput, Duration, Environment, RemovalPolicy, Stack, Tags
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from constructs import Construct
@@ -17,7 +17,7 @@ from emr_platform.constructs import (
     EmrNetwork,
     EmrSecurityConfiguration,
 )
-from emr_platform.settings import RETENTION_DAYS, EnvironmentSettings
+from emr_platform.settings import ALLOW_DESTROY_CONTEXT, RETENTION_DAYS, EnvironmentSettings
 
 
 class EmrPlatformStack(Stack):
@@ -40,9 +40,11 @@ class EmrPlatformStack(Stack):
             stack_name=settings.stack_name,
             env=Environment(account=settings.account, region=settings.region),
             description=f"EMR data platform, environment {settings.environment}",
+            termination_protection=settings.data_protection.stack_termination_protection,
             **kwargs,
         )
         self.settings = settings
+        removal_policy = self._removal_policy()
         for key, value in settings.tags.items():
             Tags.of(self).add(key, value)
 
@@ -54,6 +56,7 @@ class EmrPlatformStack(Stack):
             log_expiration=Duration.days(storage_settings.log_expiration_days),
             noncurrent_version_expiration=Duration.days(storage_settings.noncurrent_version_expiration_days),
             abort_incomplete_upload=Duration.days(storage_settings.abort_incomplete_upload_days),
+            removal_policy=removal_policy,
         )
 
         net = settings.network
@@ -83,10 +86,15 @@ class EmrPlatformStack(Stack):
                 nat_gateways=net.nat_gateways,
                 interface_endpoints=net.interface_endpoints,
                 flow_logs_retention=RETENTION_DAYS[net.flow_logs_retention_days],
+                removal_policy=removal_policy,
             )
 
         self.catalog = DataCatalog(
-            self, "Catalog", database_prefix=settings.database_prefix, zone_locations=self.storage.zone_uris
+            self,
+            "Catalog",
+            database_prefix=settings.database_prefix,
+            zone_locations=self.storage.zone_uris,
+            removal_policy=removal_policy,
         )
         security = settings.security
         self.security_configuration = EmrSecurityConfiguration(
@@ -97,6 +105,11 @@ class EmrPlatformStack(Stack):
             if security.emr_block_public_access
             else None
         )
+        # Retained (or, with both switches, destroyed) like the rest of the data: the Kerberos secret, the log group.
+        bpa_logs = self.block_public_access.log_group if self.block_public_access is not None else None
+        for resource in (self.security_configuration.kdc_admin_secret, bpa_logs):
+            if resource is not None:
+                resource.apply_removal_policy(removal_policy)
         if security.permissions_boundary_arn is not None:
             # Every role of the stack, also those the CDK creates for its own functions.
             iam.PermissionsBoundary.of(self).apply(
@@ -131,6 +144,25 @@ class EmrPlatformStack(Stack):
         CfnOutput(self, "ArtifactsBucket", value=self.storage.artifacts_bucket.bucket_name)
         for zone, bucket in self.storage.data_buckets.items():
             CfnOutput(self, f"{zone}Bucket", value=bucket.bucket_name, description=f"Data zone '{zone}'")
+
+    def _removal_policy(self) -> RemovalPolicy:
+        """RETAIN, unless both the settings and the context flag allow destruction; a warning when only one does."""
+        in_settings = self.settings.data_protection.allow_destroy
+        in_context = str(self.node.try_get_context(ALLOW_DESTROY_CONTEXT)).lower() == "true"
+        if in_settings and in_context:
+            Annotations.of(self).add_warning_v2(
+                "emr-platform:destroy-allowed",
+                "data_protection.allow_destroy and the context flag are both set: deleting this stack deletes its "
+                "buckets (once emptied), key, Glue databases and logs.",
+            )
+            return RemovalPolicy.DESTROY
+        if in_settings or in_context:
+            missing = f"-c {ALLOW_DESTROY_CONTEXT}=true" if in_settings else "data_protection.allow_destroy: true"
+            Annotations.of(self).add_warning_v2(
+                "emr-platform:destroy-half-allowed",
+                f"destruction is allowed in one place only, so data is RETAINED; to destroy, also set {missing}",
+            )
+        return RemovalPolicy.RETAIN
 
     @property
     def availability_zones(self) -> list[str]:
