@@ -6,6 +6,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aws_cdk import App, Environment, Stack
@@ -64,3 +65,15 @@ def cfn_lint_errors(*templates: Path) -> list[str]:
     return [line for line in result.stdout.splitlines() if ":E" in line] + (
         [result.stderr] if result.returncode not in (0, 4, 8, 12) else []
     )
+
+
+PROPERTY_CASES = {"generated": 0, "synthesized": 0, "rejected": 0}
+"""Counts of tests/test_properties.py, reported at the end of the run."""
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if PROPERTY_CASES["generated"]:
+        terminalreporter.write_line(
+            "property-based settings: {generated} generated, {synthesized} synthesized (cfn-lint clean), "
+            "{rejected} rejected with the project's own error".format(**PROPERTY_CASES)
+        )

@@ -116,3 +116,21 @@ def test_make_guard_fails_until_the_baseline_is_accepted(tmp_path: Path, accepti
         assert main([str(assembly), str(baseline)]) == 0
     else:
         assert main([str(assembly), str(baseline)]) == 1
+
+
+MAX_RESOURCES = 400  # CloudFormation allows 500 per stack; 400 leaves room for growth and the CDK's own
+MAX_TEMPLATE_BYTES = 1_048_576  # CloudFormation's limit for a template uploaded through S3 (the CDK does so)
+MAX_OUTPUTS = 200
+
+
+def test_every_stack_stays_within_cloudformation_limits(synthesized: Synthesized) -> None:
+    for name, path in stack_templates(synthesized.outdir).items():
+        template = json.loads(path.read_text(encoding="utf-8"))
+        resources, size = len(template["Resources"]), path.stat().st_size
+        assert resources < MAX_RESOURCES, (
+            f"{name} has {resources} resources, over this project's limit of {MAX_RESOURCES} (CloudFormation's: "
+            "500). Fix: move clusters to a second environment file (a stack of its own), or fewer interface "
+            "endpoints per VPC"
+        )
+        assert size < MAX_TEMPLATE_BYTES, f"{name}'s template is {size} bytes, over CloudFormation's 1 MiB"
+        assert len(template.get("Outputs", {})) < MAX_OUTPUTS, f"{name} has too many outputs"
