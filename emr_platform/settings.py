@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
-from aws_cdk import aws_logs as logs
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from emr_platform.cluster_spec import EmrClusterSpec
@@ -23,31 +22,32 @@ from emr_platform.validation import line_of, settings_error
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
 
-# CloudWatch Logs accepts only these retention periods.
-RETENTION_DAYS: dict[int, logs.RetentionDays] = {
-    1: logs.RetentionDays.ONE_DAY,
-    3: logs.RetentionDays.THREE_DAYS,
-    5: logs.RetentionDays.FIVE_DAYS,
-    7: logs.RetentionDays.ONE_WEEK,
-    14: logs.RetentionDays.TWO_WEEKS,
-    30: logs.RetentionDays.ONE_MONTH,
-    60: logs.RetentionDays.TWO_MONTHS,
-    90: logs.RetentionDays.THREE_MONTHS,
-    120: logs.RetentionDays.FOUR_MONTHS,
-    150: logs.RetentionDays.FIVE_MONTHS,
-    180: logs.RetentionDays.SIX_MONTHS,
-    365: logs.RetentionDays.ONE_YEAR,
-    400: logs.RetentionDays.THIRTEEN_MONTHS,
-    545: logs.RetentionDays.EIGHTEEN_MONTHS,
-    731: logs.RetentionDays.TWO_YEARS,
-    1096: logs.RetentionDays.THREE_YEARS,
-    1827: logs.RetentionDays.FIVE_YEARS,
-    2192: logs.RetentionDays.SIX_YEARS,
-    2557: logs.RetentionDays.SEVEN_YEARS,
-    2922: logs.RetentionDays.EIGHT_YEARS,
-    3288: logs.RetentionDays.NINE_YEARS,
-    3653: logs.RetentionDays.TEN_YEARS,
-}
+# CloudWatch Logs accepts only these retention periods (days). The settings stay free of CDK types, so that
+# tools such as the operations CLI read them without starting jsii.
+RETENTION_PERIODS = (
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
+)
 
 _NAME = r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$"
 Name = Annotated[str, Field(pattern=_NAME)]
@@ -114,10 +114,10 @@ class NetworkSettings(Spec):
 
 
 def _retention(value: int) -> int:
-    if value not in RETENTION_DAYS:
+    if value not in RETENTION_PERIODS:
         raise invalid(
             "not a retention period CloudWatch Logs accepts",
-            "use one of " + ", ".join(str(d) for d in RETENTION_DAYS),
+            "use one of " + ", ".join(str(d) for d in RETENTION_PERIODS),
         )
     return value
 

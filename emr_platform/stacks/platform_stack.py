@@ -7,6 +7,7 @@ from typing import Any
 from aws_cdk import Annotations, CfnOutput, Duration, Environment, RemovalPolicy, Stack, Tags
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from emr_platform.constructs import (
@@ -17,7 +18,34 @@ from emr_platform.constructs import (
     EmrNetwork,
     EmrSecurityConfiguration,
 )
-from emr_platform.settings import ALLOW_DESTROY_CONTEXT, RETENTION_DAYS, EnvironmentSettings
+from emr_platform.settings import ALLOW_DESTROY_CONTEXT, RETENTION_PERIODS, EnvironmentSettings
+
+# The settings' retention periods as the CDK names them.
+RETENTION_DAYS: dict[int, logs.RetentionDays] = {
+    1: logs.RetentionDays.ONE_DAY,
+    3: logs.RetentionDays.THREE_DAYS,
+    5: logs.RetentionDays.FIVE_DAYS,
+    7: logs.RetentionDays.ONE_WEEK,
+    14: logs.RetentionDays.TWO_WEEKS,
+    30: logs.RetentionDays.ONE_MONTH,
+    60: logs.RetentionDays.TWO_MONTHS,
+    90: logs.RetentionDays.THREE_MONTHS,
+    120: logs.RetentionDays.FOUR_MONTHS,
+    150: logs.RetentionDays.FIVE_MONTHS,
+    180: logs.RetentionDays.SIX_MONTHS,
+    365: logs.RetentionDays.ONE_YEAR,
+    400: logs.RetentionDays.THIRTEEN_MONTHS,
+    545: logs.RetentionDays.EIGHTEEN_MONTHS,
+    731: logs.RetentionDays.TWO_YEARS,
+    1096: logs.RetentionDays.THREE_YEARS,
+    1827: logs.RetentionDays.FIVE_YEARS,
+    2192: logs.RetentionDays.SIX_YEARS,
+    2557: logs.RetentionDays.SEVEN_YEARS,
+    2922: logs.RetentionDays.EIGHT_YEARS,
+    3288: logs.RetentionDays.NINE_YEARS,
+    3653: logs.RetentionDays.TEN_YEARS,
+}
+assert set(RETENTION_DAYS) == set(RETENTION_PERIODS)  # noqa: S101 - one list of periods, two spellings
 
 
 class EmrPlatformStack(Stack):
