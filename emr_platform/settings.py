@@ -181,6 +181,14 @@ class DataProtectionSettings(Spec):
     )
 
 
+class MonitoringSettings(Spec):
+    """Where alerts go. Default: the alerts topic without subscribers (subscribe later, or list emails here)."""
+
+    email_subscriptions: tuple[Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")], ...] = Field(
+        default=(), description="Email addresses subscribed to the alerts topic (each confirms by email)."
+    )
+
+
 class CapacityPolicySettings(Spec):
     """Rules every cluster of the environment must follow. Default: the strict ones (for production)."""
 
@@ -217,6 +225,9 @@ class EnvironmentSettings(Spec):
     data_protection: DataProtectionSettings = Field(
         default_factory=DataProtectionSettings,
         description="Retention and stack protection. See DataProtectionSettings.",
+    )
+    monitoring: MonitoringSettings = Field(
+        default_factory=MonitoringSettings, description="Alert subscriptions. See MonitoringSettings."
     )
     capacity_policy: CapacityPolicySettings = Field(
         default_factory=CapacityPolicySettings, description="Capacity rules. See CapacityPolicySettings."

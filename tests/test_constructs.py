@@ -16,8 +16,10 @@ from emr_platform.constructs import (
     DataCatalog,
     DataLakeStorage,
     EmrCluster,
+    EmrMonitoring,
     EmrNetwork,
     EmrSecurityConfiguration,
+    PlatformNotifications,
 )
 from emr_platform.constructs.roles import ManagedPolicyRole
 from emr_platform.errors import PropError
@@ -695,3 +697,45 @@ def test_runtime_roles_with_lake_formation(context: dict[str, object]) -> None:
     assert [(sorted(s["Action"]), s["Resource"]) for s in assumes] == [
         (["sts:AssumeRole", "sts:TagSession"], team_role)
     ]
+
+
+# --- monitoring -----------------------------------------------------------------------------------------------------
+
+
+def test_monitoring_watches_the_cluster_and_alerts_an_encrypted_topic(context: dict[str, object]) -> None:
+    stack = pinned_stack(App(context=context))
+    storage = DataLakeStorage(stack, "Storage")
+    network = EmrNetwork(stack, "Network", encryption_key=storage.key, interface_endpoints=())
+    cluster = EmrCluster(
+        stack,
+        "Cluster",
+        spec=EmrClusterSpec.model_validate({**SPEC, "bootstrap_actions": []}),
+        vpc=network.vpc,
+        subnets=network.subnets,
+        log_uri=storage.emr_log_uri,
+    )
+    notifications = PlatformNotifications(stack, "Alerts", key=storage.key, emails=["ops@example.com"])
+    EmrMonitoring(stack, "Monitoring", cluster=cluster, topic=notifications.topic)
+    template = Template.from_stack(stack)
+    template.has_resource_properties("AWS::SNS::Topic", {"KmsMasterKeyId": Match.any_value()})
+    template.has_resource_properties("AWS::SNS::Subscription", {"Protocol": "email", "Endpoint": "ops@example.com"})
+    topic_policy = json.dumps(template.find_resources("AWS::SNS::TopicPolicy"))
+    assert "aws:SecureTransport" in topic_policy and "events.amazonaws.com" in topic_policy
+    key_policy = json.dumps(template.find_resources("AWS::KMS::Key"))
+    assert "cloudwatch.amazonaws.com" in key_policy and "events.amazonaws.com" in key_policy
+    alarms = template.find_resources("AWS::CloudWatch::Alarm")
+    assert sorted(a["Properties"]["MetricName"] for a in alarms.values()) == [
+        "AppsPending",
+        "HDFSUtilization",
+        "MRUnhealthyNodes",
+        "YARNMemoryAvailablePercentage",
+    ]
+    for alarm in alarms.values():
+        props = alarm["Properties"]
+        assert props["Namespace"] == "AWS/ElasticMapReduce"
+        assert props["Dimensions"][0]["Name"] == "JobFlowId"
+        assert props["AlarmActions"] and props["OKActions"] and props["TreatMissingData"] == "notBreaching"
+    rules = [r["Properties"]["EventPattern"] for r in template.find_resources("AWS::Events::Rule").values()]
+    assert sorted(p["detail-type"][0] for p in rules) == ["EMR Cluster State Change", "EMR Step Status Change"]
+    assert all(p["source"] == ["aws.emr"] for p in rules)
+    template.resource_count_is("AWS::CloudWatch::Dashboard", 1)

@@ -6,6 +6,7 @@ Each construct owns its resources, defaults, validation and grants; :class:`EmrP
 from emr_platform.constructs.account import EmrBlockPublicAccess
 from emr_platform.constructs.catalog import DataCatalog
 from emr_platform.constructs.cluster import EmrCluster
+from emr_platform.constructs.monitoring import EmrMonitoring, PlatformNotifications
 from emr_platform.constructs.network import DEFAULT_INTERFACE_ENDPOINTS, EMR_MANAGED_POLICY_TAG, EmrNetwork
 from emr_platform.constructs.roles import EmrRoles
 from emr_platform.constructs.security_configuration import EmrSecurityConfiguration
@@ -18,7 +19,9 @@ __all__ = [
     "DataLakeStorage",
     "EmrBlockPublicAccess",
     "EmrCluster",
+    "EmrMonitoring",
     "EmrNetwork",
     "EmrRoles",
     "EmrSecurityConfiguration",
+    "PlatformNotifications",
 ]

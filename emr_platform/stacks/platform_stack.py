@@ -15,8 +15,10 @@ from emr_platform.constructs import (
     DataLakeStorage,
     EmrBlockPublicAccess,
     EmrCluster,
+    EmrMonitoring,
     EmrNetwork,
     EmrSecurityConfiguration,
+    PlatformNotifications,
 )
 from emr_platform.settings import ALLOW_DESTROY_CONTEXT, RETENTION_PERIODS, EnvironmentSettings
 
@@ -146,7 +148,11 @@ class EmrPlatformStack(Stack):
                 )
             )
 
+        self.notifications = PlatformNotifications(
+            self, "Notifications", key=self.storage.key, emails=settings.monitoring.email_subscriptions
+        )
         self.clusters: dict[str, EmrCluster] = {}
+        self.monitoring: dict[str, EmrMonitoring] = {}
         for name, spec in settings.clusters.items():
             cluster = EmrCluster(
                 self,
@@ -165,9 +171,13 @@ class EmrPlatformStack(Stack):
             self.storage.grant_write_emr_logs(cluster)
             cluster.use_glue_catalog(self.catalog)
             self.clusters[name] = cluster
+            self.monitoring[name] = EmrMonitoring(
+                self, f"{name}Monitoring", cluster=cluster, topic=self.notifications.topic
+            )
             CfnOutput(self, f"{name}ClusterId", value=cluster.cluster_id, description=f"EMR cluster ID of '{name}'")
             CfnOutput(self, f"{name}ClusterName", value=cluster.cluster_name, description=f"Name of cluster '{name}'")
 
+        CfnOutput(self, "AlertsTopicArn", value=self.notifications.topic.topic_arn, description="Alarms and EMR events")
         CfnOutput(self, "LogUri", value=self.storage.emr_log_uri, description="Where EMR clusters write their logs")
         CfnOutput(self, "ArtifactsBucket", value=self.storage.artifacts_bucket.bucket_name)
         for zone, bucket in self.storage.data_buckets.items():
