@@ -111,6 +111,8 @@ def findings_for(stack: EmrPlatformStack) -> Iterator[Finding]:
     # per node, a quarter of the synthesis time.
     yield from _network_findings(stack, stack.network)
     yield from _storage_findings(stack.storage)
+    for role in stack.crawlers.roles.values():
+        yield from _own_resource_findings(stack, role, [stack.storage])
     for cluster in stack.clusters.values():
         yield from _cluster_findings(stack, cluster, [stack.storage])
     security = stack.security_configuration
@@ -267,6 +269,11 @@ def _cluster_findings(stack: Stack, cluster: EmrCluster, storage: list[DataLakeS
             "No SSH key pair by design: nodes sit in private subnets without ingress from outside the cluster, and "
             "work reaches them only through the EMR API (steps); Kerberos is an optional per-environment feature.",
         )
+    yield from _own_resource_findings(stack, cluster.roles.instance_role, storage)
+
+
+def _own_resource_findings(stack: Stack, role: iam.IRole, storage: list[DataLakeStorage]) -> Iterator[Finding]:
+    """IAM5 wildcard-resource findings that only span the platform's own buckets, Glue tables and log groups."""
     buckets = {
         _logical_id(stack, bucket): name
         for store in storage
@@ -276,7 +283,6 @@ def _cluster_findings(stack: Stack, cluster: EmrCluster, storage: list[DataLakeS
             ("logs", store.logs_bucket),
         ]
     }
-    role = cluster.roles.instance_role
     for finding_id, resource in _wildcard_resources(stack, role):
         bucket = next((name for lid, name in buckets.items() if resource.startswith(f"<{lid}.Arn>/")), None)
         if bucket is not None:
@@ -291,6 +297,13 @@ def _cluster_findings(stack: Stack, cluster: EmrCluster, storage: list[DataLakeS
                 finding_id,
                 "Metastore clients read and write the tables and functions of the platform's own Glue databases, "
                 "whose names are not known before they are created.",
+            )
+        elif resource.endswith(":log-group:/aws-glue/crawlers*"):
+            yield Finding(
+                role,
+                finding_id,
+                "Glue names a crawler's log group after its role and security configuration at run time; the "
+                "pattern covers only Glue crawler log groups of this account and region.",
             )
 
 

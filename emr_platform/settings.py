@@ -155,6 +155,11 @@ class CatalogSettings(Spec):
     database_prefix: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,200}$")] | None = Field(
         default=None, description="Prefix of the Glue database names. Default `<platform_name>_<environment>`."
     )
+    crawler_schedule: Annotated[str, Field(pattern=r"^cron\(\S+( \S+){5}\)$")] | None = Field(
+        default=None,
+        description="When the zone crawlers run, a Glue cron expression such as `cron(0 3 * * ? *)`. Default: on "
+        "demand only.",
+    )
 
 
 ALLOW_DESTROY_CONTEXT = "emr-platform:allow-destroy"

@@ -114,3 +114,29 @@ def test_emr_block_public_access_is_kept_on(synthesized: Synthesized, env: str) 
     assert "putBlockPublicAccessConfiguration" in create
     assert '\\"BlockPublicSecurityGroupRules\\":true' in create
     assert '\\"PermittedPublicSecurityGroupRuleRanges\\":[]' in create
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_zone_crawlers_are_encrypted_scoped_and_never_drop_tables(synthesized: Synthesized, env: str) -> None:
+    [config] = _resources(synthesized, env, "AWS::Glue::SecurityConfiguration").values()
+    encryption = config["Properties"]["EncryptionConfiguration"]
+    assert encryption["CloudWatchEncryption"]["CloudWatchEncryptionMode"] == "SSE-KMS"
+    assert encryption["JobBookmarksEncryption"]["JobBookmarksEncryptionMode"] == "CSE-KMS"
+    crawlers = _resources(synthesized, env, "AWS::Glue::Crawler")
+    databases = {c["Properties"]["DatabaseName"] for c in crawlers.values()}
+    assert databases == {f"emr_platform_{env}_{zone}" for zone in ("raw", "curated", "analytics")}
+    for crawler in crawlers.values():
+        props = crawler["Properties"]
+        assert props["SchemaChangePolicy"] == {
+            "UpdateBehavior": "UPDATE_IN_DATABASE",
+            "DeleteBehavior": "DEPRECATE_IN_DATABASE",
+        }
+        assert "CrawlerSecurityConfiguration" in props
+        assert ("Schedule" in props) == (env == "prod"), "prod crawls nightly, the others on demand"
+    # Each crawler role reads only its own zone's bucket.
+    for kind in ("AWS::IAM::ManagedPolicy",):
+        for logical_id, policy in _resources(synthesized, env, kind).items():
+            if "CrawlersRawRole" not in logical_id:
+                continue
+            text = json.dumps(policy["Properties"]["PolicyDocument"])
+            assert "StorageRawBucket" in text and "StorageCuratedBucket" not in text

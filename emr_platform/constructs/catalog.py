@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from aws_cdk import RemovalPolicy, Stack
+from aws_cdk import ArnFormat, RemovalPolicy, Stack
 from aws_cdk import aws_glue as glue
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from emr_platform.constructs.roles import ManagedPolicyRole
 from emr_platform.errors import PropError
 
 GLUE_HIVE_CLIENT_FACTORY = "com.amazonaws.glue.catalog.metastore.AWSGlueDataCatalogHiveClientFactory"
@@ -135,3 +138,98 @@ class DataCatalog(Construct):
         return iam.Grant.add_to_principal(
             grantee=grantee, actions=[*_READ_ACTIONS, *_WRITE_ACTIONS], resource_arns=self._arns(zones)
         )
+
+
+class ZoneCrawlers(Construct):
+    """A Glue crawler per data zone, keeping each zone's Glue database in step with its bucket.
+
+    - ``security_configuration``: Glue encrypts the crawlers' CloudWatch logs and job bookmarks with ``key``
+      (``<stack>-crawlers``; a Glue security configuration needs a name);
+    - ``roles``: one role per zone, trusted by Glue for this account only, that may read that zone's bucket,
+      read and write that zone's database, and write its own encrypted logs; nothing else;
+    - ``crawlers``: ``<stack>-<zone>``, on ``schedule`` (a Glue cron expression such as ``cron(0 3 * * ? *)``;
+      default: on demand only). Tables of deleted data are marked deprecated, never deleted, and new columns are
+      added (``schema_change_policy``): a crawler never drops what a query still uses.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        catalog: DataCatalog,
+        buckets: Mapping[str, s3.IBucket],
+        key: kms.IKey,
+        schedule: str | None = None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+        self.security_configuration = glue.CfnSecurityConfiguration(
+            self,
+            "SecurityConfiguration",
+            name=f"{stack.stack_name}-crawlers",
+            encryption_configuration=glue.CfnSecurityConfiguration.EncryptionConfigurationProperty(
+                cloud_watch_encryption=glue.CfnSecurityConfiguration.CloudWatchEncryptionProperty(
+                    cloud_watch_encryption_mode="SSE-KMS", kms_key_arn=key.key_arn
+                ),
+                job_bookmarks_encryption=glue.CfnSecurityConfiguration.JobBookmarksEncryptionProperty(
+                    job_bookmarks_encryption_mode="CSE-KMS", kms_key_arn=key.key_arn
+                ),
+                s3_encryptions=[
+                    glue.CfnSecurityConfiguration.S3EncryptionProperty(
+                        s3_encryption_mode="SSE-KMS", kms_key_arn=key.key_arn
+                    )
+                ],
+            ),
+        )
+        self.roles: dict[str, ManagedPolicyRole] = {}
+        self.crawlers: dict[str, glue.CfnCrawler] = {}
+        for zone, bucket in buckets.items():
+            role = ManagedPolicyRole(
+                self,
+                f"{zone.capitalize()}Role",
+                assumed_by=iam.ServicePrincipal(
+                    "glue.amazonaws.com", conditions={"StringEquals": {"aws:SourceAccount": stack.account}}
+                ),
+                description=f"Glue crawler of data zone '{zone}'",
+            )
+            iam.Grant.add_to_principal(
+                grantee=role, actions=["s3:ListBucket", "s3:GetBucketLocation"], resource_arns=[bucket.bucket_arn]
+            )
+            iam.Grant.add_to_principal(
+                grantee=role, actions=["s3:GetObject"], resource_arns=[bucket.arn_for_objects("*")]
+            )
+            catalog.grant_read_write(role, zones=[zone])
+            iam.Grant.add_to_principal(
+                grantee=role,
+                actions=["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
+                resource_arns=[key.key_arn],
+            )
+            iam.Grant.add_to_principal(
+                grantee=role,
+                actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:AssociateKmsKey"],
+                resource_arns=[
+                    stack.format_arn(
+                        service="logs",
+                        resource="log-group",
+                        resource_name="/aws-glue/crawlers*",
+                        arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                    )
+                ],
+            )
+            self.roles[zone] = role
+            self.crawlers[zone] = glue.CfnCrawler(
+                self,
+                f"{zone.capitalize()}Crawler",
+                name=f"{stack.stack_name}-{zone}",
+                role=role.role_arn,
+                database_name=catalog.database_name(zone),
+                targets=glue.CfnCrawler.TargetsProperty(
+                    s3_targets=[glue.CfnCrawler.S3TargetProperty(path=bucket.s3_url_for_object(""))]
+                ),
+                crawler_security_configuration=self.security_configuration.ref,
+                schedule=glue.CfnCrawler.ScheduleProperty(schedule_expression=schedule) if schedule else None,
+                schema_change_policy=glue.CfnCrawler.SchemaChangePolicyProperty(
+                    update_behavior="UPDATE_IN_DATABASE", delete_behavior="DEPRECATE_IN_DATABASE"
+                ),
+            )

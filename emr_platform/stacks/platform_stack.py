@@ -19,6 +19,7 @@ from emr_platform.constructs import (
     EmrNetwork,
     EmrSecurityConfiguration,
     PlatformNotifications,
+    ZoneCrawlers,
 )
 from emr_platform.settings import ALLOW_DESTROY_CONTEXT, RETENTION_PERIODS, EnvironmentSettings
 
@@ -125,6 +126,14 @@ class EmrPlatformStack(Stack):
             database_prefix=settings.database_prefix,
             zone_locations=self.storage.zone_uris,
             removal_policy=removal_policy,
+        )
+        self.crawlers = ZoneCrawlers(
+            self,
+            "Crawlers",
+            catalog=self.catalog,
+            buckets=self.storage.data_buckets,
+            key=self.storage.key,
+            schedule=settings.catalog.crawler_schedule,
         )
         security = settings.security
         self.security_configuration = EmrSecurityConfiguration(
