@@ -132,6 +132,13 @@ def findings_for(stack: EmrPlatformStack) -> Iterator[Finding]:
         yield from _in_packs(security.kdc_admin_secret, "SecretsManagerRotationEnabled", (HIPAA, NIST), reason)
     if stack.block_public_access is not None:
         yield from _block_public_access_findings(stack, stack.block_public_access)
+    outside_vpc = (
+        "The step-completed function calls only the EMR, Glue and SNS APIs and touches no data; the platform's "
+        "VPC has no route to the internet and no SNS endpoint, so inside it the function could not publish."
+    )
+    function = stack.step_completed.function
+    yield from _in_packs(function, "LambdaInsideVPC", (HIPAA, NIST, PCI), outside_vpc)
+    yield Finding(function, f"{CHECKOV}CKV_AWS_117", outside_vpc)
 
 
 def _storage_findings(storage: DataLakeStorage) -> Iterator[Finding]:

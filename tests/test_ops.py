@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import importlib.util
 import json
 import os
 import socket
@@ -211,3 +212,52 @@ def test_fails_without_credentials(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert result.stderr.startswith("error: no AWS credentials found. Fix: ")
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_step_completed_function_crawls_the_zones_a_step_names(
+    deployed: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The function's own code, run against the emulator: it reads the step, starts crawlers, publishes a summary.
+    glue = boto3.client("glue", region_name="eu-west-1")
+    glue.create_database(DatabaseInput={"Name": "lake_curated"})
+    glue.create_crawler(
+        Name="opsdev-curated",
+        Role="arn:aws:iam::111111111111:role/crawler",
+        DatabaseName="lake_curated",
+        Targets={"S3Targets": [{"Path": "s3://opsdev-curated/"}]},
+    )
+    sns = boto3.client("sns", region_name="eu-west-1")
+    topic = sns.create_topic(Name="alerts")["TopicArn"]
+    step_id = deployed["emr"].add_job_flow_steps(
+        JobFlowId=deployed["cluster_id"],
+        Steps=[
+            {
+                "Name": "etl",
+                "ActionOnFailure": "CONTINUE",
+                "HadoopJarStep": {
+                    "Jar": "command-runner.jar",
+                    "Args": ["spark-submit", "s3://opsdev-raw/in/", "s3://opsdev-curated/out/"],
+                },
+            }
+        ],
+    )["StepIds"][0]
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    monkeypatch.setenv("ZONE_BUCKETS", json.dumps({"opsdev-raw": "raw", "opsdev-curated": "curated"}))
+    monkeypatch.setenv("CRAWLERS", json.dumps({"raw": "opsdev-raw-missing", "curated": "opsdev-curated"}))
+    monkeypatch.setenv("TOPIC_ARN", topic)
+    spec = importlib.util.spec_from_file_location(
+        "step_complete", PROJECT / "emr_platform" / "functions" / "step_complete" / "index.py"
+    )
+    assert spec is not None and spec.loader is not None
+    function = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(function)
+    assert function.zones_named(
+        ["s3://opsdev-raw", "s3://opsdev-rawx/a", "s3://opsdev-curated/x"],
+        {"opsdev-raw": "raw", "opsdev-curated": "curated"},
+    ) == ["curated", "raw"]
+    event = {"detail": {"clusterId": deployed["cluster_id"], "stepId": step_id, "state": "COMPLETED"}}
+    monkeypatch.setenv("CRAWLERS", json.dumps({"curated": "opsdev-curated"}))
+    monkeypatch.setenv("ZONE_BUCKETS", json.dumps({"opsdev-curated": "curated"}))
+    summary = function.handler(event)
+    assert summary["zones"] == ["curated"] and summary["crawlers_started"] == ["opsdev-curated"]
+    assert glue.get_crawler(Name="opsdev-curated")["Crawler"]["State"] in ("RUNNING", "STOPPING", "READY")

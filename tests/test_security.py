@@ -140,3 +140,36 @@ def test_zone_crawlers_are_encrypted_scoped_and_never_drop_tables(synthesized: S
                 continue
             text = json.dumps(policy["Properties"]["PolicyDocument"])
             assert "StorageRawBucket" in text and "StorageCuratedBucket" not in text
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_step_completed_function_is_contained(synthesized: Synthesized, env: str) -> None:
+    [function] = [
+        f for i, f in _resources(synthesized, env, "AWS::Lambda::Function").items() if i.startswith("StepCompleted")
+    ]
+    props = function["Properties"]
+    assert props["Runtime"] == "python3.14"
+    assert props["ReservedConcurrentExecutions"] == 5
+    assert "TargetArn" in props["DeadLetterConfig"] and "KmsKeyArn" in props
+    [queue] = _resources(synthesized, env, "AWS::SQS::Queue").values()
+    assert "KmsMasterKeyId" in queue["Properties"]
+    rules = [r["Properties"]["EventPattern"] for r in _resources(synthesized, env, "AWS::Events::Rule").values()]
+    assert {"source": ["aws.emr"], "detail-type": ["EMR Step Status Change"]}.items() <= next(
+        p for p in rules if p.get("detail", {}).get("state") == ["COMPLETED"]
+    ).items()
+    [policy] = [
+        p for i, p in _resources(synthesized, env, "AWS::IAM::ManagedPolicy").items() if "StepCompletedRole" in i
+    ]
+    actions = sorted(a for s in policy["Properties"]["PolicyDocument"]["Statement"] for a in _as_list(s["Action"]))
+    assert actions == sorted(
+        [
+            "elasticmapreduce:DescribeStep",
+            "glue:StartCrawler",
+            "sns:Publish",
+            "kms:GenerateDataKey",
+            "kms:Decrypt",
+            "logs:CreateLogStream",
+            "logs:PutLogEvents",
+            "sqs:SendMessage",  # the dead-letter queue
+        ]
+    ), actions

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from aws_cdk import Duration, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -12,11 +13,16 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from emr_platform.constructs.cluster import EmrCluster
+from emr_platform.constructs.roles import ManagedPolicyRole
 
 EMR_NAMESPACE = "AWS/ElasticMapReduce"
 
@@ -184,3 +190,98 @@ class EmrMonitoring(Construct):
                 targets=[target],
             ),
         ]
+
+
+FUNCTIONS_DIR = Path(__file__).resolve().parent.parent / "functions"
+
+
+class StepCompletedHandler(Construct):
+    """When a step of ``clusters`` completes, crawl the data zones it names and publish a summary to ``topic``.
+
+    A Python function (``emr_platform/functions/step_complete``, the latest Lambda Python runtime) behind an
+    EventBridge rule on ``EMR Step Status Change`` / ``COMPLETED``. Its role may describe steps of these clusters,
+    start these crawlers and publish to this topic, nothing else. Events it cannot handle go to an encrypted
+    dead-letter queue (``dead_letters``, kept 14 days); its logs and environment are encrypted with ``key``; it runs
+    at most 5 at a time.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        clusters: Sequence[EmrCluster],
+        crawlers: Mapping[str, str],
+        zone_buckets: Mapping[str, s3.IBucket],
+        topic: sns.ITopic,
+        key: kms.IKey,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+        self.dead_letters = sqs.Queue(
+            self,
+            "DeadLetters",
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=key,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
+        )
+        self.log_group = log_group = logs.LogGroup(
+            self, "Logs", encryption_key=key, retention=logs.RetentionDays.ONE_YEAR
+        )
+        role = ManagedPolicyRole(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="Runs when an EMR step completes: describes it, starts crawlers, publishes a summary",
+        )
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            runtime=lambda_.Runtime.PYTHON_3_14,
+            handler="index.handler",
+            code=lambda_.Code.from_asset(str(FUNCTIONS_DIR / "step_complete")),
+            role=role,
+            log_group=log_group,
+            timeout=Duration.seconds(60),
+            reserved_concurrent_executions=5,
+            dead_letter_queue=self.dead_letters,
+            environment_encryption=key,
+            environment={
+                "ZONE_BUCKETS": stack.to_json_string({b.bucket_name: zone for zone, b in zone_buckets.items()}),
+                "CRAWLERS": stack.to_json_string(dict(crawlers)),
+                "TOPIC_ARN": topic.topic_arn,
+            },
+        )
+        log_group.grant_write(role)
+        iam.Grant.add_to_principal(
+            grantee=role,
+            actions=["elasticmapreduce:DescribeStep"],
+            resource_arns=[
+                stack.format_arn(service="elasticmapreduce", resource="cluster", resource_name=c.cluster_id)
+                for c in clusters
+            ],
+        )
+        iam.Grant.add_to_principal(
+            grantee=role,
+            actions=["glue:StartCrawler"],
+            resource_arns=[
+                stack.format_arn(service="glue", resource="crawler", resource_name=n) for n in crawlers.values()
+            ],
+        )
+        # Explicit rather than topic.grant_publish, whose key actions are a wildcard (kms:GenerateDataKey*).
+        iam.Grant.add_to_principal(grantee=role, actions=["sns:Publish"], resource_arns=[topic.topic_arn])
+        iam.Grant.add_to_principal(
+            grantee=role, actions=["kms:GenerateDataKey", "kms:Decrypt"], resource_arns=[key.key_arn]
+        )
+        self.rule = events.Rule(
+            self,
+            "StepCompleted",
+            description="EMR steps that completed: crawl the zones they name",
+            event_pattern=events.EventPattern(
+                source=["aws.emr"],
+                detail_type=["EMR Step Status Change"],
+                detail={"clusterId": [c.cluster_id for c in clusters], "state": ["COMPLETED"]},
+            ),
+            targets=[targets.LambdaFunction(self.function, dead_letter_queue=self.dead_letters, retry_attempts=2)],
+        )

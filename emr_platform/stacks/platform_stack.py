@@ -19,6 +19,7 @@ from emr_platform.constructs import (
     EmrNetwork,
     EmrSecurityConfiguration,
     PlatformNotifications,
+    StepCompletedHandler,
     ZoneCrawlers,
 )
 from emr_platform.settings import ALLOW_DESTROY_CONTEXT, RETENTION_PERIODS, EnvironmentSettings
@@ -144,11 +145,6 @@ class EmrPlatformStack(Stack):
             if security.emr_block_public_access
             else None
         )
-        # Retained (or, with both switches, destroyed) like the rest of the data: the Kerberos secret, the log group.
-        bpa_logs = self.block_public_access.log_group if self.block_public_access is not None else None
-        for resource in (self.security_configuration.kdc_admin_secret, bpa_logs):
-            if resource is not None:
-                resource.apply_removal_policy(removal_policy)
         if security.permissions_boundary_arn is not None:
             # Every role of the stack, also those the CDK creates for its own functions.
             iam.PermissionsBoundary.of(self).apply(
@@ -186,6 +182,20 @@ class EmrPlatformStack(Stack):
             CfnOutput(self, f"{name}ClusterId", value=cluster.cluster_id, description=f"EMR cluster ID of '{name}'")
             CfnOutput(self, f"{name}ClusterName", value=cluster.cluster_name, description=f"Name of cluster '{name}'")
 
+        self.step_completed = StepCompletedHandler(
+            self,
+            "StepCompleted",
+            clusters=list(self.clusters.values()),
+            crawlers={zone: crawler.ref for zone, crawler in self.crawlers.crawlers.items()},
+            zone_buckets=self.storage.data_buckets,
+            topic=self.notifications.topic,
+            key=self.storage.key,
+        )
+        # Retained (or, with both switches, destroyed) like the rest of the data: the Kerberos secret, the log group.
+        bpa_logs = self.block_public_access.log_group if self.block_public_access is not None else None
+        for resource in (self.security_configuration.kdc_admin_secret, bpa_logs, self.step_completed.log_group):
+            if resource is not None:
+                resource.apply_removal_policy(removal_policy)
         CfnOutput(self, "AlertsTopicArn", value=self.notifications.topic.topic_arn, description="Alarms and EMR events")
         CfnOutput(self, "LogUri", value=self.storage.emr_log_uri, description="Where EMR clusters write their logs")
         CfnOutput(self, "ArtifactsBucket", value=self.storage.artifacts_bucket.bucket_name)
