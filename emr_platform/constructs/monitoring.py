@@ -240,7 +240,8 @@ class StepCompletedHandler(Construct):
             "Function",
             runtime=lambda_.Runtime.PYTHON_3_14,
             handler="index.handler",
-            code=lambda_.Code.from_asset(str(FUNCTIONS_DIR / "step_complete")),
+            # Only the source: a local __pycache__ would change the asset hash between machines.
+            code=lambda_.Code.from_asset(str(FUNCTIONS_DIR / "step_complete"), exclude=["__pycache__", "*.pyc"]),
             role=role,
             log_group=log_group,
             timeout=Duration.seconds(60),
