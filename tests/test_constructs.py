@@ -7,8 +7,10 @@ from typing import Any
 
 import pytest
 from aws_cdk import App
+from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk.assertions import Match, Template
 
 from emr_platform import EmrClusterSpec
@@ -20,6 +22,7 @@ from emr_platform.constructs import (
     EmrNetwork,
     EmrSecurityConfiguration,
     PlatformNotifications,
+    RedshiftAccessRole,
 )
 from emr_platform.constructs.roles import ManagedPolicyRole
 from emr_platform.errors import PropError
@@ -739,3 +742,53 @@ def test_monitoring_watches_the_cluster_and_alerts_an_encrypted_topic(context: d
     assert sorted(p["detail-type"][0] for p in rules) == ["EMR Cluster State Change", "EMR Step Status Change"]
     assert all(p["source"] == ["aws.emr"] for p in rules)
     template.resource_count_is("AWS::CloudWatch::Dashboard", 1)
+
+
+# --- integrations ---------------------------------------------------------------------------------------------------
+
+
+def test_integrations_grant_exactly_what_the_connectors_need(context: dict[str, object]) -> None:
+    stack = pinned_stack(App(context=context))
+    storage = DataLakeStorage(stack, "Storage")
+    network = EmrNetwork(stack, "Network", encryption_key=storage.key, interface_endpoints=())
+    catalog = DataCatalog(stack, "Catalog", database_prefix="lake", zone_locations=storage.zone_uris)
+    cluster = EmrCluster(
+        stack,
+        "Cluster",
+        spec=EmrClusterSpec.model_validate({**SPEC, "bootstrap_actions": []}),
+        vpc=network.vpc,
+        subnets=network.subnets,
+        log_uri=storage.emr_log_uri,
+    )
+    table = dynamodb.Table(
+        stack,
+        "Table",
+        partition_key=dynamodb.Attribute(name="id", type=dynamodb.AttributeType.STRING),
+        encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
+        encryption_key=storage.key,
+    )
+    cluster.grant_dynamodb(table, write=False)
+    database = ec2.SecurityGroup.from_security_group_id(stack, "Database", "sg-0123456789abcdef0")
+    secret = secretsmanager.Secret.from_secret_complete_arn(
+        stack, "Jdbc", "arn:aws:secretsmanager:eu-west-1:111111111111:secret:jdbc-AbCdEf"
+    )
+    cluster.connect_to_database(database, secret, port=5432)
+    cluster.grant_redshift(cluster_identifier="warehouse", database="analytics", db_user="emr_loader")
+    redshift = RedshiftAccessRole(stack, "Redshift", catalog=catalog, storage=storage)
+    template = Template.from_stack(stack)
+    statements = _policy_statements(template)
+    actions = {a for s in statements for a in _as_list(s["Action"])}
+    assert {"dynamodb:Scan", "dynamodb:DescribeTable"} <= actions and "dynamodb:PutItem" not in actions
+    assert {
+        "secretsmanager:GetSecretValue",
+        "redshift:GetClusterCredentials",
+        "redshift-data:ExecuteStatement",
+    } <= actions
+    assert not [a for a in actions if a.endswith(":*")]
+    ingress = template.find_resources("AWS::EC2::SecurityGroupIngress")
+    jdbc = [r["Properties"] for r in ingress.values() if r["Properties"].get("GroupId") == "sg-0123456789abcdef0"]
+    assert sorted((r["FromPort"], r["ToPort"]) for r in jdbc) == [(5432, 5432), (5432, 5432)]
+    credentials = next(s for s in statements if s["Action"] == "redshift:GetClusterCredentials")
+    assert "dbuser:warehouse/emr_loader" in json.dumps(credentials["Resource"])
+    trust = template.to_json()["Resources"][stack.resolve(redshift.role.node.default_child.logical_id)]  # type: ignore[union-attr]
+    assert "redshift.amazonaws.com" in json.dumps(trust["Properties"]["AssumeRolePolicyDocument"])

@@ -4,7 +4,7 @@ Each construct owns its resources, defaults, validation and grants; :class:`EmrP
 """
 
 from emr_platform.constructs.account import EmrBlockPublicAccess
-from emr_platform.constructs.catalog import DataCatalog, ZoneCrawlers
+from emr_platform.constructs.catalog import DataCatalog, RedshiftAccessRole, ZoneCrawlers
 from emr_platform.constructs.cluster import EmrCluster
 from emr_platform.constructs.monitoring import EmrMonitoring, PlatformNotifications, StepCompletedHandler
 from emr_platform.constructs.network import DEFAULT_INTERFACE_ENDPOINTS, EMR_MANAGED_POLICY_TAG, EmrNetwork
@@ -24,6 +24,7 @@ __all__ = [
     "EmrRoles",
     "EmrSecurityConfiguration",
     "PlatformNotifications",
+    "RedshiftAccessRole",
     "StepCompletedHandler",
     "ZoneCrawlers",
 ]

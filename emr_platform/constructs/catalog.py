@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from aws_cdk import ArnFormat, RemovalPolicy, Stack
 from aws_cdk import aws_glue as glue
@@ -13,6 +14,9 @@ from constructs import Construct
 
 from emr_platform.constructs.roles import ManagedPolicyRole
 from emr_platform.errors import PropError
+
+if TYPE_CHECKING:
+    from emr_platform.constructs.storage import DataLakeStorage
 
 GLUE_HIVE_CLIENT_FACTORY = "com.amazonaws.glue.catalog.metastore.AWSGlueDataCatalogHiveClientFactory"
 
@@ -233,3 +237,33 @@ class ZoneCrawlers(Construct):
                     update_behavior="UPDATE_IN_DATABASE", delete_behavior="DEPRECATE_IN_DATABASE"
                 ),
             )
+
+
+class RedshiftAccessRole(Construct):
+    """The role Redshift assumes to ``COPY`` from, or query through Spectrum, data zones via the Glue catalog.
+
+    Trusted by Redshift for this account only; may read the buckets and catalog entries of ``zones`` (default
+    ``curated``) and decrypt with the platform key, nothing else. Attach ``role`` to the Redshift cluster or
+    workgroup (``IamRoles``).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        catalog: DataCatalog,
+        storage: DataLakeStorage,
+        zones: Sequence[str] = ("curated",),
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.role = ManagedPolicyRole(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal(
+                "redshift.amazonaws.com", conditions={"StringEquals": {"aws:SourceAccount": Stack.of(self).account}}
+            ),
+            description=f"Redshift reads data zones {', '.join(zones)} through the Glue catalog",
+        )
+        storage.grant_read(self.role, zones=zones)
+        catalog.grant_read(self.role, zones=zones)

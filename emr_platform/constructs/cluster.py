@@ -7,12 +7,14 @@ from pathlib import Path
 from typing import Any
 
 import jsii
-from aws_cdk import Fn, IResolvable, Stack, Tags, Token
+from aws_cdk import ArnFormat, Fn, IResolvable, Stack, Tags, Token
+from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_emr as emr
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3_assets as s3_assets
+from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from emr_platform.capacity import (
@@ -244,6 +246,83 @@ class EmrCluster(Construct):
         values given in the spec winning over those added by code."""
         self._configurations.insert(0, configuration)
         self.resource.configurations = self._render_configurations()
+
+    # --- integrations ----------------------------------------------------------------------------------------------
+
+    def grant_dynamodb(self, table: dynamodb.ITable, *, write: bool = True) -> iam.Grant:
+        """Let the EMR DynamoDB connector read (and by default write) ``table``, with its KMS key if it has one.
+
+        Explicit item-level actions (no ``dynamodb:*``); ``DescribeTable`` because the connector sizes its splits
+        from the table's throughput.
+        """
+        actions = [
+            "dynamodb:DescribeTable",
+            "dynamodb:Scan",
+            "dynamodb:Query",
+            "dynamodb:GetItem",
+            "dynamodb:BatchGetItem",
+        ]
+        if write:
+            actions += ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"]
+        grant = iam.Grant.add_to_principal(grantee=self, actions=actions, resource_arns=[table.table_arn])
+        if table.encryption_key is not None:
+            key_actions = ["kms:Decrypt", "kms:DescribeKey", *(["kms:Encrypt", "kms:GenerateDataKey"] if write else [])]
+            grant = grant.combine(
+                iam.Grant.add_to_principal(
+                    grantee=self, actions=key_actions, resource_arns=[table.encryption_key.key_arn]
+                )
+            )
+        return grant
+
+    def connect_to_database(
+        self, database: ec2.IConnectable, secret: secretsmanager.ISecret, *, port: int
+    ) -> iam.Grant:
+        """Let Spark read and write a relational database (RDS, Aurora) over JDBC.
+
+        The primary and core/task security groups may reach the database on ``port`` (an ingress rule on the
+        database's side, nothing opened on the cluster), and the nodes may read ``secret`` (the JDBC credentials)
+        and decrypt it: the password never appears in a step's arguments.
+        """
+        for group in (self.primary_security_group, self.core_security_group):
+            database.connections.allow_from(group, ec2.Port.tcp(port), f"EMR cluster {self.cluster_name} over JDBC")
+        return secret.grant_read(self)
+
+    def grant_redshift(self, *, cluster_identifier: str, database: str, db_user: str) -> iam.Grant:
+        """Let the cluster load into Redshift through the Data API with temporary credentials for ``db_user``
+        (``redshift:GetClusterCredentials`` on that user and database only, and the Data API calls)."""
+        stack = Stack.of(self)
+        credentials = iam.Grant.add_to_principal(
+            grantee=self,
+            actions=["redshift:GetClusterCredentials"],
+            resource_arns=[
+                stack.format_arn(
+                    service="redshift",
+                    resource="dbuser",
+                    resource_name=f"{cluster_identifier}/{db_user}",
+                    arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                ),
+                stack.format_arn(
+                    service="redshift",
+                    resource="dbname",
+                    resource_name=f"{cluster_identifier}/{database}",
+                    arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                ),
+            ],
+        )
+        return credentials.combine(
+            iam.Grant.add_to_principal(
+                grantee=self,
+                actions=["redshift-data:ExecuteStatement", "redshift-data:BatchExecuteStatement"],
+                resource_arns=[
+                    stack.format_arn(
+                        service="redshift",
+                        resource="cluster",
+                        resource_name=cluster_identifier,
+                        arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                    )
+                ],
+            )
+        )
 
     def use_glue_catalog(
         self, catalog: DataCatalog, *, zones: Iterable[str] | None = None, read_only: bool = False
