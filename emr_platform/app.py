@@ -74,4 +74,14 @@ def main() -> int:
     except EmrPlatformError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    except RuntimeError as error:
+        # A compliance gate failed (run without the CDK CLI, which reports it itself): the report, not a traceback.
+        if not str(error).startswith(("ValidationFailed", "ValidationFailedWithErrors")):
+            raise
+        print(
+            f"error: a compliance gate failed. Fix: see the findings below, then fix them or acknowledge them in "
+            f"emr_platform/compliance.py with a reason\n{error}",
+            file=sys.stderr,
+        )
+        return 1
     return 0

@@ -95,6 +95,9 @@ _NOUNS = {
 }
 
 
+NO_BASELINE = "no baseline"
+
+
 @dataclass(frozen=True)
 class Change:
     """One change that replaces or deletes a resource."""
@@ -106,6 +109,10 @@ class Change:
 
     def __str__(self) -> str:
         noun = _NOUNS.get(self.resource_type, f"{self.resource_type} {self.logical_id}")
+        if self.what == NO_BASELINE:
+            return (
+                f"{self.stack}: no baseline to compare with (a new environment?): review it, then 'make guard-accept'"
+            )
         if self.what == "removed":
             lost = " and its data" if self.resource_type in STATEFUL_TYPES else ""
             return (
@@ -180,6 +187,8 @@ def check(assembly_dir: Path, baseline_dir: Path) -> list[Change]:
         baseline = baseline_dir / f"{name}.template.json"
         if baseline.is_file():
             changes += compare(name, _load(baseline), _load(path))
+        else:  # never a silent pass: an unguarded stack is reported until it has a baseline
+            changes.append(Change(name, "", "", NO_BASELINE))
     return changes
 
 

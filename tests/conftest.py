@@ -13,6 +13,7 @@ from aws_cdk import App, Environment, Stack
 from aws_cdk.assertions import Template
 
 from emr_platform.app import build_app, cdk_json_context
+from emr_platform.constructs import DataLakeStorage, EmrNetwork
 from emr_platform.stacks import EmrPlatformStack
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -77,3 +78,21 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
             "property-based settings: {generated} generated, {synthesized} synthesized (cfn-lint clean), "
             "{rejected} rejected with the project's own error".format(**PROPERTY_CASES)
         )
+
+
+def base_stack(context: dict[str, object]) -> tuple[Stack, DataLakeStorage, EmrNetwork]:
+    """A pinned stack with storage and a small network (no interface endpoints): what a cluster needs around it."""
+    stack = pinned_stack(App(context=context))
+    storage = DataLakeStorage(stack, "Storage")
+    return stack, storage, EmrNetwork(stack, "Network", encryption_key=storage.key, interface_endpoints=())
+
+
+def no_credentials_env(home: Path) -> dict[str, str]:
+    """An environment in which boto3 finds no AWS credentials at all (no files, no instance metadata)."""
+    return {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(home),
+        "AWS_CONFIG_FILE": str(home / "none"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(home / "none"),
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }

@@ -10,11 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aws_cdk import App, Stack
 from aws_cdk.assertions import Match, Template
+from aws_cdk.aws_s3 import Bucket
 from cdk_nag import AwsSolutionsChecks
 
+import emr_platform.app as app_module
 from emr_platform.app import build_app
-from emr_platform.compliance import RULE_PACKS
+from emr_platform.compliance import RULE_PACKS, add_compliance_checks
 from emr_platform.guard import STATEFUL_TYPES
 from emr_platform.stacks import EmrPlatformStack
 
@@ -188,3 +191,19 @@ def test_prod_stack_has_termination_protection_and_dev_does_not(synthesized: Syn
     assert synthesized.stacks["dev"].termination_protection is False
     prod_cluster = synthesized.templates["prod"].find_resources("AWS::EMR::Cluster")
     assert all(c["Properties"]["Instances"]["TerminationProtected"] for c in prod_cluster.values())
+
+
+def test_a_failed_compliance_gate_is_a_report_not_a_traceback(
+    context: dict[str, object], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    def unacknowledged(**_: object) -> App:
+        app = App(context=context, outdir=str(tmp_path))
+        Bucket(Stack(app, "Plain"), "Bucket")  # no TLS policy, no logging: AwsSolutions findings
+        add_compliance_checks(app)
+        return app
+
+    monkeypatch.setattr(app_module, "build_app", unacknowledged)
+    assert app_module.main() == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: a compliance gate failed. Fix: ")
+    assert "AwsSolutions-S1" in err and "Traceback" not in err

@@ -8,18 +8,18 @@ from typing import Any
 
 import pytest
 import yaml
-from aws_cdk import App, Token
+from aws_cdk import Token
 from aws_cdk.assertions import Template
 from pydantic import ValidationError
 
 from emr_platform import EmrClusterSpec, EmrRelease
 from emr_platform.capacity import DEFAULT_INSTANCE_TYPES, MAX_TASK_FLEETS, architecture_of
-from emr_platform.constructs import DataLakeStorage, EmrCluster, EmrNetwork
+from emr_platform.constructs import EmrCluster
 from emr_platform.errors import PropError
 from emr_platform.settings import EnvironmentSettings
 from emr_platform.validation import settings_error
 
-from .conftest import PROJECT, cfn_lint_errors, pinned_stack
+from .conftest import PROJECT, base_stack, cfn_lint_errors
 
 
 def fleet(*types: str, od: int = 0, spot: int = 0, **extra: Any) -> dict[str, Any]:
@@ -506,7 +506,7 @@ def test_fails_on_what_emr_would_reject(data: dict[str, Any], message: str) -> N
     rejects(data, message)
 
 
-def test_fails_on_three_primaries_on_a_release_without_high_availability() -> None:
+def test_release_feature_minimums_follow_each_release_line() -> None:
     # No supported release lacks it today; the rule is exercised through the release's own predicate.
     assert all(r.supports_high_availability_fleets for r in EmrRelease)
     assert all(r.supports_graviton for r in EmrRelease)
@@ -577,9 +577,7 @@ def test_the_typed_release_is_accepted_for_its_label() -> None:
 
 
 def test_construct_api_errors_name_field_value_and_fix(context: dict[str, object]) -> None:
-    stack = pinned_stack(App(context=context))
-    storage = DataLakeStorage(stack, "Storage")
-    network = EmrNetwork(stack, "Network", encryption_key=storage.key, interface_endpoints=())
+    stack, storage, network = base_stack(context)
     with pytest.raises(PropError) as raised:
         EmrCluster(
             stack,
@@ -740,9 +738,7 @@ FLEETS = fleets_spec(
 
 
 def _cluster_template(context: dict[str, object], data: dict[str, Any]) -> tuple[Template, dict[str, Any]]:
-    stack = pinned_stack(App(context=context))
-    storage = DataLakeStorage(stack, "Storage")
-    network = EmrNetwork(stack, "Network", encryption_key=storage.key, interface_endpoints=())
+    stack, storage, network = base_stack(context)
     EmrCluster(
         stack,
         "Cluster",

@@ -27,7 +27,7 @@ from emr_platform.constructs import (
 from emr_platform.constructs.roles import ManagedPolicyRole
 from emr_platform.errors import PropError
 
-from .conftest import pinned_stack
+from .conftest import base_stack, pinned_stack
 
 SPEC: dict[str, Any] = {
     "release_label": "emr-7.13.0",
@@ -543,9 +543,7 @@ def test_service_access_group_has_the_rules_emr_needs(platform: Platform) -> Non
 
 
 def test_cluster_with_instance_groups_uses_one_subnet(context: dict[str, object]) -> None:
-    stack = pinned_stack(App(context=context))
-    storage = DataLakeStorage(stack, "Storage")
-    network = EmrNetwork(stack, "Network", encryption_key=storage.key, interface_endpoints=())
+    stack, storage, network = base_stack(context)
     spec = EmrClusterSpec.model_validate(
         {
             "release_label": "emr-6.15.0",
@@ -583,9 +581,7 @@ def test_cluster_with_instance_groups_uses_one_subnet(context: dict[str, object]
 
 
 def test_cluster_accepts_its_own_roles(context: dict[str, object]) -> None:
-    stack = pinned_stack(App(context=context))
-    storage = DataLakeStorage(stack, "Storage")
-    network = EmrNetwork(stack, "Network", encryption_key=storage.key, interface_endpoints=())
+    stack, storage, network = base_stack(context)
     service = iam.Role.from_role_name(stack, "Service", "my-emr-service-role")
     instance = iam.Role.from_role_name(stack, "Instance", "my-emr-instance-role")
     cluster = EmrCluster(
@@ -605,9 +601,7 @@ def test_cluster_accepts_its_own_roles(context: dict[str, object]) -> None:
 
 
 def test_cluster_fails_on_a_packaged_script_without_assets_dir(context: dict[str, object]) -> None:
-    stack = pinned_stack(App(context=context))
-    storage = DataLakeStorage(stack, "Storage")
-    network = EmrNetwork(stack, "Network", encryption_key=storage.key, interface_endpoints=())
+    stack, storage, network = base_stack(context)
     with pytest.raises(PropError, match=r"spec.bootstrap_actions: no such script in assets_dir \(None\)"):
         EmrCluster(
             stack,
@@ -621,9 +615,7 @@ def test_cluster_fails_on_a_packaged_script_without_assets_dir(context: dict[str
 
 
 def test_cluster_fails_without_subnets(context: dict[str, object]) -> None:
-    stack = pinned_stack(App(context=context))
-    storage = DataLakeStorage(stack, "Storage")
-    network = EmrNetwork(stack, "Network", encryption_key=storage.key, interface_endpoints=())
+    stack, _storage, network = base_stack(context)
     with pytest.raises(PropError, match=r"subnets: no subnets given"):
         EmrCluster(
             stack, "Cluster", spec=EmrClusterSpec.model_validate(SPEC), vpc=network.vpc, subnets=[], log_uri="s3://b/"
@@ -635,9 +627,7 @@ def _as_list(value: Any) -> list[Any]:
 
 
 def test_fails_on_a_bootstrap_script_that_is_not_shipped(context: dict[str, object]) -> None:
-    stack = pinned_stack(App(context=context))
-    storage = DataLakeStorage(stack, "Storage")
-    network = EmrNetwork(stack, "Network", encryption_key=storage.key, interface_endpoints=())
+    stack, storage, network = base_stack(context)
     spec = {**SPEC, "bootstrap_actions": [{"name": "x", "script": "bootstrap/nope.sh"}]}
     with pytest.raises(
         PropError, match=r"no such script.*\(got 'bootstrap/nope.sh'\).*bootstrap/install-python-packages.sh"
@@ -665,9 +655,7 @@ def test_bootstrap_script_is_a_file_asset_only_the_cluster_may_read(platform: Pl
 
 
 def test_runtime_roles_with_lake_formation(context: dict[str, object]) -> None:
-    stack = pinned_stack(App(context=context))
-    storage = DataLakeStorage(stack, "Storage")
-    network = EmrNetwork(stack, "Network", encryption_key=storage.key, interface_endpoints=())
+    stack, storage, network = base_stack(context)
     team_role = "arn:aws:iam::123456789012:role/team-a-emr-steps"
     security = EmrSecurityConfiguration(
         stack,
@@ -706,9 +694,7 @@ def test_runtime_roles_with_lake_formation(context: dict[str, object]) -> None:
 
 
 def test_monitoring_watches_the_cluster_and_alerts_an_encrypted_topic(context: dict[str, object]) -> None:
-    stack = pinned_stack(App(context=context))
-    storage = DataLakeStorage(stack, "Storage")
-    network = EmrNetwork(stack, "Network", encryption_key=storage.key, interface_endpoints=())
+    stack, storage, network = base_stack(context)
     cluster = EmrCluster(
         stack,
         "Cluster",
@@ -748,9 +734,7 @@ def test_monitoring_watches_the_cluster_and_alerts_an_encrypted_topic(context: d
 
 
 def test_integrations_grant_exactly_what_the_connectors_need(context: dict[str, object]) -> None:
-    stack = pinned_stack(App(context=context))
-    storage = DataLakeStorage(stack, "Storage")
-    network = EmrNetwork(stack, "Network", encryption_key=storage.key, interface_endpoints=())
+    stack, storage, network = base_stack(context)
     catalog = DataCatalog(stack, "Catalog", database_prefix="lake", zone_locations=storage.zone_uris)
     cluster = EmrCluster(
         stack,

@@ -17,7 +17,7 @@ from emr_platform.cost import SPOT_TYPICAL, estimate
 from emr_platform.pricing import PRICES_FILE, PriceTable, refresh
 from emr_platform.summary import summarize
 
-from .conftest import PROJECT, Synthesized
+from .conftest import PROJECT, Synthesized, no_credentials_env
 
 TABLE = PriceTable(
     {
@@ -208,13 +208,7 @@ def test_refresh_takes_ec2_and_emr_prices_from_the_price_list_api() -> None:
 
 
 def test_refresh_prices_without_credentials_fails_in_one_line(tmp_path: Path) -> None:
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "HOME": str(tmp_path),
-        "AWS_CONFIG_FILE": str(tmp_path / "none"),
-        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
-        "AWS_EC2_METADATA_DISABLED": "true",
-    }
+    env = no_credentials_env(tmp_path)
     before = PRICES_FILE.read_bytes()
     result = subprocess.run(
         [sys.executable, "-m", "emr_platform.summary", "--refresh-prices", str(tmp_path)],

@@ -116,6 +116,8 @@ def test_make_guard_fails_until_the_baseline_is_accepted(tmp_path: Path, accepti
         assert main([str(assembly), str(baseline)]) == 0
     else:
         assert main([str(assembly), str(baseline)]) == 1
+        (baseline / "emr-platform-prod.template.json").unlink()
+        assert main([str(assembly), str(baseline)]) == 1, "a stack without a baseline is not a silent pass"
 
 
 MAX_RESOURCES = 400  # CloudFormation allows 500 per stack; 400 leaves room for growth and the CDK's own

@@ -19,7 +19,7 @@ import pytest
 
 from emr_platform.ops import main
 
-from .conftest import PROJECT
+from .conftest import PROJECT, no_credentials_env
 
 SETTINGS = """
 environment: opsdev
@@ -194,13 +194,7 @@ def test_terminate_ends_the_cluster(deployed: dict[str, Any], capsys: pytest.Cap
 
 
 def test_fails_without_credentials(tmp_path: Path) -> None:
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "HOME": str(tmp_path),
-        "AWS_CONFIG_FILE": str(tmp_path / "x"),
-        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "x"),
-        "AWS_EC2_METADATA_DISABLED": "true",
-    }
+    env = no_credentials_env(tmp_path)
     result = subprocess.run(
         [sys.executable, "-m", "emr_platform.ops", "status", "dev"],
         cwd=PROJECT,
