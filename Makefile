@@ -18,7 +18,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 CDK := cdk --no-notices
 ENV ?=
 
-.PHONY: help setup synth guard guard-accept test lint unit bench diff deploy clean
+.PHONY: help setup synth guard guard-accept test lint unit e2e bench diff deploy clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 12
@@ -60,7 +60,10 @@ lint: setup  ## ruff (lint + format check) and mypy --strict
 unit: setup  ## the test suite only
 	$(PY) -m pytest -q
 
-test: lint unit  ## lint, type check and the whole test suite
+e2e: setup  ## only the deploy path: cdk bootstrap + deploy of dev into a local AWS emulator, then the ops CLI
+	$(PY) -m pytest -q -m e2e
+
+test: lint unit  ## lint, type check and the whole test suite (the e2e tests included)
 
 bench: setup  ## time synthesis against the single-CfnCluster floor, and the test suite
 	$(PY) scripts/bench.py

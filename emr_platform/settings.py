@@ -238,6 +238,11 @@ class EnvironmentSettings(Spec):
         default_factory=CapacityPolicySettings, description="Capacity rules. See CapacityPolicySettings."
     )
     clusters: dict[Name, EmrClusterSpec] = Field(min_length=1, description="EMR clusters by name.")
+    sample_job: bool = Field(
+        default=True,
+        description="Upload the sample PySpark job (web-server logs, raw to curated Parquet in the Glue catalog) "
+        "as a CDK asset the clusters may read, and output its URI as `SampleJobScript`. Default true.",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> EnvironmentSettings:

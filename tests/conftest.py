@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import socket
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -96,3 +101,55 @@ def no_credentials_env(home: Path) -> dict[str, str]:
         "AWS_SHARED_CREDENTIALS_FILE": str(home / "none"),
         "AWS_EC2_METADATA_DISABLED": "true",
     }
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("localhost", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def running_emulator(account: str = "111111111111", log: Path | None = None) -> Iterator[str]:
+    """A moto server on localhost (with the fixes of ``tests/e2e/emulator.py``) acting as ``account``, and the
+    environment variables that point boto3 and the CDK CLI at it; yields its endpoint URL.
+
+    ``localhost``, not 127.0.0.1: moto finds templates the CLI uploads by that host name.
+    """
+    port = _free_port()
+    with open(log or os.devnull, "w", encoding="utf-8") as sink:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "tests.e2e.emulator", "-H", "localhost", "-p", str(port)],
+            cwd=PROJECT,
+            env={**os.environ, "MOTO_ACCOUNT_ID": account},
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    endpoint = f"http://localhost:{port}"
+    variables = {
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_REGION": "eu-west-1",
+        "AWS_DEFAULT_REGION": "eu-west-1",
+    }
+    saved = {k: os.environ.get(k) for k in variables}
+    os.environ.update(variables)
+    try:
+        for _ in range(150):
+            try:
+                socket.create_connection(("localhost", port), timeout=0.2).close()
+                break
+            except OSError:
+                if server.poll() is not None:
+                    raise RuntimeError(f"the emulator exited with code {server.returncode}; see {log}") from None
+                time.sleep(0.1)
+        yield endpoint
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value

@@ -5,11 +5,8 @@ from __future__ import annotations
 import gzip
 import importlib.util
 import json
-import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +16,7 @@ import pytest
 
 from emr_platform.ops import main
 
-from .conftest import PROJECT, no_credentials_env
+from .conftest import PROJECT, no_credentials_env, running_emulator
 
 SETTINGS = """
 environment: opsdev
@@ -37,42 +34,11 @@ clusters:
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("localhost", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
-def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def emulator() -> Iterator[str]:
     """A moto server on localhost, and the environment variables that point boto3 at it."""
-    port = _free_port()
-    server = subprocess.Popen(
-        [str(Path(sys.executable).parent / "moto_server"), "-H", "localhost", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    endpoint = f"http://localhost:{port}"
-    saved = {k: os.environ.get(k) for k in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
-    os.environ.update(
-        {"AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
-    )
-    try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("localhost", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
+    with running_emulator() as endpoint:
         yield endpoint
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 @pytest.fixture(scope="module")

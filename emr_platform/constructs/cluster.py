@@ -211,12 +211,7 @@ class EmrCluster(Construct):
                     fix=f"use one of {', '.join(shipped) or '(none)'}, or give the script as an s3:// URI",
                 )
             asset = s3_assets.Asset(self, f"Bootstrap{len(self.bootstrap_assets) + 1}", path=str(assets_dir / path))
-            # Exactly this object: not the CDK asset bucket's other objects, which hold other stacks' code.
-            iam.Grant.add_to_principal(
-                grantee=self.roles.instance_role,
-                actions=["s3:GetObject"],
-                resource_arns=[asset.bucket.arn_for_objects(asset.s3_object_key)],
-            )
+            self.grant_read_asset(asset)
             self.bootstrap_assets[path] = asset
         return self.bootstrap_assets[path].s3_object_url
 
@@ -246,6 +241,15 @@ class EmrCluster(Construct):
         values given in the spec winning over those added by code."""
         self._configurations.insert(0, configuration)
         self.resource.configurations = self._render_configurations()
+
+    def grant_read_asset(self, asset: s3_assets.Asset) -> iam.Grant:
+        """Let the nodes read exactly ``asset``'s object (a step script, a bootstrap script): not the CDK asset
+        bucket's other objects, which hold other stacks' code."""
+        return iam.Grant.add_to_principal(
+            grantee=self.roles.instance_role,
+            actions=["s3:GetObject"],
+            resource_arns=[asset.bucket.arn_for_objects(asset.s3_object_key)],
+        )
 
     # --- integrations ----------------------------------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ from aws_cdk import Annotations, CfnOutput, Duration, Environment, RemovalPolicy
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
 from emr_platform.constructs import (
@@ -22,6 +23,7 @@ from emr_platform.constructs import (
     StepCompletedHandler,
     ZoneCrawlers,
 )
+from emr_platform.constructs.cluster import ASSETS_DIR
 from emr_platform.settings import ALLOW_DESTROY_CONTEXT, RETENTION_PERIODS, EnvironmentSettings
 
 # The settings' retention periods as the CDK names them.
@@ -181,6 +183,18 @@ class EmrPlatformStack(Stack):
             )
             CfnOutput(self, f"{name}ClusterId", value=cluster.cluster_id, description=f"EMR cluster ID of '{name}'")
             CfnOutput(self, f"{name}ClusterName", value=cluster.cluster_name, description=f"Name of cluster '{name}'")
+
+        self.sample_job: s3_assets.Asset | None = None
+        if settings.sample_job:
+            self.sample_job = s3_assets.Asset(self, "SampleJob", path=str(ASSETS_DIR / "jobs" / "web_logs.py"))
+            for cluster in self.clusters.values():
+                cluster.grant_read_asset(self.sample_job)
+            CfnOutput(
+                self,
+                "SampleJobScript",
+                value=self.sample_job.s3_object_url,
+                description="The sample PySpark job: emr-platform-ops submit <env> <this URI> --arg ...",
+            )
 
         self.step_completed = StepCompletedHandler(
             self,
