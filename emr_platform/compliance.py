@@ -28,7 +28,8 @@ from aws_cdk import aws_s3 as s3
 from cdk_nag import AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks, PCIDSS321Checks
 from constructs import IConstruct
 
-from emr_platform.constructs import DataLakeStorage, EmrBlockPublicAccess, EmrCluster, EmrNetwork
+from emr_platform.constructs import DataLakeStorage, EmrBlockPublicAccess, EmrCluster, EmrNetwork, TransientEmrCluster
+from emr_platform.constructs.transient import TRANSIENT_TAG
 from emr_platform.stacks import EmrPlatformStack
 
 
@@ -132,6 +133,8 @@ def findings_for(stack: EmrPlatformStack) -> Iterator[Finding]:
         yield from _in_packs(security.kdc_admin_secret, "SecretsManagerRotationEnabled", (HIPAA, NIST), reason)
     if stack.block_public_access is not None:
         yield from _block_public_access_findings(stack, stack.block_public_access)
+    for transient in stack.transient_clusters.values():
+        yield from _transient_findings(stack, transient, [stack.storage])
     outside_vpc = (
         "The step-completed function calls only the EMR, Glue and SNS APIs and touches no data; the platform's "
         "VPC has no route to the internet and no SNS endpoint, so inside it the function could not publish."
@@ -277,6 +280,41 @@ def _cluster_findings(stack: Stack, cluster: EmrCluster, storage: list[DataLakeS
             "work reaches them only through the EMR API (steps); Kerberos is an optional per-environment feature.",
         )
     yield from _own_resource_findings(stack, cluster.roles.instance_role, storage)
+
+
+def _transient_findings(
+    stack: Stack, transient: TransientEmrCluster, storage: list[DataLakeStorage]
+) -> Iterator[Finding]:
+    """A transient cluster has no CloudFormation cluster; its roles, state machine and reaper have findings."""
+    yield Finding(
+        transient.roles,
+        "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonEMRServicePolicy_v2]",
+        "AmazonEMRServicePolicy_v2 is AWS's least-privilege EMR service policy; it only acts on resources tagged "
+        "for-use-with-amazon-emr-managed-policies=true, which the run's RunJobFlow request tags.",
+    )
+    yield from _own_resource_findings(stack, transient.roles.instance_role, storage)
+    for role in (transient.role, transient.reaper_role):
+        for finding_id, resource in _wildcard_resources(stack, role):
+            if resource == "*":
+                yield Finding(
+                    role,
+                    finding_id,
+                    "RunJobFlow, ListClusters and the log-delivery APIs of Step Functions accept no resource but "
+                    "'*'; cluster creation is further limited to requests tagged with this transient cluster's name.",
+                )
+            elif ":elasticmapreduce:" in resource and resource.endswith(":cluster/*"):
+                yield Finding(
+                    role,
+                    finding_id,
+                    "A run's cluster ID exists only once the run creates it; the statement is limited by condition "
+                    f"to clusters tagged {TRANSIENT_TAG}={transient.name}.",
+                )
+    outside_vpc = (
+        "The reaper calls only the EMR and SNS APIs and touches no data; the platform's VPC has no route to the "
+        "internet and no EMR or SNS endpoint, so inside it the function could not reach them."
+    )
+    yield from _in_packs(transient.reaper, "LambdaInsideVPC", (HIPAA, NIST, PCI), outside_vpc)
+    yield Finding(transient.reaper, f"{CHECKOV}CKV_AWS_117", outside_vpc)
 
 
 def _own_resource_findings(stack: Stack, role: iam.IRole, storage: list[DataLakeStorage]) -> Iterator[Finding]:

@@ -10,6 +10,7 @@ from the stack's outputs (``<cluster>ClusterId``), so nobody copies cluster IDs 
     emr-platform-ops logs dev s-1234567890ABC --stream stderr
     emr-platform-ops resize dev --task 10
     emr-platform-ops terminate dev --yes
+    emr-platform-ops run dev weblogs                 # a run of a transient cluster (its state machine)
 
 A problem (no credentials, an unknown environment, a stack that does not exist, a cluster that is gone) ends the
 command with one line on stderr and a non-zero exit code: 1 for errors, 2 for wrong usage, 3 when ``wait`` times out
@@ -259,6 +260,23 @@ def terminate(env: Environment, args: argparse.Namespace) -> int:
     return 0
 
 
+def run(env: Environment, args: argparse.Namespace) -> int:
+    """Start a run of a transient cluster: an execution of its state machine (``<name>StateMachineArn``)."""
+    machines = {k.removesuffix("StateMachineArn"): v for k, v in env.outputs.items() if k.endswith("StateMachineArn")}
+    if args.transient not in machines:
+        raise OpsError(
+            f"no transient cluster {args.transient!r} in {env.name}",
+            f"use one of {', '.join(sorted(machines))}" if machines else "add one under transient_clusters and deploy",
+            code=2,
+        )
+    request: dict[str, Any] = {"stateMachineArn": machines[args.transient], "input": "{}"}
+    if args.run_name:
+        request["name"] = args.run_name
+    execution = env.client("stepfunctions").start_execution(**request)
+    print(execution["executionArn"])
+    return 0
+
+
 # --- entry point ---------------------------------------------------------------------------------------------------
 
 
@@ -292,6 +310,11 @@ def parser() -> argparse.ArgumentParser:
     sub.add_argument("--task", type=int, required=True, help="task units (fleet) or instances (group)")
     sub.add_argument("--market", choices=["spot", "on-demand"], default="spot", help="fleets only (default spot)")
     command("terminate", terminate, "terminate the cluster").add_argument("--yes", action="store_true")
+    sub = commands.add_parser("run", help="start a run of a transient cluster")
+    sub.add_argument("environment", help="the environment's name (config/<name>.yaml)")
+    sub.add_argument("transient", help="the transient cluster's name in the settings")
+    sub.add_argument("--run-name", help="the execution's name, part of the cluster's name (default: a UUID)")
+    sub.set_defaults(handler=run)
     return root
 
 

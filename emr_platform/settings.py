@@ -18,6 +18,7 @@ from emr_platform.cluster_spec import EmrClusterSpec
 from emr_platform.errors import SettingsError
 from emr_platform.model import Spec, invalid
 from emr_platform.security_spec import SecuritySpec
+from emr_platform.transient_spec import PLACEHOLDER_NAMES, TransientClusterSpec
 from emr_platform.validation import line_of, settings_error
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
@@ -238,6 +239,11 @@ class EnvironmentSettings(Spec):
         default_factory=CapacityPolicySettings, description="Capacity rules. See CapacityPolicySettings."
     )
     clusters: dict[Name, EmrClusterSpec] = Field(min_length=1, description="EMR clusters by name.")
+    transient_clusters: dict[Name, TransientClusterSpec] = Field(
+        default_factory=dict,
+        description="Clusters created for one run of a list of steps and then always terminated, by a Step "
+        "Functions state machine, on a schedule or on demand. See TransientClusterSpec. Default none.",
+    )
     sample_job: bool = Field(
         default=True,
         description="Upload the sample PySpark job (web-server logs, raw to curated Parquet in the Glue catalog) "
@@ -271,8 +277,13 @@ class EnvironmentSettings(Spec):
                         f"use emr-{'.'.join(map(str, minimum))} or later for every cluster, or remove security.runtime_roles",
                         at=("clusters", name, "release_label"),
                     )
+        self._check_transient_placeholders()
         if not self.capacity_policy.allow_spot_on_primary_and_core:
-            for name, cluster in self.clusters.items():
+            every: list[tuple[tuple[str, ...], EmrClusterSpec]] = [
+                (("clusters", n), c) for n, c in self.clusters.items()
+            ]
+            every += [(("transient_clusters", n, "cluster"), t.cluster) for n, t in self.transient_clusters.items()]
+            for at, cluster in every:
                 found = cluster.spot_on_primary_or_core()
                 if found is not None:
                     path, problem = found
@@ -282,9 +293,31 @@ class EnvironmentSettings(Spec):
                         "run primary and core nodes On-Demand (and give On-Demand at least the core cap) with Spot "
                         "in task nodes, or set capacity_policy.allow_spot_on_primary_and_core: true (throw-away "
                         "environments only)",
-                        at=("clusters", name, *path),
+                        at=(*at, *path),
                     )
         return self
+
+    def _check_transient_placeholders(self) -> None:
+        for name, transient in self.transient_clusters.items():
+            for i, step in enumerate(transient.steps):
+                for placeholder, zone in step.placeholders():
+                    at = ("transient_clusters", name, "steps", i)
+                    if placeholder not in PLACEHOLDER_NAMES or (zone is None) != (
+                        placeholder not in ("zone", "database")
+                    ):
+                        raise invalid(
+                            f"unknown placeholder {{{placeholder}{':' + zone if zone else ''}}}",
+                            "use {sample_job}, {artifacts}, {logs}, {zone:<zone>} or {database:<zone>}",
+                            at=at,
+                        )
+                    if zone is not None and zone not in self.storage.data_zones:
+                        raise invalid(
+                            f"no data zone {zone!r} for {{{placeholder}:{zone}}}",
+                            f"use one of {', '.join(self.storage.data_zones)}",
+                            at=at,
+                        )
+                    if placeholder == "sample_job" and not self.sample_job:
+                        raise invalid("{sample_job} is used but sample_job is false", "set sample_job: true", at=at)
 
     @property
     def stack_name(self) -> str:

@@ -5,12 +5,13 @@ Each construct owns its resources, defaults, validation and grants; :class:`EmrP
 
 from emr_platform.constructs.account import EmrBlockPublicAccess
 from emr_platform.constructs.catalog import DataCatalog, RedshiftAccessRole, ZoneCrawlers
-from emr_platform.constructs.cluster import EmrCluster
+from emr_platform.constructs.cluster import EmrCluster, EmrClusterBase
 from emr_platform.constructs.monitoring import EmrMonitoring, PlatformNotifications, StepCompletedHandler
 from emr_platform.constructs.network import DEFAULT_INTERFACE_ENDPOINTS, EMR_MANAGED_POLICY_TAG, EmrNetwork
 from emr_platform.constructs.roles import EmrRoles
 from emr_platform.constructs.security_configuration import EmrSecurityConfiguration
 from emr_platform.constructs.storage import DataLakeStorage
+from emr_platform.constructs.transient import TransientEmrCluster
 
 __all__ = [
     "DEFAULT_INTERFACE_ENDPOINTS",
@@ -19,6 +20,7 @@ __all__ = [
     "DataLakeStorage",
     "EmrBlockPublicAccess",
     "EmrCluster",
+    "EmrClusterBase",
     "EmrMonitoring",
     "EmrNetwork",
     "EmrRoles",
@@ -26,5 +28,6 @@ __all__ = [
     "PlatformNotifications",
     "RedshiftAccessRole",
     "StepCompletedHandler",
+    "TransientEmrCluster",
     "ZoneCrawlers",
 ]

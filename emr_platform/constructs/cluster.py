@@ -37,37 +37,14 @@ ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"
 
 
 @jsii.implements(iam.IGrantable)
-class EmrCluster(Construct):
-    """An EMR cluster: nodes in private subnets, EMR-managed security groups, least-privilege roles.
+class EmrClusterBase(Construct):
+    """What every EMR cluster of the platform has, whether CloudFormation or a state machine creates it: the
+    validated spec, roles, security groups, bootstrap assets, configurations, grants and integrations.
 
-    Creates an ``AWS::EMR::Cluster`` (``resource``) from ``spec`` (release, applications, configurations,
-    bootstrap actions, instance fleets or groups, managed scaling, auto-termination, termination protection), and:
-
-    - ``primary_security_group``, ``core_security_group`` and ``service_access_security_group``, with the rules
-      EMR itself would add (so that EMR adds none that block stack deletion) and no ingress from outside;
-    - ``roles``: an :class:`EmrRoles` (service role on ``AmazonEMRServicePolicy_v2``, instance role and profile),
-      using ``service_role`` / ``instance_role`` when given;
-    - the tag ``for-use-with-amazon-emr-managed-policies=true`` on the cluster and its security groups.
-
-    ``spec`` may be an :class:`EmrClusterSpec` or a mapping shaped like ``clusters.<name>`` of the settings files;
-    a bad value raises :class:`PropError` naming the field, the value and the fix. Spot capacity on primary or
-    core nodes (also through managed scaling's caps) is refused unless ``allow_spot_on_primary_and_core`` is true
-    (default false), and then only the core fleet carries a Spot specification.
-
-    The cluster is an ``IGrantable``: ``storage.grant_read(cluster)`` grants its instance role. Logs go to
-    ``log_uri`` (``s3://...``), encrypted with ``log_encryption_key`` when given. Instance groups run in one
-    subnet, the first of ``subnets``; instance fleets may use all of them (EMR picks the best zone).
-
-    A bootstrap script given as a relative path is read from ``assets_dir`` (default the package's ``assets/``
-    folder) and published as a CDK file asset; the instance role may read exactly that object. The asset's key is
-    its content hash, so editing a script replaces the cluster, as CloudFormation does for any bootstrap change:
-    every node always runs the same script.
-
-    Example::
-
-        cluster = EmrCluster(self, "Analytics", spec=spec, vpc=network.vpc, subnets=network.subnets,
-                             log_uri=storage.emr_log_uri, security_configuration=security)
-        cluster.use_glue_catalog(catalog)
+    :class:`EmrCluster` (a long-running ``AWS::EMR::Cluster``) and :class:`TransientEmrCluster` (a cluster per run
+    of a state machine) extend it; :class:`EmrCluster` documents the props. ``_properties`` holds the
+    cluster's CloudFormation properties except its name and configurations (rendered last, so that integrations
+    added after construction still count).
     """
 
     def __init__(
@@ -88,10 +65,10 @@ class EmrCluster(Construct):
         allow_spot_on_primary_and_core: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
-        spec = EmrClusterSpec.parse(spec, where=f"EmrCluster {self.node.path}: spec")
+        spec = EmrClusterSpec.parse(spec, where=f"{type(self).__name__} {self.node.path}: spec")
         self.spec = spec
         self.security_configuration = security_configuration
-        where = f"EmrCluster {self.node.path}"
+        where = f"{type(self).__name__} {self.node.path}"
         if not subnets:
             raise PropError(
                 where=f"{where}: subnets",
@@ -153,13 +130,9 @@ class EmrCluster(Construct):
 
         primaries = spec.primary_count
         placement = spec.primary_placement_strategy or ("SPREAD" if primaries == 3 else None)
-        self.resource = emr.CfnCluster(
-            self,
-            "Resource",
-            name=self.cluster_name,
+        self._properties: dict[str, Any] = dict(
             release_label=spec.release_label,
             applications=[emr.CfnCluster.ApplicationProperty(name=a) for a in spec.canonical_applications],
-            configurations=self._render_configurations(),
             bootstrap_actions=bootstrap or None,
             log_uri=log_uri,
             log_encryption_kms_key_id=log_encryption_key.key_arn if log_encryption_key else None,
@@ -189,11 +162,8 @@ class EmrCluster(Construct):
             managed_scaling_policy=_managed_scaling(spec),
             instances=self._instances(subnets),
         )
-        for key, value in spec.tags.items():
-            Tags.of(self.resource).add(key, value)
+        # The tag AmazonEMRServicePolicy_v2 requires on the security groups (and the cluster) it manages.
         Tags.of(self).add(*EMR_MANAGED_POLICY_TAG)
-        # Nodes must find their permissions in place when bootstrap actions and applications start.
-        self.resource.node.add_dependency(self.roles)
 
     def _bootstrap_asset(self, path: str, assets_dir: Path | None) -> str:
         """Publish the packaged script ``path`` once and return its ``s3://`` URI; the nodes may read it."""
@@ -205,7 +175,7 @@ class EmrCluster(Construct):
                     else []
                 )
                 raise PropError(
-                    where=f"EmrCluster {self.node.path}: spec.bootstrap_actions",
+                    where=f"{type(self).__name__} {self.node.path}: spec.bootstrap_actions",
                     problem=f"no such script in {assets_dir or 'assets_dir (None)'}",
                     value=path,
                     fix=f"use one of {', '.join(shipped) or '(none)'}, or give the script as an s3:// URI",
@@ -222,25 +192,16 @@ class EmrCluster(Construct):
         """The instance role: what the cluster's applications run as."""
         return self.roles.instance_role
 
-    # --- attributes --------------------------------------------------------------------------------------------
-
-    @property
-    def cluster_id(self) -> str:
-        """The cluster's ID (``j-...``)."""
-        return self.resource.ref
-
-    @property
-    def primary_public_dns(self) -> str:
-        """The primary node's DNS name (private in a private subnet)."""
-        return self.resource.attr_master_public_dns
-
     # --- extension points --------------------------------------------------------------------------------------
 
     def add_configuration(self, configuration: ConfigurationSpec) -> None:
         """Add a configuration classification; properties merge into an existing one of the same classification,
         values given in the spec winning over those added by code."""
         self._configurations.insert(0, configuration)
-        self.resource.configurations = self._render_configurations()
+        self._configurations_changed()
+
+    def _configurations_changed(self) -> None:
+        """Re-render the configurations where the cluster's definition holds them (each subclass knows where)."""
 
     def grant_read_asset(self, asset: s3_assets.Asset) -> iam.Grant:
         """Let the nodes read exactly ``asset``'s object (a step script, a bootstrap script): not the CDK asset
@@ -396,7 +357,7 @@ class EmrCluster(Construct):
         groups = spec.instance_groups
         if groups is None:  # the spec's own validator guarantees one of the two; keep mypy and readers honest
             raise PropError(
-                where=f"EmrCluster {self.node.path}: spec",
+                where=f"{type(self).__name__} {self.node.path}: spec",
                 problem="neither instance_fleets nor instance_groups is set",
                 value=None,
                 fix="set one of them",
@@ -433,6 +394,99 @@ class EmrCluster(Construct):
             service.add_egress_rule(group, ec2.Port.tcp(8443), "EMR service access to nodes")
         service.add_ingress_rule(primary, ec2.Port.tcp(9443), "Primary node to EMR service (EMR 5.30+)")
         return primary, core, service
+
+
+class EmrCluster(EmrClusterBase):
+    """An EMR cluster: nodes in private subnets, EMR-managed security groups, least-privilege roles.
+
+    Creates an ``AWS::EMR::Cluster`` (``resource``) from ``spec`` (release, applications, configurations,
+    bootstrap actions, instance fleets or groups, managed scaling, auto-termination, termination protection), and:
+
+    - ``primary_security_group``, ``core_security_group`` and ``service_access_security_group``, with the rules
+      EMR itself would add (so that EMR adds none that block stack deletion) and no ingress from outside;
+    - ``roles``: an :class:`EmrRoles` (service role on ``AmazonEMRServicePolicy_v2``, instance role and profile),
+      using ``service_role`` / ``instance_role`` when given;
+    - the tag ``for-use-with-amazon-emr-managed-policies=true`` on the cluster and its security groups.
+
+    ``spec`` may be an :class:`EmrClusterSpec` or a mapping shaped like ``clusters.<name>`` of the settings files;
+    a bad value raises :class:`PropError` naming the field, the value and the fix. Spot capacity on primary or
+    core nodes (also through managed scaling's caps) is refused unless ``allow_spot_on_primary_and_core`` is true
+    (default false), and then only the core fleet carries a Spot specification.
+
+    The cluster is an ``IGrantable``: ``storage.grant_read(cluster)`` grants its instance role. Logs go to
+    ``log_uri`` (``s3://...``), encrypted with ``log_encryption_key`` when given. Instance groups run in one
+    subnet, the first of ``subnets``; instance fleets may use all of them (EMR picks the best zone).
+
+    A bootstrap script given as a relative path is read from ``assets_dir`` (default the package's ``assets/``
+    folder) and published as a CDK file asset; the instance role may read exactly that object. The asset's key is
+    its content hash, so editing a script replaces the cluster, as CloudFormation does for any bootstrap change:
+    every node always runs the same script.
+
+    Example::
+
+        cluster = EmrCluster(self, "Analytics", spec=spec, vpc=network.vpc, subnets=network.subnets,
+                             log_uri=storage.emr_log_uri, security_configuration=security)
+        cluster.use_glue_catalog(catalog)
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        spec: EmrClusterSpec | Mapping[str, Any],
+        vpc: ec2.IVpc,
+        subnets: Sequence[ec2.ISubnet],
+        log_uri: str,
+        cluster_name: str | None = None,
+        security_configuration: EmrSecurityConfiguration | None = None,
+        log_encryption_key: kms.IKey | None = None,
+        service_role: iam.IRole | None = None,
+        instance_role: iam.IRole | None = None,
+        assets_dir: Path | None = ASSETS_DIR,
+        allow_spot_on_primary_and_core: bool = False,
+    ) -> None:
+        super().__init__(
+            scope,
+            construct_id,
+            spec=spec,
+            vpc=vpc,
+            subnets=subnets,
+            log_uri=log_uri,
+            cluster_name=cluster_name,
+            security_configuration=security_configuration,
+            log_encryption_key=log_encryption_key,
+            service_role=service_role,
+            instance_role=instance_role,
+            assets_dir=assets_dir,
+            allow_spot_on_primary_and_core=allow_spot_on_primary_and_core,
+        )
+        self.resource = emr.CfnCluster(
+            self,
+            "Resource",
+            name=self.cluster_name,
+            configurations=self._render_configurations(),
+            **self._properties,
+        )
+        for key, value in self.spec.tags.items():
+            Tags.of(self.resource).add(key, value)
+        # Nodes must find their permissions in place when bootstrap actions and applications start.
+        self.resource.node.add_dependency(self.roles)
+
+    def _configurations_changed(self) -> None:
+        self.resource.configurations = self._render_configurations()
+
+    # --- attributes --------------------------------------------------------------------------------------------
+
+    @property
+    def cluster_id(self) -> str:
+        """The cluster's ID (``j-...``)."""
+        return self.resource.ref
+
+    @property
+    def primary_public_dns(self) -> str:
+        """The primary node's DNS name (private in a private subnet)."""
+        return self.resource.attr_master_public_dns
 
 
 def _is_token(value: str) -> bool:

@@ -195,6 +195,45 @@ class EmrMonitoring(Construct):
 FUNCTIONS_DIR = Path(__file__).resolve().parent.parent / "functions"
 
 
+def platform_function(
+    scope: Construct, *, code: str, description: str, key: kms.IKey, environment: Mapping[str, str]
+) -> tuple[lambda_.Function, ManagedPolicyRole, logs.LogGroup, sqs.Queue]:
+    """A Python function of ``emr_platform/functions/<code>`` as the platform runs them, created in ``scope``:
+    the latest Lambda Python runtime; its own role (grants in a managed policy, none yet: the caller grants);
+    logs (kept a year) and environment encrypted with ``key``; an encrypted dead-letter queue (14 days) for the
+    events it cannot handle; at most 5 running at a time; 60 s timeout. Returns function, role, logs, queue.
+    """
+    dead_letters = sqs.Queue(
+        scope,
+        "DeadLetters",
+        encryption=sqs.QueueEncryption.KMS,
+        encryption_master_key=key,
+        enforce_ssl=True,
+        retention_period=Duration.days(14),
+    )
+    log_group = logs.LogGroup(scope, "Logs", encryption_key=key, retention=logs.RetentionDays.ONE_YEAR)
+    role = ManagedPolicyRole(
+        scope, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"), description=description
+    )
+    function = lambda_.Function(
+        scope,
+        "Function",
+        runtime=lambda_.Runtime.PYTHON_3_14,
+        handler="index.handler",
+        # Only the source: a local __pycache__ would change the asset hash between machines.
+        code=lambda_.Code.from_asset(str(FUNCTIONS_DIR / code), exclude=["__pycache__", "*.pyc"]),
+        role=role,
+        log_group=log_group,
+        timeout=Duration.seconds(60),
+        reserved_concurrent_executions=5,
+        dead_letter_queue=dead_letters,
+        environment_encryption=key,
+        environment=dict(environment),
+    )
+    log_group.grant_write(role)
+    return function, role, log_group, dead_letters
+
+
 class StepCompletedHandler(Construct):
     """When a step of ``clusters`` completes, crawl the data zones it names and publish a summary to ``topic``.
 
@@ -218,43 +257,17 @@ class StepCompletedHandler(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
-        self.dead_letters = sqs.Queue(
+        self.function, role, self.log_group, self.dead_letters = platform_function(
             self,
-            "DeadLetters",
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=key,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
-        )
-        self.log_group = log_group = logs.LogGroup(
-            self, "Logs", encryption_key=key, retention=logs.RetentionDays.ONE_YEAR
-        )
-        role = ManagedPolicyRole(
-            self,
-            "Role",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            code="step_complete",
             description="Runs when an EMR step completes: describes it, starts crawlers, publishes a summary",
-        )
-        self.function = lambda_.Function(
-            self,
-            "Function",
-            runtime=lambda_.Runtime.PYTHON_3_14,
-            handler="index.handler",
-            # Only the source: a local __pycache__ would change the asset hash between machines.
-            code=lambda_.Code.from_asset(str(FUNCTIONS_DIR / "step_complete"), exclude=["__pycache__", "*.pyc"]),
-            role=role,
-            log_group=log_group,
-            timeout=Duration.seconds(60),
-            reserved_concurrent_executions=5,
-            dead_letter_queue=self.dead_letters,
-            environment_encryption=key,
+            key=key,
             environment={
                 "ZONE_BUCKETS": stack.to_json_string({b.bucket_name: zone for zone, b in zone_buckets.items()}),
                 "CRAWLERS": stack.to_json_string(dict(crawlers)),
                 "TOPIC_ARN": topic.topic_arn,
             },
         )
-        log_group.grant_write(role)
         iam.Grant.add_to_principal(
             grantee=role,
             actions=["elasticmapreduce:DescribeStep"],

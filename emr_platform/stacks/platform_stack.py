@@ -21,9 +21,10 @@ from emr_platform.constructs import (
     EmrSecurityConfiguration,
     PlatformNotifications,
     StepCompletedHandler,
+    TransientEmrCluster,
     ZoneCrawlers,
 )
-from emr_platform.constructs.cluster import ASSETS_DIR
+from emr_platform.constructs.cluster import ASSETS_DIR, EmrClusterBase
 from emr_platform.settings import ALLOW_DESTROY_CONTEXT, RETENTION_PERIODS, EnvironmentSettings
 
 # The settings' retention periods as the CDK names them.
@@ -158,6 +159,15 @@ class EmrPlatformStack(Stack):
         self.notifications = PlatformNotifications(
             self, "Notifications", key=self.storage.key, emails=settings.monitoring.email_subscriptions
         )
+        self.sample_job: s3_assets.Asset | None = None
+        if settings.sample_job:
+            self.sample_job = s3_assets.Asset(self, "SampleJob", path=str(ASSETS_DIR / "jobs" / "web_logs.py"))
+            CfnOutput(
+                self,
+                "SampleJobScript",
+                value=self.sample_job.s3_object_url,
+                description="The sample PySpark job: emr-platform-ops submit <env> <this URI> --arg ...",
+            )
         self.clusters: dict[str, EmrCluster] = {}
         self.monitoring: dict[str, EmrMonitoring] = {}
         for name, spec in settings.clusters.items():
@@ -173,10 +183,7 @@ class EmrPlatformStack(Stack):
                 security_configuration=self.security_configuration,
                 allow_spot_on_primary_and_core=settings.capacity_policy.allow_spot_on_primary_and_core,
             )
-            self.storage.grant_read_write(cluster)
-            self.storage.grant_read_artifacts(cluster)
-            self.storage.grant_write_emr_logs(cluster)
-            cluster.use_glue_catalog(self.catalog)
+            self._grant_platform(cluster)
             self.clusters[name] = cluster
             self.monitoring[name] = EmrMonitoring(
                 self, f"{name}Monitoring", cluster=cluster, topic=self.notifications.topic
@@ -184,16 +191,30 @@ class EmrPlatformStack(Stack):
             CfnOutput(self, f"{name}ClusterId", value=cluster.cluster_id, description=f"EMR cluster ID of '{name}'")
             CfnOutput(self, f"{name}ClusterName", value=cluster.cluster_name, description=f"Name of cluster '{name}'")
 
-        self.sample_job: s3_assets.Asset | None = None
-        if settings.sample_job:
-            self.sample_job = s3_assets.Asset(self, "SampleJob", path=str(ASSETS_DIR / "jobs" / "web_logs.py"))
-            for cluster in self.clusters.values():
-                cluster.grant_read_asset(self.sample_job)
+        self.transient_clusters: dict[str, TransientEmrCluster] = {}
+        for name, transient_spec in settings.transient_clusters.items():
+            transient = TransientEmrCluster(
+                self,
+                name,
+                spec=transient_spec,
+                cluster_name=f"{settings.stack_name}-{name}",
+                vpc=self.network.vpc,
+                subnets=self.network.subnets,
+                log_uri=self.storage.emr_log_uri,
+                log_encryption_key=self.storage.key,
+                security_configuration=self.security_configuration,
+                placeholders=self._placeholders(),
+                topic=self.notifications.topic,
+                tags=settings.tags,
+                allow_spot_on_primary_and_core=settings.capacity_policy.allow_spot_on_primary_and_core,
+            )
+            self._grant_platform(transient)
+            self.transient_clusters[name] = transient
             CfnOutput(
                 self,
-                "SampleJobScript",
-                value=self.sample_job.s3_object_url,
-                description="The sample PySpark job: emr-platform-ops submit <env> <this URI> --arg ...",
+                f"{name}StateMachineArn",
+                value=transient.state_machine.state_machine_arn,
+                description=f"Runs of transient cluster '{name}': emr-platform-ops run <env> {name}",
             )
 
         self.step_completed = StepCompletedHandler(
@@ -215,6 +236,28 @@ class EmrPlatformStack(Stack):
         CfnOutput(self, "ArtifactsBucket", value=self.storage.artifacts_bucket.bucket_name)
         for zone, bucket in self.storage.data_buckets.items():
             CfnOutput(self, f"{zone}Bucket", value=bucket.bucket_name, description=f"Data zone '{zone}'")
+
+    def _grant_platform(self, cluster: EmrClusterBase) -> None:
+        """What every cluster of the platform may do: read and write every data zone, read the artifacts (and the
+        sample job), write its logs, and use the Glue catalog as its metastore."""
+        self.storage.grant_read_write(cluster)
+        self.storage.grant_read_artifacts(cluster)
+        self.storage.grant_write_emr_logs(cluster)
+        cluster.use_glue_catalog(self.catalog)
+        if self.sample_job is not None:
+            cluster.grant_read_asset(self.sample_job)
+
+    def _placeholders(self) -> dict[str, str]:
+        """The values of the placeholders transient steps may use (see StepSpec)."""
+        values = {
+            "artifacts": f"s3://{self.storage.artifacts_bucket.bucket_name}",
+            "logs": self.storage.emr_log_uri,
+            **{f"zone:{zone}": f"s3://{bucket.bucket_name}" for zone, bucket in self.storage.data_buckets.items()},
+            **{f"database:{zone}": self.catalog.database_name(zone) for zone in self.storage.data_buckets},
+        }
+        if self.sample_job is not None:
+            values["sample_job"] = self.sample_job.s3_object_url
+        return values
 
     def _removal_policy(self) -> RemovalPolicy:
         """RETAIN, unless both the settings and the context flag allow destruction; a warning when only one does."""

@@ -95,6 +95,7 @@ def test_the_cli_deploys_the_dev_stack(deployment: dict[str, Any]) -> None:
         "LogUri",
         "ArtifactsBucket",
         "SampleJobScript",
+        "weblogsStateMachineArn",
         *(f"{zone}Bucket" for zone in SETTINGS.storage.data_zones),
     }
 
@@ -166,3 +167,13 @@ def test_operate_the_deployed_cluster(deployment: dict[str, Any], capsys: pytest
     assert f"{cluster_id}: terminating" in capsys.readouterr().out
     state = boto3.client("emr").describe_cluster(ClusterId=cluster_id)["Cluster"]["Status"]["State"]
     assert state in ("TERMINATING", "TERMINATED")
+
+
+def test_start_a_transient_run(deployment: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "dev", "weblogs", "--run-name", "e2e-1"]) == 0
+    execution_arn = capsys.readouterr().out.strip()
+    execution = boto3.client("stepfunctions").describe_execution(executionArn=execution_arn)
+    assert execution["stateMachineArn"] == deployment["outputs"]["weblogsStateMachineArn"]
+    assert execution["name"] == "e2e-1"
+    assert main(["run", "dev", "nightly"]) == 2
+    assert "no transient cluster 'nightly' in dev. Fix: use one of weblogs" in capsys.readouterr().err

@@ -1,0 +1,414 @@
+"""A transient EMR cluster: a Step Functions state machine creates it, runs steps on it and always terminates it."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import jsii
+from aws_cdk import Duration, IStableAnyProducer, Lazy, Stack
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+from emr_platform.constructs.cluster import ASSETS_DIR, EmrClusterBase
+from emr_platform.constructs.monitoring import platform_function
+from emr_platform.constructs.network import EMR_MANAGED_POLICY_TAG
+from emr_platform.constructs.roles import ManagedPolicyRole
+from emr_platform.constructs.security_configuration import EmrSecurityConfiguration
+from emr_platform.errors import PropError
+from emr_platform.transient_spec import PLACEHOLDER, TransientClusterSpec
+
+TRANSIENT_TAG = "emr-platform:transient"
+"""Tag key on every cluster a transient run creates; its value is the transient cluster's name. The state
+machine's rights on clusters are limited to clusters carrying it."""
+EXECUTION_TAG = "emr-platform:execution"
+"""Tag key naming the execution (ARN) that created a cluster: what the reaper matches."""
+
+# RunJobFlow names that are not the PascalCase of the CDK's snake_case property names.
+_API_NAMES = {
+    "size_in_gb": "SizeInGB",
+    "os_release_label": "OSReleaseLabel",
+    "configuration_properties": "Properties",
+    "ad_domain_join_user": "ADDomainJoinUser",
+    "ad_domain_join_password": "ADDomainJoinPassword",
+}
+# The .sync integrations create these EventBridge rules in the account to learn when EMR is done.
+_SYNC_RULES = (
+    "StepFunctionsGetEventsForEMRRunJobFlowRule",
+    "StepFunctionsGetEventForEMRAddJobFlowStepsRule",
+    "StepFunctionsGetEventForEMRTerminateJobFlowsRule",
+)
+
+
+class TransientEmrCluster(EmrClusterBase):
+    """A cluster that exists for one run of ``spec.steps``: a Step Functions state machine creates it from
+    ``spec.cluster`` (the same typed spec, checks and defaults as :class:`EmrCluster`), runs the steps in order
+    and terminates it, also when a step fails.
+
+    Termination never depends on one mechanism alone:
+
+    1. the state machine catches any failure of a step and terminates the cluster before failing the run;
+    2. a run that is aborted, times out (``spec.timeout_minutes``) or fails anyway triggers a reaper function
+       (EventBridge, ``Step Functions Execution Status Change``) that terminates the cluster tagged with that run;
+    3. the cluster's own idle auto-termination (``spec.cluster.idle_timeout_minutes``) ends it if all else fails.
+
+    Each run's cluster is named ``<cluster_name>-<execution name>`` and tagged ``emr-platform:transient=<name>``,
+    ``emr-platform:execution=<execution ARN>``, the spec's tags and ``tags``. The state machine's role may create
+    clusters only with that tag and act only on clusters carrying it; it may pass exactly the cluster's roles.
+    Runs start on ``spec.schedule`` (if any) and on demand (``StartExecution``); run failures, aborts and timeouts
+    are published to ``topic``. The state machine logs (all events, without execution data) to a log group
+    encrypted with ``log_encryption_key`` and is traced with X-Ray.
+
+    ``placeholders`` maps the names steps may use (``sample_job``, ``artifacts``, ``logs``, ``zone:<zone>``,
+    ``database:<zone>``) to values; a step using another name fails at synth. The construct is an ``IGrantable``
+    (the nodes' instance role) with the same grants and integrations as :class:`EmrCluster`.
+
+    Example::
+
+        nightly = TransientEmrCluster(self, "Nightly", spec=spec, vpc=network.vpc, subnets=network.subnets,
+                                      log_uri=storage.emr_log_uri, log_encryption_key=storage.key,
+                                      placeholders={"zone:raw": "s3://raw-bucket"})
+        storage.grant_read_write(nightly)
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        spec: TransientClusterSpec | Mapping[str, Any],
+        vpc: ec2.IVpc,
+        subnets: Sequence[ec2.ISubnet],
+        log_uri: str,
+        log_encryption_key: kms.IKey,
+        cluster_name: str | None = None,
+        security_configuration: EmrSecurityConfiguration | None = None,
+        placeholders: Mapping[str, str] | None = None,
+        topic: sns.ITopic | None = None,
+        tags: Mapping[str, str] | None = None,
+        assets_dir: Path | None = ASSETS_DIR,
+        allow_spot_on_primary_and_core: bool = False,
+    ) -> None:
+        where = f"TransientEmrCluster {'/'.join([scope.node.path, construct_id]).lstrip('/')}"
+        spec = TransientClusterSpec.parse(spec, where=f"{where}: spec")
+        self.transient_spec = spec
+        if security_configuration is not None and security_configuration.kdc_admin_secret is not None:
+            raise PropError(
+                where=f"{where}: security_configuration",
+                problem="a cluster-dedicated KDC needs its admin password in RunJobFlow, which would write the "
+                "password into the state machine's definition",
+                show_value=False,
+                fix="run transient clusters without Kerberos (or with an external KDC), or use a long-running cluster",
+            )
+        super().__init__(
+            scope,
+            construct_id,
+            spec=spec.as_cluster(),
+            vpc=vpc,
+            subnets=subnets,
+            log_uri=log_uri,
+            cluster_name=cluster_name,
+            security_configuration=security_configuration,
+            log_encryption_key=log_encryption_key,
+            assets_dir=assets_dir,
+            allow_spot_on_primary_and_core=allow_spot_on_primary_and_core,
+        )
+        self.name = construct_id
+        self._tags = dict(tags or {})
+        values = dict(placeholders or {})
+        self.steps = [
+            _resolve_step(step.command(), values, f"{where}: spec.steps[{i}]") for i, step in enumerate(spec.steps)
+        ]
+        stack = Stack.of(self)
+
+        self.role = ManagedPolicyRole(
+            self,
+            "StateMachineRole",
+            assumed_by=iam.ServicePrincipal("states.amazonaws.com"),
+            description=f"Runs transient EMR cluster {self.cluster_name}: creates, drives and terminates it",
+        )
+        self._grant_state_machine(self.role)
+        create = self._create_state()
+        terminate = sfn.CustomState(
+            self,
+            "TerminateCluster",
+            state_json={
+                "Type": "Task",
+                "Resource": f"arn:{stack.partition}:states:::elasticmapreduce:terminateCluster.sync",
+                "Parameters": {"ClusterId.$": "$.cluster.ClusterId"},
+                "ResultPath": "$.terminated",
+            },
+        )
+        terminate.add_retry(errors=["States.ALL"], interval=Duration.seconds(30), max_attempts=5, backoff_rate=2)
+        run_failed = sfn.Fail(self, "RunFailed", error_path="$.error.Error", cause_path="$.error.Cause")
+        outcome = (
+            sfn.Choice(self, "StepFailed?")
+            .when(sfn.Condition.is_present("$.error"), run_failed)
+            .otherwise(sfn.Succeed(self, "Done"))
+        )
+        terminate.next(outcome)
+        create.add_catch(
+            sfn.Fail(self, "ClusterDidNotStart", error_path="$.error.Error", cause_path="$.error.Cause"),
+            errors=["States.ALL"],
+            result_path="$.error",
+        )
+        chain: sfn.IChainable = create
+        previous: Any = create
+        for i, (step, args) in enumerate(zip(spec.steps, self.steps, strict=True)):
+            state = sfn.CustomState(
+                self,
+                f"Step{i + 1}",
+                state_json={
+                    "Type": "Task",
+                    "Comment": step.name,
+                    "Resource": f"arn:{stack.partition}:states:::elasticmapreduce:addStep.sync",
+                    "Parameters": {
+                        "ClusterId.$": "$.cluster.ClusterId",
+                        "Step": {
+                            "Name": step.name,
+                            # The run decides what a failure does (terminate), not EMR.
+                            "ActionOnFailure": "CONTINUE",
+                            "HadoopJarStep": {"Jar": "command-runner.jar", "Args": args},
+                        },
+                    },
+                    "ResultSelector": {"StepId.$": "$.StepId"},
+                    "ResultPath": "$.lastStep",
+                },
+            )
+            state.add_catch(terminate, errors=["States.ALL"], result_path="$.error")
+            previous.next(state)
+            previous = state
+        previous.next(terminate)
+
+        self.log_group = logs.LogGroup(
+            self, "StateMachineLogs", encryption_key=log_encryption_key, retention=logs.RetentionDays.ONE_YEAR
+        )
+        self.state_machine = sfn.StateMachine(
+            self,
+            "StateMachine",
+            definition_body=sfn.DefinitionBody.from_chainable(chain),
+            role=self.role,
+            timeout=Duration.minutes(spec.timeout_minutes),
+            tracing_enabled=True,
+            logs=sfn.LogOptions(destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
+            comment=f"Transient EMR cluster {self.cluster_name}: create, {len(self.steps)} step(s), terminate",
+        )
+        self._reaper(log_encryption_key, topic)
+        self.schedule: events.Rule | None = None
+        if spec.schedule is not None:
+            start_role = ManagedPolicyRole(
+                self,
+                "ScheduleRole",
+                assumed_by=iam.ServicePrincipal("events.amazonaws.com"),
+                description=f"Starts runs of transient EMR cluster {self.cluster_name} on schedule",
+            )
+            self.schedule = events.Rule(
+                self,
+                "Schedule",
+                description=f"Start a run of transient EMR cluster {self.cluster_name}",
+                schedule=events.Schedule.expression(spec.schedule),
+                targets=[
+                    targets.SfnStateMachine(
+                        self.state_machine,
+                        role=start_role,
+                        dead_letter_queue=self.dead_letters,
+                        retry_attempts=3,
+                    )
+                ],
+            )
+
+    # --- the state machine's parts -----------------------------------------------------------------------------
+
+    def _create_state(self) -> sfn.CustomState:
+        """RunJobFlow through the ``createCluster.sync`` integration: the cluster, named and tagged per run."""
+        stack = Stack.of(self)
+        request = {_pascal(k): _to_api(v) for k, v in self._properties.items() if v is not None}
+        request["Instances"] = _run_job_flow_instances(request["Instances"])
+        # No CDK tag reaches a cluster RunJobFlow creates: the stack's tags, the spec's and the one
+        # AmazonEMRServicePolicy_v2 requires are set here.
+        key, value = EMR_MANAGED_POLICY_TAG
+        tags = {**self._tags, **self.spec.tags, key: value}
+        request["Tags"] = [
+            *({"Key": k, "Value": v} for k, v in sorted(tags.items())),
+            {"Key": TRANSIENT_TAG, "Value": self.name},
+            {"Key": EXECUTION_TAG, "Value.$": "$$.Execution.Id"},
+        ]
+        # Rendered at synthesis: configurations added after construction (use_glue_catalog, ...) are included.
+        request["Configurations"] = Lazy.any(_Producer(lambda: _to_api(self._render_configurations())))
+        request["Name.$"] = f"States.Format('{{}}-{{}}', '{self.cluster_name}', $$.Execution.Name)"
+        return sfn.CustomState(
+            self,
+            "CreateCluster",
+            state_json={
+                "Type": "Task",
+                "Resource": f"arn:{stack.partition}:states:::elasticmapreduce:createCluster.sync",
+                "Parameters": request,
+                "ResultSelector": {"ClusterId.$": "$.ClusterId"},
+                "ResultPath": "$.cluster",
+            },
+        )
+
+    def _grant_state_machine(self, role: iam.IRole) -> None:
+        """What the createCluster / addStep / terminateCluster .sync integrations call, on this run's clusters."""
+        stack = Stack.of(self)
+        tagged_request = {"StringEquals": {f"aws:RequestTag/{TRANSIENT_TAG}": self.name}}
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="CreateTaggedClusters",
+                actions=["elasticmapreduce:RunJobFlow", "elasticmapreduce:AddTags"],
+                resources=["*"],  # RunJobFlow has no resource type; the tag condition scopes it
+                conditions=tagged_request,
+            )
+        )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="DriveOwnClusters",
+                actions=[
+                    "elasticmapreduce:DescribeCluster",
+                    "elasticmapreduce:TerminateJobFlows",
+                    "elasticmapreduce:AddJobFlowSteps",
+                    "elasticmapreduce:DescribeStep",
+                    "elasticmapreduce:CancelSteps",
+                ],
+                resources=[stack.format_arn(service="elasticmapreduce", resource="cluster", resource_name="*")],
+                conditions={"StringEquals": {f"aws:ResourceTag/{TRANSIENT_TAG}": self.name}},
+            )
+        )
+        passed = [self.roles.service_role.role_arn, self.roles.instance_role.role_arn]
+        if self.roles.autoscaling_role is not None:
+            passed.append(self.roles.autoscaling_role.role_arn)
+        role.add_to_principal_policy(
+            iam.PolicyStatement(sid="PassClusterRoles", actions=["iam:PassRole"], resources=passed)
+        )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="SyncIntegrationRules",
+                actions=["events:PutTargets", "events:PutRule", "events:DescribeRule"],
+                resources=[stack.format_arn(service="events", resource="rule", resource_name=r) for r in _SYNC_RULES],
+            )
+        )
+
+    def _reaper(self, key: kms.IKey, topic: sns.ITopic | None) -> None:
+        """The function that terminates a run's cluster when the run ends without doing so."""
+        reaper = Construct(self, "Reaper")
+        stack = Stack.of(self)
+        environment = {"CLUSTER_NAME_PREFIX": self.cluster_name, "EXECUTION_TAG": EXECUTION_TAG}
+        if topic is not None:
+            environment["TOPIC_ARN"] = topic.topic_arn
+        self.reaper, role, self.reaper_log_group, self.dead_letters = platform_function(
+            reaper,
+            code="transient_reaper",
+            description=f"Terminates the cluster of a run of {self.cluster_name} that ended without terminating it",
+            key=key,
+            environment=environment,
+        )
+        self.reaper_role = role
+        # ListClusters has no resource type: "*" is the only resource it accepts.
+        iam.Grant.add_to_principal(grantee=role, actions=["elasticmapreduce:ListClusters"], resource_arns=["*"])
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["elasticmapreduce:DescribeCluster", "elasticmapreduce:TerminateJobFlows"],
+                resources=[stack.format_arn(service="elasticmapreduce", resource="cluster", resource_name="*")],
+                conditions={"StringEquals": {f"aws:ResourceTag/{TRANSIENT_TAG}": self.name}},
+            )
+        )
+        if topic is not None:
+            iam.Grant.add_to_principal(grantee=role, actions=["sns:Publish"], resource_arns=[topic.topic_arn])
+            iam.Grant.add_to_principal(
+                grantee=role, actions=["kms:GenerateDataKey", "kms:Decrypt"], resource_arns=[key.key_arn]
+            )
+        ended = events.EventPattern(
+            source=["aws.states"],
+            detail_type=["Step Functions Execution Status Change"],
+            detail={
+                "stateMachineArn": [self.state_machine.state_machine_arn],
+                "status": ["FAILED", "TIMED_OUT", "ABORTED"],
+            },
+        )
+        rule_targets: list[events.IRuleTarget] = [
+            targets.LambdaFunction(self.reaper, dead_letter_queue=self.dead_letters, retry_attempts=2)
+        ]
+        if topic is not None:
+            rule_targets.append(targets.SnsTopic(topic))
+        self.run_ended_badly = events.Rule(
+            reaper,
+            "RunEndedBadly",
+            description=f"Runs of {self.cluster_name} that failed, timed out or were aborted",
+            event_pattern=ended,
+            targets=rule_targets,
+        )
+
+    def _configurations_changed(self) -> None:
+        """Nothing to do: the create state renders the configurations lazily, at synthesis."""
+
+
+@jsii.implements(IStableAnyProducer)
+class _Producer:
+    def __init__(self, produce: Callable[[], Any]) -> None:
+        self._produce = produce
+
+    def produce(self) -> Any:
+        return self._produce()
+
+
+def _pascal(name: str) -> str:
+    return _API_NAMES.get(name) or "".join(part[:1].upper() + part[1:] for part in name.split("_"))
+
+
+def _to_api(value: Any) -> Any:
+    """CloudFormation property structs (the CDK's L1 classes) as the EMR API spells them; None dropped. Plain
+    mappings inside them are data (configuration properties) and keep their keys."""
+    if isinstance(value, list | tuple):
+        return [_to_api(v) for v in value]
+    values = getattr(value, "_values", None)
+    if isinstance(values, dict):
+        return {_pascal(k): _to_api(v) for k, v in values.items() if v is not None}
+    return value
+
+
+def _run_job_flow_instances(instances: dict[str, Any]) -> dict[str, Any]:
+    """CloudFormation's ``Instances`` (a property per fleet or group) as RunJobFlow's (lists with a role each)."""
+    out = {
+        k: v
+        for k, v in instances.items()
+        if not k.endswith(("InstanceFleet", "InstanceFleets", "InstanceGroup", "InstanceGroups"))
+    }
+    if "MasterInstanceFleet" in instances:
+        out["InstanceFleets"] = [
+            {**instances["MasterInstanceFleet"], "InstanceFleetType": "MASTER"},
+            {**instances["CoreInstanceFleet"], "InstanceFleetType": "CORE"},
+            *({**t, "InstanceFleetType": "TASK"} for t in instances.get("TaskInstanceFleets", [])),
+        ]
+    else:
+        out["InstanceGroups"] = [
+            {**instances["MasterInstanceGroup"], "InstanceRole": "MASTER"},
+            {**instances["CoreInstanceGroup"], "InstanceRole": "CORE"},
+            *({**t, "InstanceRole": "TASK"} for t in instances.get("TaskInstanceGroups", [])),
+        ]
+    return out
+
+
+def _resolve_step(command: list[str], values: Mapping[str, str], where: str) -> list[str]:
+    """``command`` with its placeholders replaced by ``values``; an unknown placeholder is a PropError."""
+
+    def replace(match: re.Match[str]) -> str:
+        key = match.group(1) if match.group(2) is None else f"{match.group(1)}:{match.group(2)}"
+        if key not in values:
+            raise PropError(
+                where=where,
+                problem="unknown placeholder",
+                value=match.group(0),
+                fix=f"use one of {', '.join('{' + k + '}' for k in sorted(values)) or '(none given)'}",
+            )
+        return values[key]
+
+    return [PLACEHOLDER.sub(replace, part) for part in command]
