@@ -76,6 +76,7 @@ def test_the_run_job_flow_request_is_valid_for_the_emr_api(definition: dict[str,
     request = _without_json_paths(parameters)
     request["Name"] = "emr-platform-dev-weblogs-run1"
     shape = botocore.session.get_session().get_service_model("emr").operation_model("RunJobFlow").input_shape
+    assert shape is not None
     report = ParamValidator().validate(request, shape)
     assert not report.has_errors(), report.generate_report()
     instances = request["Instances"]
