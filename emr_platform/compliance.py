@@ -133,6 +133,8 @@ def findings_for(stack: EmrPlatformStack) -> Iterator[Finding]:
         yield from _in_packs(security.kdc_admin_secret, "SecretsManagerRotationEnabled", (HIPAA, NIST), reason)
     if stack.block_public_access is not None:
         yield from _block_public_access_findings(stack, stack.block_public_access)
+    if stack.redshift_role is not None:
+        yield from _own_resource_findings(stack, stack.redshift_role.role, [stack.storage])
     for transient in stack.transient_clusters.values():
         yield from _transient_findings(stack, transient, [stack.storage])
     outside_vpc = (

@@ -205,6 +205,53 @@ class CapacityPolicySettings(Spec):
     )
 
 
+class DynamoDbTableSettings(Spec):
+    """A DynamoDB table the clusters read (and write) through the EMR DynamoDB connector."""
+
+    table_name: Annotated[str, Field(pattern=r"^[a-zA-Z0-9_.-]{3,255}$")] = Field(description="The table's name.")
+    write: bool = Field(default=False, description="Also put, update and delete items. Default read only.")
+    kms_key_arn: Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:kms:")] | None = Field(
+        default=None, description="The table's customer managed KMS key, if it has one. Default none."
+    )
+
+
+class DatabaseSettings(Spec):
+    """A relational database (RDS, Aurora) the clusters reach over JDBC."""
+
+    security_group_id: Annotated[str, Field(pattern=r"^sg-[0-9a-f]{8,17}$")] = Field(
+        description="The database's security group: an ingress rule from the clusters on `port` is added to it."
+    )
+    port: Annotated[int, Field(ge=1, le=65535)] = Field(description="The database's port, e.g. 5432.")
+    secret_arn: Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:secretsmanager:")] = Field(
+        description="Complete ARN of the Secrets Manager secret holding the JDBC credentials (nodes may read it)."
+    )
+
+
+class RedshiftSettings(Spec):
+    """A Redshift cluster the EMR clusters load into, and that reads the curated zone through the Glue catalog."""
+
+    cluster_identifier: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,62}$")] = Field(
+        description="The Redshift cluster's identifier."
+    )
+    database: Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_$]{0,126}$")] = Field(description="The database.")
+    db_user: Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_$]{0,126}$")] = Field(
+        description="The database user EMR gets temporary credentials for (GetClusterCredentials)."
+    )
+    spectrum_zones: tuple[str, ...] = Field(
+        default=("curated",),
+        description="Zones Redshift may COPY from or query with Spectrum, through a role it assumes (output "
+        "`RedshiftRoleArn`). Default curated.",
+    )
+
+
+class IntegrationsSettings(Spec):
+    """Services the clusters feed and read. Each is optional; each grants every cluster exactly its access."""
+
+    dynamodb_tables: tuple[DynamoDbTableSettings, ...] = Field(default=(), description="Default none.")
+    databases: tuple[DatabaseSettings, ...] = Field(default=(), description="Default none.")
+    redshift: RedshiftSettings | None = Field(default=None, description="Default none.")
+
+
 class EnvironmentSettings(Spec):
     """One environment (dev, staging, prod, ...): its account, region, network, storage, catalog and clusters."""
 
@@ -244,6 +291,10 @@ class EnvironmentSettings(Spec):
         description="Clusters created for one run of a list of steps and then always terminated, by a Step "
         "Functions state machine, on a schedule or on demand. See TransientClusterSpec. Default none.",
     )
+    integrations: IntegrationsSettings = Field(
+        default_factory=IntegrationsSettings,
+        description="Redshift, RDS / Aurora and DynamoDB access for the clusters. See IntegrationsSettings.",
+    )
     sample_job: bool = Field(
         default=True,
         description="Upload the sample PySpark job (web-server logs, raw to curated Parquet in the Glue catalog) "
@@ -278,6 +329,14 @@ class EnvironmentSettings(Spec):
                         at=("clusters", name, "release_label"),
                     )
         self._check_transient_placeholders()
+        redshift = self.integrations.redshift
+        for zone in redshift.spectrum_zones if redshift is not None else ():
+            if zone not in self.storage.data_zones:
+                raise invalid(
+                    f"no data zone {zone!r}",
+                    f"use zones of storage.data_zones: {', '.join(self.storage.data_zones)}",
+                    at=("integrations", "redshift", "spectrum_zones"),
+                )
         if not self.capacity_policy.allow_spot_on_primary_and_core:
             every: list[tuple[tuple[str, ...], EmrClusterSpec]] = [
                 (("clusters", n), c) for n, c in self.clusters.items()

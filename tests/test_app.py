@@ -207,3 +207,42 @@ def test_a_failed_compliance_gate_is_a_report_not_a_traceback(
     err = capsys.readouterr().err
     assert err.startswith("error: a compliance gate failed. Fix: ")
     assert "AwsSolutions-S1" in err and "Traceback" not in err
+
+
+def test_integrations_from_settings_pass_the_gates(context: dict[str, object], tmp_path: Path) -> None:
+    # Each integration in the settings becomes the construct's grant on every cluster, transient ones too.
+    dev = (PROJECT / "config" / "dev.yaml").read_text(encoding="utf-8")
+    (tmp_path / "dev.yaml").write_text(
+        dev
+        + """
+integrations:
+  dynamodb_tables:
+    - {table_name: clickstream, write: true}
+  databases:
+    - security_group_id: sg-0123456789abcdef0
+      port: 5432
+      secret_arn: arn:aws:secretsmanager:eu-west-1:111111111111:secret:orders-db-AbCdEf
+  redshift: {cluster_identifier: warehouse, database: analytics, db_user: emr_loader}
+""",
+        encoding="utf-8",
+    )
+    app = build_app(config_dir=tmp_path, context=context, outdir=str(tmp_path / "out"))
+    app.synth()  # every rule pack runs here and fails on any unacknowledged finding
+    [stack] = [c for c in app.node.children if isinstance(c, EmrPlatformStack)]
+    template = Template.from_stack(stack)
+    policies = json.dumps(template.find_resources("AWS::IAM::ManagedPolicy"))
+    for expected in (
+        "table/clickstream",
+        "dynamodb:BatchWriteItem",
+        "secret:orders-db-AbCdEf",
+        "dbuser:warehouse/emr_loader",
+        "redshift-data:ExecuteStatement",
+    ):
+        assert policies.count(expected) >= 2, f"{expected}: not granted to both the cluster and the transient one"
+    ingress = template.find_resources(
+        "AWS::EC2::SecurityGroupIngress", {"Properties": {"GroupId": "sg-0123456789abcdef0"}}
+    )
+    assert {r["Properties"]["FromPort"] for r in ingress.values()} == {5432}
+    assert len(ingress) == 4  # primary and core groups of each of the two clusters
+    assert template.find_outputs("RedshiftRoleArn")
+    assert cfn_lint_errors(*(tmp_path / "out").glob("*.template.json")) == []

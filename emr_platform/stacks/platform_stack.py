@@ -5,10 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from aws_cdk import Annotations, CfnOutput, Duration, Environment, RemovalPolicy, Stack, Tags
+from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3_assets as s3_assets
+from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from emr_platform.constructs import (
@@ -20,6 +23,7 @@ from emr_platform.constructs import (
     EmrNetwork,
     EmrSecurityConfiguration,
     PlatformNotifications,
+    RedshiftAccessRole,
     StepCompletedHandler,
     TransientEmrCluster,
     ZoneCrawlers,
@@ -217,6 +221,8 @@ class EmrPlatformStack(Stack):
                 description=f"Runs of transient cluster '{name}': emr-platform-ops run <env> {name}",
             )
 
+        self.redshift_role = self._integrations([*self.clusters.values(), *self.transient_clusters.values()])
+
         self.step_completed = StepCompletedHandler(
             self,
             "StepCompleted",
@@ -246,6 +252,46 @@ class EmrPlatformStack(Stack):
         cluster.use_glue_catalog(self.catalog)
         if self.sample_job is not None:
             cluster.grant_read_asset(self.sample_job)
+
+    def _integrations(self, clusters: list[EmrClusterBase]) -> RedshiftAccessRole | None:
+        """Give every cluster the integrations of the settings; the Redshift role, if Redshift is configured."""
+        integrations = self.settings.integrations
+        tables = [
+            dynamodb.Table.from_table_attributes(
+                self,
+                f"DynamoDbTable{i + 1}",
+                table_name=t.table_name,
+                encryption_key=kms.Key.from_key_arn(self, f"DynamoDbKey{i + 1}", t.kms_key_arn)
+                if t.kms_key_arn
+                else None,
+            )
+            for i, t in enumerate(integrations.dynamodb_tables)
+        ]
+        databases = [
+            (
+                ec2.SecurityGroup.from_security_group_id(self, f"Database{i + 1}", d.security_group_id),
+                secretsmanager.Secret.from_secret_complete_arn(self, f"DatabaseSecret{i + 1}", d.secret_arn),
+                d.port,
+            )
+            for i, d in enumerate(integrations.databases)
+        ]
+        redshift = integrations.redshift
+        for cluster in clusters:
+            for table, spec in zip(tables, integrations.dynamodb_tables, strict=True):
+                cluster.grant_dynamodb(table, write=spec.write)
+            for group, secret, port in databases:
+                cluster.connect_to_database(group, secret, port=port)
+            if redshift is not None:
+                cluster.grant_redshift(
+                    cluster_identifier=redshift.cluster_identifier, database=redshift.database, db_user=redshift.db_user
+                )
+        if redshift is None:
+            return None
+        role = RedshiftAccessRole(
+            self, "RedshiftAccess", catalog=self.catalog, storage=self.storage, zones=redshift.spectrum_zones
+        )
+        CfnOutput(self, "RedshiftRoleArn", value=role.role.role_arn, description="Attach to the Redshift cluster")
+        return role
 
     def _placeholders(self) -> dict[str, str]:
         """The values of the placeholders transient steps may use (see StepSpec)."""
