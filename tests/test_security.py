@@ -89,7 +89,12 @@ def test_pass_role_is_scoped_and_no_data_bucket_is_granted_wholesale(synthesized
         resources = _as_list(statement["Resource"])
         if "iam:PassRole" in actions:
             assert "*" not in resources
-            assert statement["Condition"]["StringLike"]["iam:PassedToService"].startswith("ec2.amazonaws.com")
+            # The instance role to EC2; a transient run's service role to EMR (each role to its own service only).
+            assert statement["Condition"]["StringLike"]["iam:PassedToService"] in (
+                "ec2.amazonaws.com",
+                "ec2.amazonaws.com*",
+                "elasticmapreduce.amazonaws.com*",
+            ), statement
         if any(a.startswith("s3:") for a in actions):
             assert "*" not in resources, statement
             assert all(not (isinstance(r, str) and r.startswith("arn:aws:s3:::*")) for r in resources), statement
@@ -151,7 +156,7 @@ def test_step_completed_function_is_contained(synthesized: Synthesized, env: str
     assert props["Runtime"] == "python3.14"
     assert props["ReservedConcurrentExecutions"] == 5
     assert "TargetArn" in props["DeadLetterConfig"] and "KmsKeyArn" in props
-    [queue] = _resources(synthesized, env, "AWS::SQS::Queue").values()
+    [queue] = [q for i, q in _resources(synthesized, env, "AWS::SQS::Queue").items() if i.startswith("StepCompleted")]
     assert "KmsMasterKeyId" in queue["Properties"]
     rules = [r["Properties"]["EventPattern"] for r in _resources(synthesized, env, "AWS::Events::Rule").values()]
     assert {"source": ["aws.emr"], "detail-type": ["EMR Step Status Change"]}.items() <= next(

@@ -120,7 +120,7 @@ def test_fails_on_a_file_that_is_not_a_mapping(tmp_path: Path) -> None:
 
 def test_reports_every_problem_at_once(tmp_path: Path) -> None:
     text = (CONFIG_DIR / "dev.yaml").read_text()
-    text = text.replace("spot_capacity: 2", "spot_capacity: -1").replace('"111111111111"', '"12"')
+    text = text.replace("spot_capacity: 2", "spot_capacity: -1", 1).replace('"111111111111"', '"12"')
     config = _write(tmp_path, "dev", text)
     with pytest.raises(SettingsError) as raised:
         load_settings("dev", config)

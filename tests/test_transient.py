@@ -136,7 +136,11 @@ def test_the_state_machine_acts_only_on_clusters_tagged_with_its_name(dev: Templ
     drive = statements["DriveOwnClusters"]
     assert drive["Condition"] == {"StringEquals": {"aws:ResourceTag/emr-platform:transient": "weblogs"}}
     assert "elasticmapreduce:TerminateJobFlows" in drive["Action"]
-    assert len(statements["PassClusterRoles"]["Resource"]) == 2  # the service role and the instance role only
+    # The service role only to EMR, the instance role only to EC2.
+    assert statements["PassServiceRole"]["Condition"] == {
+        "StringLike": {"iam:PassedToService": "elasticmapreduce.amazonaws.com*"}
+    }
+    assert statements["PassInstanceRole"]["Condition"] == {"StringLike": {"iam:PassedToService": "ec2.amazonaws.com*"}}
     for statement in statements.values():
         assert "*" not in "".join(
             statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]

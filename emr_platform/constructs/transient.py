@@ -283,12 +283,24 @@ class TransientEmrCluster(EmrClusterBase):
                 conditions={"StringEquals": {f"aws:ResourceTag/{TRANSIENT_TAG}": self.name}},
             )
         )
-        passed = [self.roles.service_role.role_arn, self.roles.instance_role.role_arn]
+        # Each role only to the service that uses it (as AmazonEMRFullAccessPolicy_v2 does).
+        passed = [
+            ("PassServiceRole", self.roles.service_role, "elasticmapreduce.amazonaws.com*"),
+            ("PassInstanceRole", self.roles.instance_role, "ec2.amazonaws.com*"),
+        ]
         if self.roles.autoscaling_role is not None:
-            passed.append(self.roles.autoscaling_role.role_arn)
-        role.add_to_principal_policy(
-            iam.PolicyStatement(sid="PassClusterRoles", actions=["iam:PassRole"], resources=passed)
-        )
+            passed.append(
+                ("PassAutoscalingRole", self.roles.autoscaling_role, "application-autoscaling.amazonaws.com*")
+            )
+        for sid, passed_role, service in passed:
+            role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    sid=sid,
+                    actions=["iam:PassRole"],
+                    resources=[passed_role.role_arn],
+                    conditions={"StringLike": {"iam:PassedToService": service}},
+                )
+            )
         role.add_to_principal_policy(
             iam.PolicyStatement(
                 sid="SyncIntegrationRules",

@@ -234,7 +234,13 @@ class EmrPlatformStack(Stack):
         )
         # Retained (or, with both switches, destroyed) like the rest of the data: the Kerberos secret, the log group.
         bpa_logs = self.block_public_access.log_group if self.block_public_access is not None else None
-        for resource in (self.security_configuration.kdc_admin_secret, bpa_logs, self.step_completed.log_group):
+        transient_logs = [g for t in self.transient_clusters.values() for g in (t.log_group, t.reaper_log_group)]
+        for resource in (
+            self.security_configuration.kdc_admin_secret,
+            bpa_logs,
+            self.step_completed.log_group,
+            *transient_logs,
+        ):
             if resource is not None:
                 resource.apply_removal_policy(removal_policy)
         CfnOutput(self, "AlertsTopicArn", value=self.notifications.topic.topic_arn, description="Alarms and EMR events")
