@@ -70,18 +70,18 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, A
     work = tmp_path_factory.mktemp("e2e")
     with running_emulator(account=SETTINGS.account, log=work / "emulator.log"):
         bootstrap = _cdk("bootstrap", f"aws://{SETTINGS.account}/{SETTINGS.region}")
-        assert bootstrap.returncode == 0, bootstrap.stderr[-3000:]
+        assert bootstrap.returncode == 0, (bootstrap.stdout + bootstrap.stderr)[-3000:]
         deploy = _cdk(
             "deploy", "-c", "env=dev", STACK, "--require-approval", "never", "--output", str(work / "cdk.out"),
         )  # fmt: skip
-        assert deploy.returncode == 0, deploy.stderr[-3000:]
+        assert deploy.returncode == 0, (deploy.stdout + deploy.stderr)[-3000:]
         stack = boto3.client("cloudformation").describe_stacks(StackName=STACK)["Stacks"][0]
         template = json.loads((work / "cdk.out" / f"{STACK}.template.json").read_text(encoding="utf-8"))
         yield {
             "stack": stack,
             "outputs": {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])},
             "template": template,
-            "deploy_log": deploy.stderr,
+            "deploy_log": deploy.stdout + deploy.stderr,  # CI=true moves the CLI's progress to stdout
         }
 
 
