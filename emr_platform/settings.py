@@ -328,6 +328,13 @@ class EnvironmentSettings(Spec):
                         f"use emr-{'.'.join(map(str, minimum))} or later for every cluster, or remove security.runtime_roles",
                         at=("clusters", name, "release_label"),
                     )
+        for name in self.transient_clusters:
+            if name in self.clusters:
+                raise invalid(
+                    f"{name!r} names both a cluster and a transient cluster (their outputs and resources would clash)",
+                    "give the transient cluster another name",
+                    at=("transient_clusters", name),
+                )
         self._check_transient_placeholders()
         redshift = self.integrations.redshift
         for zone in redshift.spectrum_zones if redshift is not None else ():

@@ -321,3 +321,10 @@ def test_construct_is_grantable_like_a_cluster(context: dict[str, object]) -> No
     )
     storage.grant_read(transient)
     assert transient.grant_principal is transient.roles.instance_role
+
+
+def test_settings_refuse_a_transient_cluster_named_like_a_cluster(tmp_path: Path) -> None:
+    text = (PROJECT / "config" / "dev.yaml").read_text(encoding="utf-8").replace("  weblogs:", "  analytics:")
+    (tmp_path / "dev.yaml").write_text(text, encoding="utf-8")
+    with pytest.raises(SettingsError, match="'analytics' names both a cluster and a transient cluster"):
+        load_settings("dev", tmp_path)

@@ -164,6 +164,11 @@ class EmrClusterBase(Construct):
         )
         # The tag AmazonEMRServicePolicy_v2 requires on the security groups (and the cluster) it manages.
         Tags.of(self).add(*EMR_MANAGED_POLICY_TAG)
+        self._build()
+
+    def _build(self) -> None:
+        """Create what defines the cluster (a CloudFormation cluster, a state machine, ...): each subclass's own.
+        Called last by ``__init__``; the default creates nothing."""
 
     def _bootstrap_asset(self, path: str, assets_dir: Path | None) -> str:
         """Publish the packaged script ``path`` once and return its ``s3://`` URI; the nodes may read it."""
@@ -429,38 +434,8 @@ class EmrCluster(EmrClusterBase):
         cluster.use_glue_catalog(catalog)
     """
 
-    def __init__(
-        self,
-        scope: Construct,
-        construct_id: str,
-        *,
-        spec: EmrClusterSpec | Mapping[str, Any],
-        vpc: ec2.IVpc,
-        subnets: Sequence[ec2.ISubnet],
-        log_uri: str,
-        cluster_name: str | None = None,
-        security_configuration: EmrSecurityConfiguration | None = None,
-        log_encryption_key: kms.IKey | None = None,
-        service_role: iam.IRole | None = None,
-        instance_role: iam.IRole | None = None,
-        assets_dir: Path | None = ASSETS_DIR,
-        allow_spot_on_primary_and_core: bool = False,
-    ) -> None:
-        super().__init__(
-            scope,
-            construct_id,
-            spec=spec,
-            vpc=vpc,
-            subnets=subnets,
-            log_uri=log_uri,
-            cluster_name=cluster_name,
-            security_configuration=security_configuration,
-            log_encryption_key=log_encryption_key,
-            service_role=service_role,
-            instance_role=instance_role,
-            assets_dir=assets_dir,
-            allow_spot_on_primary_and_core=allow_spot_on_primary_and_core,
-        )
+    def _build(self) -> None:
+        """Create the ``AWS::EMR::Cluster`` (``resource``) once the base has validated and prepared everything."""
         self.resource = emr.CfnCluster(
             self,
             "Resource",

@@ -172,21 +172,19 @@ class EmrPlatformStack(Stack):
                 value=self.sample_job.s3_object_url,
                 description="The sample PySpark job: emr-platform-ops submit <env> <this URI> --arg ...",
             )
+        # Where every cluster of the environment runs and logs, long-running or transient.
+        placement: dict[str, Any] = {
+            "vpc": self.network.vpc,
+            "subnets": self.network.subnets,
+            "log_uri": self.storage.emr_log_uri,
+            "log_encryption_key": self.storage.key,
+            "security_configuration": self.security_configuration,
+            "allow_spot_on_primary_and_core": settings.capacity_policy.allow_spot_on_primary_and_core,
+        }
         self.clusters: dict[str, EmrCluster] = {}
         self.monitoring: dict[str, EmrMonitoring] = {}
         for name, spec in settings.clusters.items():
-            cluster = EmrCluster(
-                self,
-                name,
-                spec=spec,
-                cluster_name=f"{settings.stack_name}-{name}",
-                vpc=self.network.vpc,
-                subnets=self.network.subnets,
-                log_uri=self.storage.emr_log_uri,
-                log_encryption_key=self.storage.key,
-                security_configuration=self.security_configuration,
-                allow_spot_on_primary_and_core=settings.capacity_policy.allow_spot_on_primary_and_core,
-            )
+            cluster = EmrCluster(self, name, spec=spec, cluster_name=f"{settings.stack_name}-{name}", **placement)
             self._grant_platform(cluster)
             self.clusters[name] = cluster
             self.monitoring[name] = EmrMonitoring(
@@ -202,15 +200,10 @@ class EmrPlatformStack(Stack):
                 name,
                 spec=transient_spec,
                 cluster_name=f"{settings.stack_name}-{name}",
-                vpc=self.network.vpc,
-                subnets=self.network.subnets,
-                log_uri=self.storage.emr_log_uri,
-                log_encryption_key=self.storage.key,
-                security_configuration=self.security_configuration,
                 placeholders=self._placeholders(),
                 topic=self.notifications.topic,
                 tags=settings.tags,
-                allow_spot_on_primary_and_core=settings.capacity_policy.allow_spot_on_primary_and_core,
+                **placement,
             )
             self._grant_platform(transient)
             self.transient_clusters[name] = transient
