@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from emr_platform.capacity import (
     Architecture,
@@ -24,7 +24,6 @@ from emr_platform.capacity import (
 from emr_platform.configuration import ConfigurationSpec
 from emr_platform.model import SkipTokens, Spec, invalid, is_token, known
 from emr_platform.releases import EmrRelease, release_for_label
-from emr_platform.validation import prop_error
 
 # EMR accepts these ranges (RunJobFlow API reference).
 IDLE_TIMEOUT_MINUTES = (1, 7 * 24 * 60)  # IdleTimeout: 60 s to 7 days
@@ -384,19 +383,6 @@ class EmrClusterSpec(Spec):
                 "the rest of core would be Spot",
             )
         return None
-
-    @classmethod
-    def parse(cls, data: object, *, where: str = "EmrClusterSpec") -> EmrClusterSpec:
-        """Validate ``data`` (a mapping shaped like ``clusters.<name>`` in the settings files, or a spec).
-
-        :raises PropError: one line per problem, each naming the field, the value and the fix.
-        """
-        if isinstance(data, EmrClusterSpec):
-            return data
-        try:
-            return cls.model_validate(data)
-        except ValidationError as error:
-            raise prop_error(error, where=where) from None
 
     def resilience_configurations(self) -> list[ConfigurationSpec]:
         """Configurations the cluster gets by default (the spec's own ``configurations`` win on conflicts):

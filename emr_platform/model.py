@@ -8,18 +8,21 @@ coercion), frozen (a spec is a value) and reject unknown keys (a typo is an erro
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import Annotated, Any, Self
 
 from pydantic import (
     AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
+    ValidationError,
     ValidatorFunctionWrapHandler,
     WrapValidator,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
+
+from emr_platform.validation import prop_error
 
 
 class Spec(BaseModel):
@@ -34,6 +37,20 @@ class Spec(BaseModel):
         if isinstance(data, dict):
             return {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
         return data
+
+    @classmethod
+    def parse(cls, data: object, *, where: str | None = None) -> Self:
+        """Validate ``data`` (a mapping shaped like the spec's place in the settings files, or a spec).
+
+        :raises PropError: one line per problem, each naming ``where`` (default the spec's class), the field, the
+            value and the fix.
+        """
+        if isinstance(data, cls):
+            return data
+        try:
+            return cls.model_validate(data)
+        except ValidationError as error:
+            raise prop_error(error, where=where or cls.__name__) from None
 
 
 def invalid(problem: str, fix: str, *, at: tuple[str | int, ...] = ()) -> PydanticCustomError:

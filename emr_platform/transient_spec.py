@@ -10,11 +10,10 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, model_validator
 
 from emr_platform.cluster_spec import EmrClusterSpec
 from emr_platform.model import Spec, invalid
-from emr_platform.validation import prop_error
 
 PLACEHOLDER = re.compile(r"\{([a-z_]+)(?::([a-z][a-z0-9_]*))?\}")
 """``{sample_job}``, ``{artifacts}``, ``{logs}``, ``{zone:raw}``, ``{database:curated}`` in a step's script or args."""
@@ -125,16 +124,3 @@ class TransientClusterSpec(Spec):
     def as_cluster(self) -> EmrClusterSpec:
         """The cluster spec a run creates: no termination protection, kept alive between steps."""
         return self.cluster.model_copy(update={"termination_protection": False, "keep_alive": True})
-
-    @classmethod
-    def parse(cls, data: object, *, where: str = "TransientClusterSpec") -> TransientClusterSpec:
-        """Validate ``data`` (a mapping shaped like ``transient_clusters.<name>`` in the settings, or a spec).
-
-        :raises PropError: naming the field, the value and the fix.
-        """
-        if isinstance(data, TransientClusterSpec):
-            return data
-        try:
-            return cls.model_validate(data)
-        except ValidationError as error:
-            raise prop_error(error, where=where) from None
