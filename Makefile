@@ -18,7 +18,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 CDK := cdk --no-notices
 ENV ?=
 
-.PHONY: help setup synth guard guard-accept test lint unit e2e bench diff deploy clean
+.PHONY: help setup synth synth-pipeline guard guard-accept diagram docs test lint unit e2e bench diff deploy deploy-pipeline clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 12
@@ -46,16 +46,27 @@ synth: setup  ## synthesize every environment into cdk.out/ and print a summary
 	$(CDK) synth --quiet
 	$(PY) -m emr_platform.summary cdk.out
 
+synth-pipeline: setup  ## synthesize the GitOps pipeline of config/pipeline.yaml (with its stages) into cdk.out/
+	rm -rf cdk.out
+	$(CDK) synth --quiet -c pipeline=true
+
 guard: synth  ## name every change that would replace or delete a resource against baseline/ (exit 1 if any)
 	$(PY) -m emr_platform.guard cdk.out baseline
 
 guard-accept: synth  ## make this synthesis the baseline (commit baseline/ with the change that needs it)
 	$(PY) -m emr_platform.guard cdk.out baseline --accept
 
+diagram: synth  ## draw docs/architecture.svg from the dev stack's cloud assembly (make test fails while it is stale)
+	$(PY) -m emr_platform.diagram cdk.out emr-platform-dev docs/architecture.svg
+
+docs: diagram  ## regenerate docs/: the architecture diagram, the settings reference and the JSON Schemas
+	$(PY) -m emr_platform.reference docs
+
 lint: setup  ## ruff (lint + format check) and mypy --strict
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/mypy examples/platform-team/app.py  # apart: its app.py would clash with ours as module "app"
 
 unit: setup  ## the test suite only
 	$(PY) -m pytest -q
@@ -74,6 +85,9 @@ diff: setup  ## cdk diff against the deployed stacks (needs AWS credentials); EN
 deploy: setup  ## deploy one environment (needs AWS credentials): make deploy ENV=dev
 	@test -n "$(ENV)" || { echo "error: ENV is not set. Fix: make deploy ENV=dev (one of: $$(ls config | sed 's/.yaml//' | tr '\n' ' '))" >&2; exit 2; }
 	$(CDK) deploy -c env=$(ENV) --all --require-approval broadening
+
+deploy-pipeline: setup  ## deploy the pipeline once (needs credentials of its account); it then updates itself on every push
+	$(CDK) deploy -c pipeline=true $$($(PY) -c 'from emr_platform.settings import load_pipeline_settings as l; print(l().pipeline_name)') --require-approval broadening
 
 clean:  ## remove generated files (keeps the venvs and node_modules)
 	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache

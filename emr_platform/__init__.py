@@ -26,7 +26,7 @@ from emr_platform.configuration import ConfigurationSpec
 from emr_platform.errors import EmrPlatformError, PropError, SettingsError
 from emr_platform.releases import EmrRelease
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "AutoScalingSpec",

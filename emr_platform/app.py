@@ -1,7 +1,9 @@
 """The CDK app: choose environments, build one stack each, run the compliance gates.
 
 ``cdk synth`` synthesizes every environment that has a settings file in ``config/``; ``-c env=dev`` (or
-``-c env=dev,prod``) selects some. A bad setting ends the run with one message and exit code 1, not a traceback.
+``-c env=dev,prod``) selects some. ``-c pipeline=true`` synthesizes the GitOps pipeline of ``config/pipeline.yaml``
+instead (its stages hold the environments it deploys). A bad setting ends the run with one message and exit
+code 1, not a traceback.
 """
 
 from __future__ import annotations
@@ -13,10 +15,11 @@ from typing import Any
 
 from aws_cdk import App
 
-from emr_platform.compliance import acknowledge_findings, add_compliance_checks
+from emr_platform.compliance import acknowledge_findings, acknowledge_pipeline_findings, add_compliance_checks
+from emr_platform.diagram import record_construct_classes
 from emr_platform.errors import EmrPlatformError, SettingsError
-from emr_platform.settings import CONFIG_DIR, available_environments, load_settings
-from emr_platform.stacks import EmrPlatformStack
+from emr_platform.settings import CONFIG_DIR, available_environments, load_pipeline_settings, load_settings
+from emr_platform.stacks import EmrPlatformPipelineStack, EmrPlatformStack
 
 
 def selected_environments(app: App, config_dir: Path) -> list[str]:
@@ -44,13 +47,34 @@ def selected_environments(app: App, config_dir: Path) -> list[str]:
     return names
 
 
+def pipeline_selected(app: App) -> bool:
+    """Whether the ``pipeline`` context value asks for the pipeline (``true``/``false``, default false)."""
+    value = app.node.try_get_context("pipeline")
+    if value is None or value is False or str(value).lower() == "false":
+        return False
+    if value is True or str(value).lower() == "true":
+        return True
+    raise SettingsError(
+        where="context 'pipeline'", problem="not a boolean", value=value, fix="use -c pipeline=true (or leave it out)"
+    )
+
+
 def build_app(app: App | None = None, *, config_dir: Path = CONFIG_DIR, **app_kwargs: Any) -> App:
-    """Build the app's stacks (one per selected environment) and register the compliance gates."""
+    """Build the app's stacks (one per selected environment, or the pipeline) and register the compliance gates."""
     app = app or App(**app_kwargs)
-    for name in selected_environments(app, config_dir):
-        settings = load_settings(name, config_dir)
-        stack = EmrPlatformStack(app, settings.stack_name, settings=settings)
+    if pipeline_selected(app):
+        settings = load_pipeline_settings(config_dir)
+        pipeline = EmrPlatformPipelineStack(app, settings.pipeline_name, settings=settings, config_dir=config_dir)
+        acknowledge_pipeline_findings(pipeline)
+        stacks = [stage.platform for stage in pipeline.stages.values()]
+    else:
+        stacks = []
+        for name in selected_environments(app, config_dir):
+            env_settings = load_settings(name, config_dir)
+            stacks.append(EmrPlatformStack(app, env_settings.stack_name, settings=env_settings))
+    for stack in stacks:
         acknowledge_findings(stack)
+        record_construct_classes(stack)  # names the diagram's boxes (make diagram)
     add_compliance_checks(app)
     return app
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
@@ -52,6 +52,9 @@ RETENTION_PERIODS = (
 
 _NAME = r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$"
 Name = Annotated[str, Field(pattern=_NAME)]
+AccountId = Annotated[str, Field(pattern=r"^[0-9]{12}$")]
+RegionName = Annotated[str, Field(pattern=r"^[a-z]{2}(-[a-z]+)+-[0-9]$")]
+_M = TypeVar("_M", bound=Spec)
 
 
 class ExistingVpcSettings(Spec):
@@ -259,10 +262,8 @@ class EnvironmentSettings(Spec):
     platform_name: Name = Field(
         default="emr-platform", description="Prefix of the stack and resource names. Default `emr-platform`."
     )
-    account: Annotated[str, Field(pattern=r"^[0-9]{12}$")] = Field(description="AWS account ID, 12 digits, quoted.")
-    region: Annotated[str, Field(pattern=r"^[a-z]{2}(-[a-z]+)+-[0-9]$")] = Field(
-        description="AWS region, e.g. eu-west-1."
-    )
+    account: AccountId = Field(description="AWS account ID, 12 digits, quoted.")
+    region: RegionName = Field(description="AWS region, e.g. eu-west-1.")
     availability_zones: tuple[str, ...] = Field(
         min_length=1,
         max_length=6,
@@ -399,6 +400,82 @@ class EnvironmentSettings(Spec):
 # --- loading ---------------------------------------------------------------------------------------------------
 
 
+PIPELINE_FILE = "pipeline"
+
+
+class PipelineSourceSettings(Spec):
+    """Where the pipeline reads the repository: a CodeConnections (CodeStar Connections) connection.
+
+    The connection is created and authorized once in the console (it needs a person to approve the GitHub,
+    GitLab or Bitbucket app), so the pipeline takes its ARN instead of creating it.
+    """
+
+    connection_arn: Annotated[
+        str,
+        Field(
+            pattern=r"^arn:aws[a-z-]*:(codestar-connections|codeconnections):[a-z0-9-]+:[0-9]{12}:connection/[0-9a-f-]{36}$"
+        ),
+    ] = Field(
+        description="ARN of the authorized connection, `arn:aws:codeconnections:<region>:<account>:connection/<id>`."
+    )
+    repository: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")] = Field(
+        description="The repository, `owner/name`."
+    )
+    branch: Annotated[str, Field(pattern=r"^[A-Za-z0-9._/-]{1,255}$")] = Field(
+        default="main", description="The branch whose pushes the pipeline deploys. Default `main`."
+    )
+    trigger_on_push: bool = Field(
+        default=True, description="Start the pipeline on every push to `branch`. Default true."
+    )
+
+
+class PipelineStageSettings(Spec):
+    """One environment the pipeline deploys, in promotion order."""
+
+    environment: Name = Field(description="An environment with a settings file in `config/` (`staging`, `prod`).")
+    manual_approval: bool = Field(
+        default=True,
+        description="A person reviews the CloudFormation change set of the stage's stack (what it adds, "
+        "modifies and replaces) and approves it before it executes. Default true: opt out per stage.",
+    )
+
+
+class PipelineSettings(Spec):
+    """The GitOps pipeline (``config/pipeline.yaml``): a self-mutating CDK Pipelines ``CodePipeline``.
+
+    It lives in its own (tooling) account, builds and tests every push, and deploys the stages in order; every
+    stage account must trust the pipeline's account (``cdk bootstrap --trust <account>``).
+    """
+
+    pipeline_name: Name = Field(default="emr-platform-pipeline", description="The pipeline's and its stack's name.")
+    account: AccountId = Field(description="AWS account ID of the pipeline (the tooling account), quoted.")
+    region: RegionName = Field(description="AWS region of the pipeline.")
+    source: PipelineSourceSettings = Field(description="The repository. See PipelineSourceSettings.")
+    stages: tuple[PipelineStageSettings, ...] = Field(
+        min_length=1, description="Environments to deploy, in promotion order (e.g. staging, then prod)."
+    )
+    synth_commands: tuple[str, ...] = Field(
+        default=("make test", "make synth-pipeline"),
+        min_length=1,
+        description="Commands of the build step; it must leave the pipeline's cloud assembly in `cdk.out/`. "
+        "Default: the whole test suite, then `make synth-pipeline`.",
+    )
+    tags: dict[str, str] = Field(default_factory=dict, description="Tags on the pipeline's resources.")
+
+    @model_validator(mode="after")
+    def _check_stages(self) -> PipelineSettings:
+        seen: set[str] = set()
+        for index, stage in enumerate(self.stages):
+            if stage.environment in seen:
+                raise invalid(
+                    f"environment {stage.environment!r} is deployed twice",
+                    "list each environment once, in promotion order",
+                    at=("stages", index, "environment"),
+                )
+            seen.add(stage.environment)
+        return self
+
+
 class _UniqueKeyLoader(yaml.SafeLoader):
     """A safe YAML loader that rejects duplicate keys (PyYAML keeps the last one silently)."""
 
@@ -419,8 +496,8 @@ _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
 
 
 def available_environments(config_dir: Path = CONFIG_DIR) -> list[str]:
-    """The environments that have a settings file in ``config_dir``, sorted."""
-    return sorted(p.stem for p in config_dir.glob("*.yaml"))
+    """The environments that have a settings file in ``config_dir``, sorted (``pipeline.yaml`` is not one)."""
+    return sorted(p.stem for p in config_dir.glob("*.yaml") if p.stem != PIPELINE_FILE)
 
 
 def load_settings(environment: str, config_dir: Path = CONFIG_DIR) -> EnvironmentSettings:
@@ -431,7 +508,7 @@ def load_settings(environment: str, config_dir: Path = CONFIG_DIR) -> Environmen
     """
     path = config_dir / f"{environment}.yaml"
     shown = _display(path)
-    if not path.is_file():
+    if environment == PIPELINE_FILE or not path.is_file():
         known = available_environments(config_dir)
         raise SettingsError(
             where=shown,
@@ -440,6 +517,48 @@ def load_settings(environment: str, config_dir: Path = CONFIG_DIR) -> Environmen
             show_value=False,
             fix=f"use one of {', '.join(known) or '(none)'} or create {shown}",
         )
+    settings, text = _load_model(EnvironmentSettings, path, start_hint="'environment: <name>'")
+    if settings.environment != environment:
+        raise SettingsError(
+            where=f"{shown}{line_of(text, ('environment',))}: environment",
+            problem="the environment name does not match the file name",
+            value=settings.environment,
+            fix=f"set 'environment: {environment}' or rename the file",
+        )
+    return settings
+
+
+def load_pipeline_settings(config_dir: Path = CONFIG_DIR) -> PipelineSettings:
+    """Read and validate ``config_dir/pipeline.yaml``; every stage must name an environment with a settings file.
+
+    :raises SettingsError: the file is missing or breaks the schema, or a stage names an environment without a
+        valid settings file.
+    """
+    path = config_dir / f"{PIPELINE_FILE}.yaml"
+    shown = _display(path)
+    if not path.is_file():
+        raise SettingsError(
+            where=shown,
+            problem="there is no pipeline settings file",
+            show_value=False,
+            fix=f"create {shown} (see config/pipeline.yaml in the emr-platform repository and README 'GitOps')",
+        )
+    settings, text = _load_model(PipelineSettings, path, start_hint="'account:', 'region:', 'source:' and 'stages:'")
+    known = available_environments(config_dir)
+    for index, stage in enumerate(settings.stages):
+        if stage.environment not in known:
+            raise SettingsError(
+                where=f"{shown}{line_of(text, ('stages', index, 'environment'))}: stages.{index}.environment",
+                problem="no settings file for this environment",
+                value=stage.environment,
+                fix=f"use one of {', '.join(known) or '(none)'} or create {config_dir.name}/{stage.environment}.yaml",
+            )
+    return settings
+
+
+def _load_model(model: type[_M], path: Path, *, start_hint: str) -> tuple[_M, str]:
+    """Parse ``path`` as YAML (duplicate keys rejected) and validate it as ``model``; returns it and the text."""
+    shown = _display(path)
     text = path.read_text(encoding="utf-8")
     try:
         data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
@@ -458,20 +577,12 @@ def load_settings(environment: str, config_dir: Path = CONFIG_DIR) -> Environmen
             where=shown,
             problem="the file must be a mapping of settings",
             value=data,
-            fix="start with 'environment: <name>' and the other top-level fields",
+            fix=f"start with {start_hint} and the other top-level fields",
         )
     try:
-        settings = EnvironmentSettings.model_validate(data)
+        return model.model_validate(data), text
     except ValidationError as error:
         raise settings_error(error, file=shown, text=text) from None
-    if settings.environment != environment:
-        raise SettingsError(
-            where=f"{shown}{line_of(text, ('environment',))}: environment",
-            problem="the environment name does not match the file name",
-            value=settings.environment,
-            fix=f"set 'environment: {environment}' or rename the file",
-        )
-    return settings
 
 
 def _display(path: Path) -> str:

@@ -8,6 +8,7 @@ from emr_platform.constructs.catalog import DataCatalog, RedshiftAccessRole, Zon
 from emr_platform.constructs.cluster import EmrCluster, EmrClusterBase
 from emr_platform.constructs.monitoring import EmrMonitoring, PlatformNotifications, StepCompletedHandler
 from emr_platform.constructs.network import DEFAULT_INTERFACE_ENDPOINTS, EMR_MANAGED_POLICY_TAG, EmrNetwork
+from emr_platform.constructs.pipeline import PipelineArtifactStore
 from emr_platform.constructs.roles import EmrRoles
 from emr_platform.constructs.security_configuration import EmrSecurityConfiguration
 from emr_platform.constructs.storage import DataLakeStorage
@@ -25,6 +26,7 @@ __all__ = [
     "EmrNetwork",
     "EmrRoles",
     "EmrSecurityConfiguration",
+    "PipelineArtifactStore",
     "PlatformNotifications",
     "RedshiftAccessRole",
     "StepCompletedHandler",

@@ -82,28 +82,19 @@ class DataLakeStorage(Construct):
         noncurrent = noncurrent_version_expiration or Duration.days(90)
         abort = abort_incomplete_upload or Duration.days(7)
 
-        self.key: kms.IKey = encryption_key or kms.Key(
-            self,
-            "Key",
-            description=f"Encrypts the EMR data platform's data, artifacts and logs ({Stack.of(self).stack_name})",
-            enable_key_rotation=True,
-            removal_policy=removal_policy,
-        )
+        self.key: kms.IKey
         if encryption_key is None:
-            # Grants on the key only for AWS services acting for a principal (EBS for EMR nodes), never a standing
-            # grant handed to someone outside the key policy (Control Tower CT.KMS.PR.3).
-            self.key.add_to_resource_policy(
-                iam.PolicyStatement(
-                    sid="DenyGrantsNotForAwsResources",
-                    effect=iam.Effect.DENY,
-                    principals=[iam.AnyPrincipal()],
-                    actions=["kms:CreateGrant"],
-                    resources=["*"],
-                    conditions={
-                        "BoolIfExists": {"kms:GrantIsForAWSResource": "false", "aws:PrincipalIsAWSService": "false"}
-                    },
-                )
+            own_key = kms.Key(
+                self,
+                "Key",
+                description=f"Encrypts the EMR data platform's data, artifacts and logs ({Stack.of(self).stack_name})",
+                enable_key_rotation=True,
+                removal_policy=removal_policy,
             )
+            deny_grants_not_for_aws_resources(own_key)
+            self.key = own_key
+        else:
+            self.key = encryption_key
 
         common_rules = [
             s3.LifecycleRule(
@@ -112,17 +103,9 @@ class DataLakeStorage(Construct):
             s3.LifecycleRule(id="expire-noncurrent-versions", noncurrent_version_expiration=noncurrent, enabled=True),
         ]
 
-        self.logs_bucket = s3.Bucket(
+        self.logs_bucket = secure_bucket(
             self,
             "LogsBucket",
-            # S3 server access logging only delivers to SSE-S3 buckets; EMR log files are additionally
-            # encrypted with the platform key through the cluster's LogEncryptionKmsKeyId.
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            enforce_ssl=True,
-            minimum_tls_version=1.2,
-            versioned=True,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
             lifecycle_rules=[*common_rules, s3.LifecycleRule(id="expire-logs", expiration=log_expiration)],
             removal_policy=removal_policy,
         )
@@ -136,19 +119,11 @@ class DataLakeStorage(Construct):
     def _kms_bucket(
         self, construct_id: str, rules: list[s3.LifecycleRule], removal_policy: RemovalPolicy, log_prefix: str
     ) -> s3.Bucket:
-        return s3.Bucket(
+        return secure_bucket(
             self,
             construct_id,
-            encryption=s3.BucketEncryption.KMS,
             encryption_key=self.key,
-            bucket_key_enabled=True,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            enforce_ssl=True,
-            minimum_tls_version=1.2,
-            versioned=True,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            server_access_logs_bucket=self.logs_bucket,
-            server_access_logs_prefix=f"{ACCESS_LOGS_PREFIX}{log_prefix}",
+            access_logs=(self.logs_bucket, f"{ACCESS_LOGS_PREFIX}{log_prefix}"),
             lifecycle_rules=rules,
             removal_policy=removal_policy,
         )
@@ -233,3 +208,53 @@ _OBJECT_WRITE = ("s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload", "
 _KEY_DECRYPT = ("kms:Decrypt", "kms:DescribeKey")
 # Writing SSE-KMS objects (and multipart uploads) needs a data key; reading needs only Decrypt.
 _KEY_ENCRYPT = ("kms:Encrypt", "kms:GenerateDataKey")
+
+
+def deny_grants_not_for_aws_resources(key: kms.Key) -> None:
+    """Allow grants on ``key`` only for AWS services acting for a principal (EBS for EMR nodes), never a standing
+    grant handed to someone outside the key policy (AWS Control Tower CT.KMS.PR.3)."""
+    key.add_to_resource_policy(
+        iam.PolicyStatement(
+            sid="DenyGrantsNotForAwsResources",
+            effect=iam.Effect.DENY,
+            principals=[iam.AnyPrincipal()],
+            actions=["kms:CreateGrant"],
+            resources=["*"],
+            conditions={"BoolIfExists": {"kms:GrantIsForAWSResource": "false", "aws:PrincipalIsAWSService": "false"}},
+        )
+    )
+
+
+def secure_bucket(
+    scope: Construct,
+    construct_id: str,
+    *,
+    lifecycle_rules: Sequence[s3.LifecycleRule],
+    removal_policy: RemovalPolicy,
+    encryption_key: kms.IKey | None = None,
+    access_logs: tuple[s3.IBucket, str] | None = None,
+) -> s3.Bucket:
+    """A bucket as every bucket of the platform is: public access blocked, TLS 1.2+ only, objects owned by the
+    bucket owner, versioned, with ``lifecycle_rules``.
+
+    With ``encryption_key`` it is SSE-KMS with an S3 bucket key; without, SSE-S3 (the only encryption S3 server
+    access logging delivers to, so the access-logs bucket is one of these). ``access_logs`` is the bucket and
+    prefix its server access logs go to (default none: this is an access-logs bucket).
+    """
+    logs_bucket, logs_prefix = access_logs or (None, None)
+    return s3.Bucket(
+        scope,
+        construct_id,
+        encryption=s3.BucketEncryption.KMS if encryption_key else s3.BucketEncryption.S3_MANAGED,
+        encryption_key=encryption_key,
+        bucket_key_enabled=True if encryption_key else None,
+        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+        enforce_ssl=True,
+        minimum_tls_version=1.2,
+        versioned=True,
+        object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+        server_access_logs_bucket=logs_bucket,
+        server_access_logs_prefix=logs_prefix,
+        lifecycle_rules=list(lifecycle_rules),
+        removal_policy=removal_policy,
+    )

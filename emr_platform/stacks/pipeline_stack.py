@@ -1,0 +1,160 @@
+"""The GitOps pipeline: a self-mutating CDK Pipelines ``CodePipeline`` that promotes the platform through stages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from aws_cdk import DefaultStackSynthesizer, Environment, Stack, Stage, Tags, pipelines
+from aws_cdk import aws_codebuild as codebuild
+from aws_cdk import aws_codepipeline as codepipeline
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from emr_platform.constructs.pipeline import PipelineArtifactStore
+from emr_platform.settings import CONFIG_DIR, EnvironmentSettings, PipelineSettings, load_settings
+from emr_platform.stacks.platform_stack import EmrPlatformStack
+
+CDK_CLI_VERSION = "2.1148.1"
+"""The CDK CLI the diff steps install: the version package.json pins for everything else."""
+
+
+class PlatformStage(Stage):
+    """One environment of the platform as a pipeline stage: its :class:`EmrPlatformStack`, named as when deployed
+    by hand (``emr-platform-<env>``), so moving an environment into the pipeline replaces nothing.
+
+    Example::
+
+        stage = PlatformStage(pipeline_stack, "prod", settings=load_settings("prod"))
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, settings: EnvironmentSettings, **kwargs: Any) -> None:
+        super().__init__(
+            scope, construct_id, env=Environment(account=settings.account, region=settings.region), **kwargs
+        )
+        self.settings = settings
+        self.platform = EmrPlatformStack(self, settings.stack_name, settings=settings)
+
+
+class EmrPlatformPipelineStack(Stack):
+    """The pipeline of ``config/pipeline.yaml``: source, build and test, self-update, then one stage per
+    environment in promotion order.
+
+    - Source: the repository through a CodeConnections connection (``source.connection_arn``).
+    - Build: ``synth_commands`` (default the whole test suite, then ``make synth-pipeline``) on CodeBuild; the
+      pipeline stops here when a test, a compliance gate or the replacement guard fails.
+    - Self-mutation: the pipeline updates itself from the new cloud assembly before it deploys anything.
+    - Each stage first prints ``cdk diff`` of its stack against what is deployed (a ``Diff`` step, read-only
+      through the target account's CDK lookup role), then deploys through a CloudFormation change set; with
+      ``manual_approval`` (the default) a person approves the change set in between.
+    - Artifacts live in a :class:`PipelineArtifactStore` (KMS key that cross-account stages decrypt with, access
+      logs, versioning, expiry).
+
+    Example::
+
+        EmrPlatformPipelineStack(app, "emr-platform-pipeline", settings=load_pipeline_settings())
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        settings: PipelineSettings,
+        config_dir: Path = CONFIG_DIR,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            scope,
+            construct_id,
+            stack_name=settings.pipeline_name,
+            env=Environment(account=settings.account, region=settings.region),
+            description="GitOps pipeline of the EMR data platform",
+            termination_protection=True,
+            **kwargs,
+        )
+        self.settings = settings
+        for key, value in settings.tags.items():
+            Tags.of(self).add(key, value)
+
+        source = settings.source
+        self.source = pipelines.CodePipelineSource.connection(
+            source.repository,
+            source.branch,
+            connection_arn=source.connection_arn,
+            trigger_on_push=source.trigger_on_push,
+            # A full clone: the build runs `git` (the version, the pre-commit hooks) as a developer's machine would.
+            code_build_clone_output=True,
+        )
+        # Our own artifact store: CDK Pipelines' default bucket has no access logs, versioning or lifecycle.
+        self.artifacts = PipelineArtifactStore(self, "Artifacts")
+        self.pipeline = pipelines.CodePipeline(
+            self,
+            "Pipeline",
+            code_pipeline=codepipeline.Pipeline(
+                self,
+                "CodePipeline",
+                pipeline_name=settings.pipeline_name,
+                pipeline_type=codepipeline.PipelineType.V2,
+                artifact_bucket=self.artifacts.bucket,
+                # A pipeline that changed itself starts again with its new definition.
+                restart_execution_on_update=True,
+            ),
+            synth=pipelines.CodeBuildStep(
+                "Synth",
+                input=self.source,
+                commands=list(settings.synth_commands),
+                primary_output_directory="cdk.out",
+            ),
+            self_mutation=True,
+            use_change_sets=True,
+            code_build_defaults=pipelines.CodeBuildOptions(
+                build_environment=codebuild.BuildEnvironment(
+                    # Ubuntu 22.04 with Python 3.11 and npm; the Makefile brings its own pinned Node 22.
+                    build_image=codebuild.LinuxBuildImage.STANDARD_7_0,
+                    compute_type=codebuild.ComputeType.MEDIUM,
+                ),
+            ),
+        )
+        self.stages: dict[str, PlatformStage] = {}
+        for stage_settings in settings.stages:
+            environment = load_settings(stage_settings.environment, config_dir)
+            stage = PlatformStage(self, stage_settings.environment, settings=environment)
+            stack = stage.platform
+            change_set: list[pipelines.Step] = []
+            if stage_settings.manual_approval:
+                change_set.append(
+                    pipelines.ManualApprovalStep(
+                        "Approve",
+                        comment=f"Review the change set of {environment.stack_name} (resources replaced or removed "
+                        "are flagged) and the Diff step's output, then approve.",
+                    )
+                )
+            self.pipeline.add_stage(
+                stage,
+                pre=[self._diff_step(stage)],
+                stack_steps=[pipelines.StackSteps(stack=stack, change_set=change_set)],
+            )
+            self.stages[stage_settings.environment] = stage
+        # Build now, not at synth: the compliance review reads the pipeline's roles and policies.
+        self.pipeline.build_pipeline()
+
+    def _diff_step(self, stage: PlatformStage) -> pipelines.CodeBuildStep:
+        """``cdk diff`` of the stage's stack against the deployed one, in the build log; read-only, never fails."""
+        environment = stage.settings
+        lookup_role = self.format_arn(
+            service="iam",
+            region="",
+            account=environment.account,
+            resource="role",
+            resource_name=f"cdk-{DefaultStackSynthesizer.DEFAULT_QUALIFIER}-lookup-role-{environment.account}-"
+            f"{environment.region}",
+        )
+        return pipelines.CodeBuildStep(
+            "Diff",
+            input=self.pipeline.cloud_assembly_file_set,
+            install_commands=[f"npm install --global --no-audit --no-fund aws-cdk@{CDK_CLI_VERSION}"],
+            commands=[f"cdk diff --no-notices --app {stage.artifact_id} --all"],
+            # The lookup role of a bootstrapped account reads templates and nothing else.
+            role_policy_statements=[iam.PolicyStatement(actions=["sts:AssumeRole"], resources=[lookup_role])],
+        )

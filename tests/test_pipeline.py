@@ -1,0 +1,220 @@
+"""The GitOps pipeline (``-c pipeline=true``): synthesized once for the module, offline, through every gate."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aws_cdk.assertions import Match, Template
+
+from emr_platform.app import build_app
+from emr_platform.errors import SettingsError
+from emr_platform.guard import STATEFUL_TYPES
+from emr_platform.settings import CONFIG_DIR, load_pipeline_settings
+from emr_platform.stacks import EmrPlatformPipelineStack
+
+from .conftest import PROJECT, cfn_lint_errors
+
+SETTINGS = load_pipeline_settings()
+
+
+@pytest.fixture(scope="module")
+def pipeline(context: dict[str, object], tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Template]:
+    """The pipeline app synthesized once (all compliance gates run: a finding fails the fixture)."""
+    outdir = tmp_path_factory.mktemp("pipeline.out")
+    app = build_app(context={**context, "pipeline": "true"}, outdir=str(outdir))
+    app.synth()
+    [stack] = [c for c in app.node.children if isinstance(c, EmrPlatformPipelineStack)]
+    return outdir, Template.from_stack(stack)
+
+
+def _stages(template: Template) -> list[dict[str, Any]]:
+    [resource] = template.find_resources("AWS::CodePipeline::Pipeline").values()
+    return list(resource["Properties"]["Stages"])
+
+
+def _actions(template: Template, stage: str) -> list[tuple[str, str, int]]:
+    [found] = [s for s in _stages(template) if s["Name"] == stage]
+    return [(a["Name"], a["ActionTypeId"]["Provider"], a["RunOrder"]) for a in found["Actions"]]
+
+
+def test_stages_follow_the_promotion_order_after_build_and_self_mutation(pipeline: tuple[Path, Template]) -> None:
+    names = [s["Name"] for s in _stages(pipeline[1])]
+    assert names == ["Source", "Build", "UpdatePipeline", "Assets", *(s.environment for s in SETTINGS.stages)]
+
+
+def test_source_is_the_connection_repository_and_branch_of_the_settings(pipeline: tuple[Path, Template]) -> None:
+    [source] = _stages(pipeline[1])[0]["Actions"]
+    config = source["Configuration"]
+    assert source["ActionTypeId"]["Provider"] == "CodeStarSourceConnection"
+    assert config["ConnectionArn"] == SETTINGS.source.connection_arn
+    assert config["FullRepositoryId"] == SETTINGS.source.repository
+    assert config["BranchName"] == SETTINGS.source.branch
+
+
+def test_build_runs_the_test_suite_then_synthesizes_the_pipeline(pipeline: tuple[Path, Template]) -> None:
+    specs = [
+        json.loads(p["Properties"]["Source"]["BuildSpec"])
+        for p in pipeline[1].find_resources("AWS::CodeBuild::Project").values()
+        if "make test" in p["Properties"]["Source"].get("BuildSpec", "")
+    ]
+    assert len(specs) == 1
+    assert specs[0]["phases"]["build"]["commands"] == ["make test", "make synth-pipeline"]
+    assert specs[0]["artifacts"]["base-directory"] == "cdk.out"
+
+
+def test_prod_waits_for_an_approval_of_its_change_set_and_staging_does_not(pipeline: tuple[Path, Template]) -> None:
+    assert _actions(pipeline[1], "prod") == [
+        ("Diff", "CodeBuild", 1),
+        ("emr-platform-prod.Prepare", "CloudFormation", 2),
+        ("emr-platform-prod.Approve", "Manual", 3),
+        ("emr-platform-prod.Deploy", "CloudFormation", 4),
+    ]
+    assert _actions(pipeline[1], "staging") == [
+        ("Diff", "CodeBuild", 1),
+        ("emr-platform-staging.Prepare", "CloudFormation", 2),
+        ("emr-platform-staging.Deploy", "CloudFormation", 3),
+    ]
+
+
+def test_diff_steps_may_only_assume_the_lookup_role_of_their_target_account(pipeline: tuple[Path, Template]) -> None:
+    template = pipeline[1]
+    for stage in SETTINGS.stages:
+        [project] = [
+            p
+            for lid, p in template.find_resources("AWS::CodeBuild::Project").items()
+            if lid.startswith(f"CodePipeline{stage.environment}Diff")
+        ]
+        spec = json.loads(project["Properties"]["Source"]["BuildSpec"])
+        assert spec["phases"]["build"]["commands"] == [
+            f"cdk diff --no-notices --app assembly-emr-platform-pipeline-{stage.environment} --all"
+        ]
+    account = {"staging": "222222222222", "prod": "333333333333"}
+    for number in account.values():
+        template.has_resource_properties(
+            "AWS::IAM::Policy",
+            {
+                "PolicyDocument": {
+                    "Statement": Match.array_with(
+                        [
+                            {
+                                "Action": "sts:AssumeRole",
+                                "Effect": "Allow",
+                                "Resource": f"arn:aws:iam::{number}:role/cdk-hnb659fds-lookup-role-{number}-eu-west-1",
+                            }
+                        ]
+                    )
+                }
+            },
+        )
+
+
+def test_artifacts_are_kms_encrypted_versioned_and_access_logged(pipeline: tuple[Path, Template]) -> None:
+    template = pipeline[1]
+    template.has_resource_properties(
+        "AWS::S3::Bucket",
+        {
+            "BucketEncryption": {
+                "ServerSideEncryptionConfiguration": [
+                    Match.object_like({"ServerSideEncryptionByDefault": Match.object_like({"SSEAlgorithm": "aws:kms"})})
+                ]
+            },
+            "VersioningConfiguration": {"Status": "Enabled"},
+            "LoggingConfiguration": Match.object_like({"LogFilePrefix": "artifacts/"}),
+        },
+    )
+    template.has_resource_properties("AWS::KMS::Key", {"EnableKeyRotation": True})
+    [pipeline_resource] = template.find_resources("AWS::CodePipeline::Pipeline").values()
+    assert pipeline_resource["Properties"]["PipelineType"] == "V2"
+    assert pipeline_resource["Properties"]["RestartExecutionOnUpdate"] is True
+
+
+def test_pipeline_template_is_cfn_lint_clean(pipeline: tuple[Path, Template]) -> None:
+    # E3703 reads the cross-account deploy actions' RoleArn, an Fn::Join of the partition that CDK Pipelines writes
+    # and CloudFormation accepts, as an error ("prefer Fn::Sub"): cfn-lint 1.58's schema allows only strings there.
+    assert cfn_lint_errors(pipeline[0] / "emr-platform-pipeline.template.json", ignore=("E3703",)) == []
+
+
+def test_stage_stacks_keep_the_stack_names_and_stateful_logical_ids_of_a_deploy_by_hand(
+    pipeline: tuple[Path, Template],
+) -> None:
+    for stage in SETTINGS.stages:
+        assembly = pipeline[0] / f"assembly-emr-platform-pipeline-{stage.environment}"
+        manifest = json.loads((assembly / "manifest.json").read_text(encoding="utf-8"))
+        [artifact] = [a for a in manifest["artifacts"].values() if a["type"] == "aws:cloudformation:stack"]
+        assert artifact["properties"]["stackName"] == f"emr-platform-{stage.environment}"
+        staged = json.loads((assembly / artifact["properties"]["templateFile"]).read_text(encoding="utf-8"))
+        by_hand = json.loads(
+            (PROJECT / "baseline" / f"emr-platform-{stage.environment}.template.json").read_text(encoding="utf-8")
+        )
+
+        def stateful(template: dict[str, Any]) -> dict[str, str]:
+            return {k: r["Type"] for k, r in template["Resources"].items() if r["Type"] in STATEFUL_TYPES}
+
+        assert stateful(staged) == stateful(by_hand)
+
+
+def _pipeline_dir(tmp_path: Path, text: str) -> Path:
+    config = tmp_path / "config"
+    shutil.copytree(CONFIG_DIR, config)
+    (config / "pipeline.yaml").write_text(text, encoding="utf-8")
+    return config
+
+
+PIPELINE_YAML = (CONFIG_DIR / "pipeline.yaml").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ("  - environment: prod\n", "  - environment: production\n", "stages.1.environment: no settings file"),
+        ("  - environment: prod\n", "  - environment: staging\n", "environment 'staging' is deployed twice"),
+        ("connection_arn: arn:aws:codeconnections", "connection_arn: arn:aws:codecommit", "source.connection_arn"),
+        ("  branch: main\n", "  branch: main\n  branches: [main]\n", "source.branches"),
+    ],
+    ids=["unknown-environment", "twice", "bad-connection", "unknown-key"],
+)
+def test_fails_on_bad_pipeline_settings_naming_file_line_and_field(
+    tmp_path: Path, old: str, new: str, expected: str
+) -> None:
+    assert old in PIPELINE_YAML
+    config = _pipeline_dir(tmp_path, PIPELINE_YAML.replace(old, new))
+    with pytest.raises(SettingsError) as error:
+        load_pipeline_settings(config)
+    message = str(error.value)
+    assert "pipeline.yaml:" in message
+    assert expected in message
+    assert "Fix:" in message
+
+
+def test_fails_without_a_pipeline_settings_file(tmp_path: Path) -> None:
+    config = tmp_path / "config"
+    shutil.copytree(CONFIG_DIR, config)
+    (config / "pipeline.yaml").unlink()
+    with pytest.raises(SettingsError, match=r"no pipeline settings file\. Fix: create"):
+        load_pipeline_settings(config)
+
+
+def test_pipeline_yaml_is_not_an_environment() -> None:
+    result = subprocess.run(
+        [sys.executable, "app.py"],
+        cwd=PROJECT,
+        env={**os.environ, "CDK_CONTEXT_JSON": json.dumps({"env": "pipeline"})},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert result.returncode == 1
+    assert "context 'env': unknown environment (got 'pipeline')" in result.stderr
+
+
+def test_fails_on_a_pipeline_context_that_is_not_a_boolean(context: dict[str, object]) -> None:
+    with pytest.raises(SettingsError, match=r"context 'pipeline': not a boolean \(got 'yes'\)\. Fix: use -c"):
+        build_app(context={**context, "pipeline": "yes"})
