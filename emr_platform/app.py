@@ -9,6 +9,7 @@ code 1, not a traceback.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -91,6 +92,25 @@ def cdk_json_context(project_dir: Path = PROJECT_DIR) -> dict[str, Any]:
     return dict(context)
 
 
+_TOO_MANY_RESOURCES = re.compile(
+    r"Number of resources in stack '([^']+)': (\d+) is greater than allowed maximum of (\d+)"
+)
+
+
+def _resource_limit_message(error: str) -> str | None:
+    """aws-cdk-lib's TooManyResourcesInStack as one line with the fix, or None for any other error."""
+    match = _TOO_MANY_RESOURCES.search(error)
+    if match is None:
+        return None
+    stack, count, maximum = match.groups()
+    return (
+        f"{stack}: {count} CloudFormation resources, more than the {maximum} a stack may hold (each long-running "
+        "cluster adds about 33: security groups and their rules, roles, alarms, a dashboard). Fix: move some "
+        "clusters into another environment (a settings file of their own), or make occasional ones "
+        "transient_clusters (a state machine each, no standing resources per node group)"
+    )
+
+
 def main() -> int:
     """Entry point of ``app.py``: synthesize, or print one clear error."""
     try:
@@ -99,6 +119,10 @@ def main() -> int:
         print(f"error: {error}", file=sys.stderr)
         return 1
     except RuntimeError as error:
+        limit = _resource_limit_message(str(error))
+        if limit is not None:
+            print(f"error: {limit}", file=sys.stderr)
+            return 1
         # A compliance gate failed (run without the CDK CLI, which reports it itself): the report, not a traceback.
         if not str(error).startswith(("ValidationFailed", "ValidationFailedWithErrors")):
             raise

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from aws_cdk import App, Stack
 from aws_cdk.assertions import Match, Template
 from aws_cdk.aws_s3 import Bucket
@@ -246,3 +247,31 @@ integrations:
     assert len(ingress) == 4  # primary and core groups of each of the two clusters
     assert template.find_outputs("RedshiftRoleArn")
     assert cfn_lint_errors(*(tmp_path / "out").glob("*.template.json")) == []
+
+
+def test_fails_on_too_many_clusters_for_one_stack_with_one_line(tmp_path: Path) -> None:
+    settings = yaml.safe_load((PROJECT / "config" / "dev.yaml").read_text(encoding="utf-8"))
+    cluster = next(iter(settings["clusters"].values()))
+    settings["clusters"] = {f"c{i:02d}": cluster for i in range(1, 14)}  # 13 x 33 resources and the rest > 500
+    (tmp_path / "dev.yaml").write_text(yaml.safe_dump(settings), encoding="utf-8")
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            # app.py's main() with this settings directory instead of config/.
+            "import functools, sys, emr_platform.app as a;"
+            f"a.build_app = functools.partial(a.build_app, config_dir=__import__('pathlib').Path({str(tmp_path)!r}));"
+            "sys.exit(a.main())",
+        ],
+        cwd=PROJECT,
+        env={**os.environ, "CDK_CONTEXT_JSON": json.dumps({"env": "dev"}), "CDK_OUTDIR": str(tmp_path / "out")},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert "Traceback" not in result.stderr
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("error: emr-platform-dev: ") and "more than the 500 a stack may hold" in line
+    assert "Fix: move some clusters into another environment" in line
