@@ -449,7 +449,9 @@ class PipelineSettings(Spec):
 
     pipeline_name: Name = Field(default="emr-platform-pipeline", description="The pipeline's and its stack's name.")
     account: AccountId = Field(description="AWS account ID of the pipeline (the tooling account), quoted.")
-    region: RegionName = Field(description="AWS region of the pipeline.")
+    region: RegionName = Field(
+        description="AWS region of the pipeline; every stage's environment must deploy to this region."
+    )
     source: PipelineSourceSettings = Field(description="The repository. See PipelineSourceSettings.")
     stages: tuple[PipelineStageSettings, ...] = Field(
         min_length=1, description="Environments to deploy, in promotion order (e.g. staging, then prod)."
@@ -552,6 +554,17 @@ def load_pipeline_settings(config_dir: Path = CONFIG_DIR) -> PipelineSettings:
                 problem="no settings file for this environment",
                 value=stage.environment,
                 fix=f"use one of {', '.join(known) or '(none)'} or create {config_dir.name}/{stage.environment}.yaml",
+            )
+        region = load_settings(stage.environment, config_dir).region
+        if region != settings.region:
+            # Another region needs a KMS-encrypted artifact replication bucket there, which the pipeline does not
+            # create; aws-cdk-lib would fail at synth with a stack trace.
+            raise SettingsError(
+                where=f"{shown}{line_of(text, ('stages', index, 'environment'))}: stages.{index}.environment",
+                problem=f"the environment deploys to {region}, the pipeline runs in {settings.region}; stages in "
+                "other regions are not supported",
+                value=stage.environment,
+                fix=f"run the pipeline in {region} (region: {region}), or give each region a pipeline of its own",
             )
     return settings
 

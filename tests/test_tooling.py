@@ -13,7 +13,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -63,8 +62,7 @@ def _dry_run(target: str) -> list[str]:
 
 
 def test_actionlint_accepts_the_workflow() -> None:
-    if not ACTIONLINT.is_file():
-        pytest.skip(f"actionlint is not installed in {ACTIONLINT.parent} (requirements-dev.txt does not pin it)")
+    assert ACTIONLINT.is_file(), f"actionlint is not in {ACTIONLINT.parent}: run 'make setup' (requirements-dev.txt)"
     result = subprocess.run(
         [str(ACTIONLINT), "-no-color", str(WORKFLOW.relative_to(PROJECT))],
         cwd=PROJECT,

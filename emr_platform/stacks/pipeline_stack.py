@@ -140,7 +140,8 @@ class EmrPlatformPipelineStack(Stack):
         self.pipeline.build_pipeline()
 
     def _diff_step(self, stage: PlatformStage) -> pipelines.CodeBuildStep:
-        """``cdk diff`` of the stage's stack against the deployed one, in the build log; read-only, never fails."""
+        """``cdk diff`` of the stage's stack against the deployed one, in the build log. Read-only; it fails only when
+        it cannot read the deployed stack (the stage account does not trust the pipeline's)."""
         environment = stage.settings
         lookup_role = self.format_arn(
             service="iam",
