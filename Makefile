@@ -26,6 +26,9 @@ help:  ## list the targets
 $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet -r requirements-dev.txt 2>&1 | { grep -v 'is ignored: it is neither' || true; }
+	# cdk.json runs the app with -O, which reads *.opt-1.pyc: compile them now, or every synthesis where bytecode
+	# cannot be written (PYTHONDONTWRITEBYTECODE, a read-only venv) recompiles aws-cdk-lib's modules (3 s).
+	$(PY) -O -m compileall -q -j 0 $(VENV)/lib >/dev/null
 	touch $@
 
 # checkov in a venv of its own: its pinned dependencies (boto3, pydantic, ...) need not match the app's.

@@ -4,6 +4,10 @@
 ``-c env=dev,prod``) selects some. ``-c pipeline=true`` synthesizes the GitOps pipeline of ``config/pipeline.yaml``
 instead (its stages hold the environments it deploys). A bad setting ends the run with one message and exit
 code 1, not a traceback.
+
+cdk.json runs ``python -O app.py``: without ``-O``, jsii's generated bindings check the type of every argument at
+run time, a quarter of the time spent building the stacks. ``mypy --strict`` checks the same types statically, and
+the test suite, which builds the same stacks without ``-O``, still runs them.
 """
 
 from __future__ import annotations

@@ -89,19 +89,27 @@ def acknowledge_pipeline_findings(stack: EmrPlatformPipelineStack) -> list[Findi
 
 
 def _acknowledge(findings: list[Finding]) -> list[Finding]:
-    skips: dict[str, list[dict[str, str]]] = {}
-    resources: dict[str, CfnResource] = {}
+    # Acknowledgments are grouped by construct: one call into aws-cdk-lib per construct, not per finding (each is
+    # a round trip to jsii's Node process; about 400 fewer per synthesis of all environments). Grouped by the Python
+    # object, which the dict keeps alive (so its id is not reused); should jsii hand out two objects for one
+    # construct, it gets two calls, which is still right. Checkov skips must be one metadata entry per resource,
+    # so they are grouped by path.
+    skips: dict[str, tuple[CfnResource, list[dict[str, str]]]] = {}
+    acknowledgments: dict[int, tuple[IConstruct, list[Acknowledgment]]] = {}
     for finding in findings:
         if finding.finding_id.startswith(CHECKOV):
             resource = _cfn_resource(finding.scope)
-            resources[resource.node.path] = resource
-            skips.setdefault(resource.node.path, []).append(
+            skips.setdefault(resource.node.path, (resource, []))[1].append(
                 {"id": finding.finding_id.removeprefix(CHECKOV), "comment": finding.reason}
             )
         else:
-            Validations.of(finding.scope).acknowledge(Acknowledgment(id=finding.finding_id, reason=finding.reason))
-    for path, resource in resources.items():
-        resource.add_metadata("checkov", {"skip": skips[path]})
+            acknowledgments.setdefault(id(finding.scope), (finding.scope, []))[1].append(
+                Acknowledgment(id=finding.finding_id, reason=finding.reason)
+            )
+    for scope, acks in acknowledgments.values():
+        Validations.of(scope).acknowledge(*acks)
+    for resource, skip in skips.values():
+        resource.add_metadata("checkov", {"skip": skip})
     return findings
 
 

@@ -97,6 +97,11 @@ def test_diff_steps_may_only_assume_the_lookup_role_of_their_target_account(pipe
         assert spec["phases"]["build"]["commands"] == [
             f"cdk diff --no-notices --app assembly-emr-platform-pipeline-{stage.environment} --all"
         ]
+        # The CLI the step installs is the one package.json and its lock pin (a newer CLI may not read the
+        # assembly; an older one may misread it).
+        assert spec["phases"]["install"]["commands"] == [
+            f"npm install --global --no-audit --no-fund aws-cdk@{_pinned_cdk_cli()}"
+        ]
     account = {"staging": "222222222222", "prod": "333333333333"}
     for number in account.values():
         template.has_resource_properties(
@@ -115,6 +120,14 @@ def test_diff_steps_may_only_assume_the_lookup_role_of_their_target_account(pipe
                 }
             },
         )
+
+
+def _pinned_cdk_cli() -> str:
+    """The aws-cdk version package.json pins, checked against the lock file."""
+    pinned = json.loads((PROJECT / "package.json").read_text(encoding="utf-8"))["devDependencies"]["aws-cdk"]
+    lock = json.loads((PROJECT / "package-lock.json").read_text(encoding="utf-8"))
+    assert lock["packages"]["node_modules/aws-cdk"]["version"] == pinned
+    return str(pinned)
 
 
 def test_artifacts_are_kms_encrypted_versioned_and_access_logged(pipeline: tuple[Path, Template]) -> None:
