@@ -90,7 +90,8 @@ deploy: setup  ## deploy one environment (needs AWS credentials): make deploy EN
 	$(CDK) deploy -c env=$(ENV) --all --require-approval broadening
 
 deploy-pipeline: setup  ## deploy the pipeline once (needs credentials of its account); it then updates itself on every push
-	$(CDK) deploy -c pipeline=true $$($(PY) -c 'from emr_platform.settings import load_pipeline_settings as l; print(l().pipeline_name)') --require-approval broadening
+	# --all selects the top-level stacks only: the pipeline stack, not the stacks of its stages (the pipeline deploys those).
+	$(CDK) deploy -c pipeline=true --all --require-approval broadening
 
 clean:  ## remove generated files (keeps the venvs and node_modules)
 	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache

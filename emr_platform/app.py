@@ -68,8 +68,8 @@ def build_app(app: App | None = None, *, config_dir: Path = CONFIG_DIR, **app_kw
     """Build the app's stacks (one per selected environment, or the pipeline) and register the compliance gates."""
     app = app or App(**app_kwargs)
     if pipeline_selected(app):
-        settings = load_pipeline_settings(config_dir)
-        pipeline = EmrPlatformPipelineStack(app, settings.pipeline_name, settings=settings, config_dir=config_dir)
+        settings, environments = load_pipeline_settings(config_dir)
+        pipeline = EmrPlatformPipelineStack(app, settings.pipeline_name, settings=settings, environments=environments)
         acknowledge_pipeline_findings(pipeline)
         stacks = [stage.platform for stage in pipeline.stages.values()]
     else:

@@ -37,6 +37,7 @@ from emr_platform.constructs import (
     TransientEmrCluster,
 )
 from emr_platform.constructs.transient import TRANSIENT_TAG
+from emr_platform.errors import EmrPlatformError
 from emr_platform.stacks import EmrPlatformPipelineStack, EmrPlatformStack
 
 
@@ -58,11 +59,19 @@ GUARD_RULES_DIR = Path(__file__).resolve().parent / "rules" / "control_tower"
 
 
 def guard_rules() -> list[ValidationRuleSource]:
-    """The Control Tower Guard rules, as aws-cdk-lib's CloudFormation validation takes them."""
-    return [
-        ValidationRuleSource(name=path.stem, content=path.read_text(encoding="utf-8"))
-        for path in sorted(GUARD_RULES_DIR.glob("*.guard"))
-    ]
+    """The Control Tower Guard rules, as aws-cdk-lib's CloudFormation validation takes them.
+
+    :raises EmrPlatformError: there are none (an install without the package data), instead of running no gate.
+    """
+    paths = sorted(GUARD_RULES_DIR.glob("*.guard"))
+    if not paths:
+        raise EmrPlatformError(
+            where=str(GUARD_RULES_DIR),
+            problem="no Control Tower Guard rules (*.guard) found: the package was installed without its data",
+            show_value=False,
+            fix="reinstall emr-platform from a wheel or sdist built by its pyproject.toml (it includes rules/)",
+        )
+    return [ValidationRuleSource(name=path.stem, content=path.read_text(encoding="utf-8")) for path in paths]
 
 
 def add_compliance_checks(app: App) -> None:

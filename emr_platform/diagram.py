@@ -20,7 +20,6 @@ Example::
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import json
 import math
@@ -33,6 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import escape
 
+from emr_platform.assembly import MANIFEST, stack_artifacts
 from emr_platform.errors import EmrPlatformError
 
 if TYPE_CHECKING:
@@ -70,7 +70,8 @@ MAX_LINES = 5
 
 
 class DiagramError(EmrPlatformError):
-    """The diagram cannot be drawn: no cloud assembly, no such stack, or unreadable files."""
+    """The diagram cannot be drawn: no cloud assembly, no such stack, files missing, unreadable or of another format,
+    or an output that cannot be written."""
 
 
 @dataclass(frozen=True)
@@ -187,34 +188,25 @@ def record_construct_classes(stack: IConstruct, package: str = "emr_platform") -
 def _load_json(path: Path, what: str) -> Any:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as error:  # JSONDecodeError is a ValueError
+        problem = f"the {what} is missing" if isinstance(error, FileNotFoundError) else f"the {what} cannot be read"
+        detail = "" if isinstance(error, FileNotFoundError) else f" ({type(error).__name__}: {error})"
         raise DiagramError(
-            where=str(path), problem=f"the {what} is missing", show_value=False, fix="synthesize again: make synth"
-        ) from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise DiagramError(
-            where=str(path),
-            problem=f"the {what} cannot be read ({error})",
-            show_value=False,
-            fix="synthesize again: make synth",
+            where=str(path), problem=problem + detail, show_value=False, fix="synthesize again: make synth"
         ) from None
 
 
 def _stack_artifact(assembly_dir: Path, stack_name: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """The manifest and the stack's artifact, or a :class:`DiagramError` naming the stacks there are."""
-    if not (assembly_dir / "manifest.json").is_file():
+    if not (assembly_dir / MANIFEST).is_file():
         raise DiagramError(
             where=str(assembly_dir),
             problem="no cloud assembly here (no manifest.json)",
             show_value=False,
             fix="run 'make synth' first, or pass the cdk.out directory",
         )
-    manifest: dict[str, Any] = _load_json(assembly_dir / "manifest.json", "assembly manifest")
-    stacks = {
-        name: artifact
-        for name, artifact in sorted(manifest.get("artifacts", {}).items())
-        if artifact.get("type") == "aws:cloudformation:stack"
-    }
+    manifest: dict[str, Any] = _load_json(assembly_dir / MANIFEST, "assembly manifest")
+    stacks = stack_artifacts(manifest)
     for name, artifact in stacks.items():
         if stack_name in (name, artifact.get("properties", {}).get("stackName")):
             return manifest, {"id": name, **artifact}
@@ -233,23 +225,10 @@ def _tree_node(tree: dict[str, Any], path: str) -> dict[str, Any] | None:
     return node
 
 
-def _unique_id(components: Sequence[str]) -> str:
-    """The logical ID the CDK allocates to a resource at ``components`` below its stack (``makeUniqueId``)."""
-    parts = [c for c in components if c != "Default"]
-    if len(parts) == 1:
-        return re.sub(r"[^A-Za-z0-9]", "", parts[0])
-    digest = hashlib.md5("/".join(parts).encode(), usedforsecurity=False).hexdigest()[:8].upper()
-    human = [p for i, p in enumerate(parts) if i == 0 or p != parts[i - 1]]
-    return "".join(re.sub(r"[^A-Za-z0-9]", "", p) for p in human if p != "Resource") + digest
-
-
 def _owners(stack_node: dict[str, Any], resources: Mapping[str, Any]) -> dict[str, str]:
-    """Logical ID -> id of the top-level construct that holds it.
-
-    The template's ``aws:cdk:path`` metadata when present (the CLI writes it), else ``tree.json``: the logical ID
-    attribute of each L1, or, for the CDK's generic ``CfnResource`` (custom resources), the ID the CDK derives
-    from the path.
-    """
+    """Logical ID -> id of the top-level construct that holds it: the template's ``aws:cdk:path`` metadata (the
+    CLI writes it), else the logical ID attribute ``tree.json`` records for each L1 (the CDK's generic
+    ``CfnResource`` of custom resources has none: without the metadata, those have no owner)."""
     owners: dict[str, str] = {}
     stack_path = str(stack_node.get("path", ""))
     for logical_id, resource in resources.items():
@@ -257,17 +236,15 @@ def _owners(stack_node: dict[str, Any], resources: Mapping[str, Any]) -> dict[st
         if isinstance(path, str) and path.startswith(f"{stack_path}/"):
             owners[logical_id] = path[len(stack_path) + 1 :].split("/", 1)[0]
 
-    def walk(node: dict[str, Any], top: str, components: list[str]) -> None:
+    def walk(node: dict[str, Any], top: str) -> None:
         logical_id = node.get("attributes", {}).get("aws:cdk:cloudformation:logicalId")
-        if not isinstance(logical_id, str):
-            logical_id = _unique_id(components)
-        if logical_id in resources:
+        if isinstance(logical_id, str) and logical_id in resources:
             owners.setdefault(logical_id, top)
-        for child_id, child in node.get("children", {}).items():
-            walk(child, top, [*components, child_id])
+        for child in node.get("children", {}).values():
+            walk(child, top)
 
     for top_id, child in stack_node.get("children", {}).items():
-        walk(child, top_id, [top_id])
+        walk(child, top_id)
     return owners
 
 
@@ -317,8 +294,21 @@ def _class_name(node: dict[str, Any], metadata: Sequence[Any]) -> str:
 def read_architecture(assembly_dir: Path, stack_name: str) -> Architecture:
     """What to draw of stack ``stack_name`` (its artifact id or its CloudFormation name) in ``assembly_dir``.
 
-    Raises :class:`DiagramError` if there is no assembly, no such stack, or no ``tree.json``.
+    :raises DiagramError: no assembly, no such stack, a file missing or unreadable, a resource that no construct
+        holds (a synthesis without ``aws:cdk:path`` metadata), or files not in the cloud assembly format.
     """
+    try:
+        return _read_architecture(assembly_dir, stack_name)
+    except (KeyError, IndexError, TypeError, AttributeError, ValueError) as error:
+        raise DiagramError(
+            where=str(assembly_dir),
+            problem=f"the cloud assembly is not in the format this tool reads ({type(error).__name__}: {error})",
+            show_value=False,
+            fix="synthesize again with this project's CDK version: make synth",
+        ) from None
+
+
+def _read_architecture(assembly_dir: Path, stack_name: str) -> Architecture:
     manifest, artifact = _stack_artifact(assembly_dir, stack_name)
     template: dict[str, Any] = _load_json(assembly_dir / artifact["properties"]["templateFile"], "stack template")
     tree_file = next(
@@ -344,6 +334,14 @@ def read_architecture(assembly_dir: Path, stack_name: str) -> Architecture:
         if resource.get("Type") != "AWS::CDK::Metadata"
     }
     owners = _owners(stack_node, resources)
+    unowned = sorted(set(resources) - set(owners))
+    if unowned:
+        raise DiagramError(
+            where=str(assembly_dir / artifact["properties"]["templateFile"]),
+            problem=f"{len(unowned)} resource(s) with no construct in tree.json and no aws:cdk:path metadata",
+            value=unowned[:3],
+            fix="synthesize with the CDK CLI, which writes that metadata: make synth",
+        )
     counts: dict[str, Counter[str]] = {}
     for logical_id, owner in owners.items():
         counts.setdefault(owner, Counter())[str(resources[logical_id]["Type"])] += 1
@@ -521,7 +519,8 @@ def layers_of(order: Sequence[str], edges: Sequence[tuple[str, str]]) -> dict[st
 
 
 def _isotonic(targets: Sequence[float], weights: Sequence[float], offsets: Sequence[float]) -> list[float]:
-    """Centers closest (least squares) to ``targets`` that keep the column's order and spacing (``offsets``)."""
+    """Centers closest (least squares, weighted by ``weights``) to ``targets`` that keep the column's order and at least
+    its spacing (``offsets``)."""
     blocks: list[list[float]] = []  # [weighted sum, weight, count]
     for target, weight, offset in zip(targets, weights, offsets, strict=True):
         blocks.append([(target - offset) * weight, weight, 1])
@@ -546,7 +545,7 @@ class Layout:
 
 
 def layout(architecture: Architecture) -> Layout:
-    """Columns by longest-path layering, order by barycenter sweeps, heights by isotonic regression."""
+    """Columns by longest-path layering, order by barycenter sweeps, vertical positions by isotonic regression."""
     order = [c.construct_id for c in architecture.components]
     layer = layers_of(order, architecture.edges)
     slots = {
@@ -830,13 +829,6 @@ def main(argv: Iterable[str] | None = None) -> int:
         architecture = write_diagram(Path(assembly), stack_name, Path(output))
     except EmrPlatformError as error:
         print(f"error: {error}", file=sys.stderr)
-        return 2
-    except (KeyError, IndexError, TypeError, AttributeError) as error:  # a manifest or tree of another shape
-        print(
-            f"error: {assembly}: the cloud assembly is not in the format this tool reads ({type(error).__name__}: "
-            f"{error}). Fix: synthesize again with this project's CDK version: make synth",
-            file=sys.stderr,
-        )
         return 2
     print(
         f"wrote {output}: {architecture.stack_name}, {len(architecture.components)} constructs, "

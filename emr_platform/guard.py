@@ -22,6 +22,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from emr_platform.assembly import MANIFEST, load_manifest, stack_artifacts
+
 STATEFUL_TYPES = frozenset(
     {
         "AWS::S3::Bucket",
@@ -171,13 +173,13 @@ def compare(stack: str, baseline: dict[str, Any], current: dict[str, Any]) -> li
 
 
 def stack_templates(assembly_dir: Path) -> dict[str, Path]:
-    """Stack name -> template file of a cloud assembly."""
-    manifest = json.loads((assembly_dir / "manifest.json").read_text(encoding="utf-8"))
-    return {
-        name: assembly_dir / artifact["properties"]["templateFile"]
-        for name, artifact in sorted(manifest.get("artifacts", {}).items())
-        if artifact.get("type") == "aws:cloudformation:stack"
+    """Stack name -> template file of a cloud assembly: the app's (``cdk.out``) or a pipeline stage's
+    (``cdk.out/assembly-<pipeline>-<env>``), whose artifacts are named after the stage but deploy the same stack."""
+    stacks = {
+        artifact["properties"].get("stackName", name): assembly_dir / artifact["properties"]["templateFile"]
+        for name, artifact in stack_artifacts(load_manifest(assembly_dir)).items()
     }
+    return dict(sorted(stacks.items()))
 
 
 def check(assembly_dir: Path, baseline_dir: Path) -> list[Change]:
@@ -229,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
     accepting = "--accept" in args
     paths = [a for a in args if a != "--accept"]
     assembly, baseline = (Path(p) for p in [*paths, "cdk.out", "baseline"][:2])
-    if not (assembly / "manifest.json").is_file():
+    if not (assembly / MANIFEST).is_file():
         print(f"error: {assembly}: no cloud assembly here. Fix: run 'make synth' first", file=sys.stderr)
         return 2
     if accepting:

@@ -530,11 +530,12 @@ def load_settings(environment: str, config_dir: Path = CONFIG_DIR) -> Environmen
     return settings
 
 
-def load_pipeline_settings(config_dir: Path = CONFIG_DIR) -> PipelineSettings:
-    """Read and validate ``config_dir/pipeline.yaml``; every stage must name an environment with a settings file.
+def load_pipeline_settings(config_dir: Path = CONFIG_DIR) -> tuple[PipelineSettings, dict[str, EnvironmentSettings]]:
+    """Read and validate ``config_dir/pipeline.yaml`` and the settings of every environment its stages name (each
+    must have a valid settings file and deploy to the pipeline's region); returns both, the environments by name.
 
     :raises SettingsError: the file is missing or breaks the schema, or a stage names an environment without a
-        valid settings file.
+        valid settings file, or one in another region.
     """
     path = config_dir / f"{PIPELINE_FILE}.yaml"
     shown = _display(path)
@@ -547,6 +548,7 @@ def load_pipeline_settings(config_dir: Path = CONFIG_DIR) -> PipelineSettings:
         )
     settings, text = _load_model(PipelineSettings, path, start_hint="'account:', 'region:', 'source:' and 'stages:'")
     known = available_environments(config_dir)
+    environments: dict[str, EnvironmentSettings] = {}
     for index, stage in enumerate(settings.stages):
         if stage.environment not in known:
             raise SettingsError(
@@ -555,7 +557,8 @@ def load_pipeline_settings(config_dir: Path = CONFIG_DIR) -> PipelineSettings:
                 value=stage.environment,
                 fix=f"use one of {', '.join(known) or '(none)'} or create {config_dir.name}/{stage.environment}.yaml",
             )
-        region = load_settings(stage.environment, config_dir).region
+        environment = environments[stage.environment] = load_settings(stage.environment, config_dir)
+        region = environment.region
         if region != settings.region:
             # Another region needs a KMS-encrypted artifact replication bucket there, which the pipeline does not
             # create; aws-cdk-lib would fail at synth with a stack trace.
@@ -566,7 +569,7 @@ def load_pipeline_settings(config_dir: Path = CONFIG_DIR) -> PipelineSettings:
                 value=stage.environment,
                 fix=f"run the pipeline in {region} (region: {region}), or give each region a pipeline of its own",
             )
-    return settings
+    return settings, environments
 
 
 def _load_model(model: type[_M], path: Path, *, start_hint: str) -> tuple[_M, str]:

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from emr_platform.assembly import MANIFEST, load_manifest, stack_artifacts
 from emr_platform.cost import SPOT_TYPICAL, ClusterCost, estimate
 from emr_platform.pricing import PRICE_LIST_REGION, PRICES_FILE, PriceTable, refresh
 
@@ -18,11 +19,8 @@ from emr_platform.pricing import PRICE_LIST_REGION, PRICES_FILE, PriceTable, ref
 def summarize(assembly_dir: Path, prices: PriceTable | None = None) -> str:
     """The summary text of every stack in ``assembly_dir``, costs from ``prices`` (default the package's table)."""
     prices = prices or PriceTable.load()
-    manifest = json.loads((assembly_dir / "manifest.json").read_text(encoding="utf-8"))
     lines: list[str] = []
-    for name, artifact in sorted(manifest.get("artifacts", {}).items()):
-        if artifact.get("type") != "aws:cloudformation:stack":
-            continue
+    for name, artifact in stack_artifacts(load_manifest(assembly_dir)).items():
         template_file = artifact["properties"]["templateFile"]
         template = json.loads((assembly_dir / template_file).read_text(encoding="utf-8"))
         resources: dict[str, Any] = template.get("Resources", {})
@@ -162,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         print(f"prices refreshed: {PRICES_FILE}")
     assembly = Path(args[0] if args else "cdk.out")
-    if not (assembly / "manifest.json").is_file():
+    if not (assembly / MANIFEST).is_file():
         print(f"error: {assembly}: no cloud assembly here. Fix: run 'make synth' first", file=sys.stderr)
         return 1
     print(summarize(assembly))

@@ -27,8 +27,9 @@ ENVIRONMENTS = ("dev", "prod", "staging")
 
 @pytest.fixture(scope="session")
 def context() -> dict[str, object]:
-    """cdk.json's context: tests see the feature flags the CLI passes."""
-    return cdk_json_context(PROJECT)
+    """cdk.json's context, and the construct paths the CLI asks for in the template metadata: tests synthesize
+    what ``cdk synth`` does."""
+    return {**cdk_json_context(PROJECT), "aws:cdk:enable-path-metadata": True}
 
 
 @dataclass

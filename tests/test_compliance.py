@@ -13,8 +13,10 @@ from pathlib import Path
 import pytest
 from aws_cdk import App, CfnResource, CloudFormationValidatePlugin, Validations
 
+from emr_platform import compliance
 from emr_platform.app import cdk_json_context
 from emr_platform.compliance import CHECKOV, GUARD_RULES_DIR, RULE_PACKS, Finding, findings_for, guard_rules
+from emr_platform.errors import EmrPlatformError
 from emr_platform.settings import load_settings
 from emr_platform.stacks import EmrPlatformStack
 
@@ -150,3 +152,9 @@ def test_the_guard_rules_are_the_copied_ones() -> None:
     for path in sorted(GUARD_RULES_DIR.glob("*.guard")):
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
         assert f"{digest}  {path.name}" in readme, f"{path.name} differs from the copy the README records"
+
+
+def test_no_guard_rules_is_an_error_not_a_missing_gate(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(compliance, "GUARD_RULES_DIR", tmp_path)
+    with pytest.raises(EmrPlatformError, match=r"no Control Tower Guard rules .* Fix: reinstall"):
+        guard_rules()

@@ -12,6 +12,7 @@ from pathlib import Path
 import yaml
 
 import emr_platform
+from emr_platform.compliance import GUARD_RULES_DIR
 
 from .conftest import PROJECT, cfn_lint_errors
 
@@ -51,6 +52,10 @@ def test_platform_team_example_synthesizes_a_compliant_cluster_from_the_installe
     assert (site / "emr_platform" / "py.typed").is_file()
     assert (site / f"emr_platform-{emr_platform.__version__}.dist-info").is_dir()
     assert (site / "emr_platform" / "assets" / "jobs" / "web_logs.py").is_file()
+    # The Guard rules are package data: without them the Control Tower gate would have nothing to run.
+    rules = sorted(p.name for p in (site / "emr_platform" / "rules" / "control_tower").glob("*.guard"))
+    assert rules == sorted(p.name for p in GUARD_RULES_DIR.glob("*.guard"))
+    assert rules
     example = shutil.copytree(EXAMPLE, tmp_path / "example")
     outdir = tmp_path / "cdk.out"
     context = json.loads((example / "cdk.json").read_text(encoding="utf-8"))["context"]

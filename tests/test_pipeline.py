@@ -14,16 +14,17 @@ import pytest
 from aws_cdk import App
 from aws_cdk.assertions import Match, Template
 
+from emr_platform import guard
 from emr_platform.app import build_app
 from emr_platform.compliance import CHECKOV, RULE_PACKS, Finding, pipeline_findings
-from emr_platform.errors import SettingsError
+from emr_platform.errors import PropError, SettingsError
 from emr_platform.guard import STATEFUL_TYPES
 from emr_platform.settings import CONFIG_DIR, load_pipeline_settings
 from emr_platform.stacks import EmrPlatformPipelineStack
 
 from .conftest import PROJECT, cfn_lint_errors
 
-SETTINGS = load_pipeline_settings()
+SETTINGS, ENVIRONMENTS = load_pipeline_settings()
 
 
 @pytest.fixture(scope="module")
@@ -180,6 +181,22 @@ def test_stage_stacks_keep_the_stack_names_and_stateful_logical_ids_of_a_deploy_
         assert stateful(staged) == stateful(by_hand)
 
 
+def test_the_guard_names_what_moving_a_hand_deployed_environment_into_the_pipeline_changes(
+    pipeline: tuple[Path, Template],
+) -> None:
+    """The known cost of switching routes (README "GitOps"): rules whose logical IDs carry the construct path,
+    which gains the stage. The guard, run on a stage's assembly against the hand-deployed baseline, names them all,
+    and nothing stateful is among them."""
+    for stage in SETTINGS.stages:
+        changes = guard.check(pipeline[0] / f"assembly-emr-platform-pipeline-{stage.environment}", PROJECT / "baseline")
+        assert {c.stack for c in changes} == {f"emr-platform-{stage.environment}"}
+        assert {c.what for c in changes} == {"removed"}
+        types = {c.resource_type for c in changes}
+        assert types <= {"AWS::EC2::SecurityGroupIngress", "AWS::EC2::SecurityGroupEgress", "AWS::Lambda::Permission"}
+        assert not types & STATEFUL_TYPES
+        assert "AWS::EC2::SecurityGroupIngress" in types
+
+
 def _pipeline_dir(tmp_path: Path, text: str) -> Path:
     config = tmp_path / "config"
     shutil.copytree(CONFIG_DIR, config)
@@ -246,7 +263,7 @@ def test_pipeline_acknowledgements_are_exactly_what_the_rule_packs_raise(context
     ``pipeline_findings``, and each of those is still raised (CloudFormation validation and checkov ids aside,
     which the module fixture's synthesis and the platform's compliance tests cover)."""
     app = App(context=context)
-    stack = EmrPlatformPipelineStack(app, "emr-platform-pipeline", settings=SETTINGS)
+    stack = EmrPlatformPipelineStack(app, "emr-platform-pipeline", settings=SETTINGS, environments=ENVIRONMENTS)
     stages = tuple(f"{stage.node.path}/" for stage in stack.stages.values())
     raised = {
         (v.rule_name, r.construct_path or "")
@@ -267,3 +284,9 @@ def test_pipeline_acknowledgements_are_exactly_what_the_rule_packs_raise(context
     stale = [(f.finding_id, f.scope.node.path) for f in findings if not any(covers(f, r, p) for r, p in raised)]
     assert stale == []
     assert all(len(f.reason) >= 20 for f in findings)
+
+
+def test_a_stage_without_environment_settings_fails_naming_the_prop(context: dict[str, object]) -> None:
+    partial = {name: env for name, env in ENVIRONMENTS.items() if name != "prod"}
+    with pytest.raises(PropError, match=r"environments: no settings for stage 'prod' \(got \['staging'\]\)\. Fix:"):
+        EmrPlatformPipelineStack(App(context=context), "emr-platform-pipeline", settings=SETTINGS, environments=partial)

@@ -45,33 +45,22 @@ def _hooks() -> dict[str, dict[str, Any]]:
     return {hook["id"]: hook for repo in _load(PRE_COMMIT)["repos"] for hook in repo["hooks"]}
 
 
+def _succeeds(command: list[str], env: dict[str, str] | None = None) -> str:
+    """Run ``command`` in the project; assert it exits 0 (its output is the failure message); return its stdout."""
+    result = subprocess.run(command, cwd=PROJECT, env=env, capture_output=True, text=True, check=False, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
 def _dry_run(target: str) -> list[str]:
     """The commands ``make <target>`` runs, setup taken as done (a sub-make's variables stripped)."""
     env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
-    result = subprocess.run(
-        ["make", "--dry-run", "--no-print-directory", "--old-file=setup", target],
-        cwd=PROJECT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=30,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    return result.stdout.splitlines()
+    return _succeeds(["make", "--dry-run", "--no-print-directory", "--old-file=setup", target], env=env).splitlines()
 
 
 def test_actionlint_accepts_the_workflow() -> None:
     assert ACTIONLINT.is_file(), f"actionlint is not in {ACTIONLINT.parent}: run 'make setup' (requirements-dev.txt)"
-    result = subprocess.run(
-        [str(ACTIONLINT), "-no-color", str(WORKFLOW.relative_to(PROJECT))],
-        cwd=PROJECT,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
+    _succeeds([str(ACTIONLINT), "-no-color", str(WORKFLOW.relative_to(PROJECT))])
 
 
 def test_workflow_runs_the_make_targets_in_order() -> None:
@@ -153,13 +142,5 @@ def test_pre_commit_hooks_are_local_and_cover_lint() -> None:
 
 def test_settings_hook_passes() -> None:
     hook = _hooks()["settings"]
-    result = subprocess.run(
-        [*shlex.split(hook["entry"]), *hook.get("args", [])],
-        cwd=PROJECT,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
+    _succeeds([*shlex.split(hook["entry"]), *hook.get("args", [])])
     assert re.search(hook["files"], "config/dev.yaml")

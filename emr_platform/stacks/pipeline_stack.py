@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
 from aws_cdk import DefaultStackSynthesizer, Environment, Stack, Stage, Tags, pipelines
@@ -12,7 +12,8 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from emr_platform.constructs.pipeline import PipelineArtifactStore
-from emr_platform.settings import CONFIG_DIR, EnvironmentSettings, PipelineSettings, load_settings
+from emr_platform.errors import PropError
+from emr_platform.settings import EnvironmentSettings, PipelineSettings
 from emr_platform.stacks.platform_stack import EmrPlatformStack
 
 CDK_CLI_VERSION = "2.1148.1"
@@ -50,9 +51,13 @@ class EmrPlatformPipelineStack(Stack):
     - Artifacts live in a :class:`PipelineArtifactStore` (KMS key that cross-account stages decrypt with, access
       logs, versioning, expiry).
 
+    ``environments`` holds the settings of every stage's environment, by name (``load_pipeline_settings`` reads
+    both and checks that they fit together).
+
     Example::
 
-        EmrPlatformPipelineStack(app, "emr-platform-pipeline", settings=load_pipeline_settings())
+        settings, environments = load_pipeline_settings()
+        EmrPlatformPipelineStack(app, settings.pipeline_name, settings=settings, environments=environments)
     """
 
     def __init__(
@@ -61,7 +66,7 @@ class EmrPlatformPipelineStack(Stack):
         construct_id: str,
         *,
         settings: PipelineSettings,
-        config_dir: Path = CONFIG_DIR,
+        environments: Mapping[str, EnvironmentSettings],
         **kwargs: Any,
     ) -> None:
         super().__init__(
@@ -118,7 +123,14 @@ class EmrPlatformPipelineStack(Stack):
         )
         self.stages: dict[str, PlatformStage] = {}
         for stage_settings in settings.stages:
-            environment = load_settings(stage_settings.environment, config_dir)
+            environment = environments.get(stage_settings.environment)
+            if environment is None:
+                raise PropError(
+                    where=f"EmrPlatformPipelineStack {self.node.path}: environments",
+                    problem=f"no settings for stage {stage_settings.environment!r}",
+                    value=sorted(environments),
+                    fix="pass the environments load_pipeline_settings() returns with the pipeline settings",
+                )
             stage = PlatformStage(self, stage_settings.environment, settings=environment)
             stack = stage.platform
             change_set: list[pipelines.Step] = []
