@@ -16,7 +16,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 
 from emr_platform.cluster_spec import EmrClusterSpec
 from emr_platform.errors import SettingsError
-from emr_platform.model import Spec, invalid
+from emr_platform.model import ResourceTags, Spec, invalid
 from emr_platform.security_spec import SecuritySpec
 from emr_platform.transient_spec import PLACEHOLDER_NAMES, TransientClusterSpec
 from emr_platform.validation import line_of, settings_error
@@ -269,7 +269,7 @@ class EnvironmentSettings(Spec):
         max_length=6,
         description="Availability zones to use, in order (pinned so synthesis never looks them up).",
     )
-    tags: dict[str, str] = Field(default_factory=dict, description="Tags on every resource of the stack.")
+    tags: ResourceTags = Field(default_factory=dict, description="Tags on every resource of the stack.")
     network: NetworkSettings = Field(default_factory=NetworkSettings, description="Network. See NetworkSettings.")
     storage: StorageSettings = Field(default_factory=StorageSettings, description="Buckets. See StorageSettings.")
     catalog: CatalogSettings = Field(default_factory=CatalogSettings, description="Glue catalog. See CatalogSettings.")
@@ -462,7 +462,7 @@ class PipelineSettings(Spec):
         description="Commands of the build step; it must leave the pipeline's cloud assembly in `cdk.out/`. "
         "Default: the whole test suite, then `make synth-pipeline`.",
     )
-    tags: dict[str, str] = Field(default_factory=dict, description="Tags on the pipeline's resources.")
+    tags: ResourceTags = Field(default_factory=dict, description="Tags on the pipeline's resources.")
 
     @model_validator(mode="after")
     def _check_stages(self) -> PipelineSettings:

@@ -65,6 +65,9 @@ def test_shipped_environments_load() -> None:
         ('account: "111111111111"', "account: 1111", ["account", "1111"]),
         # retention CloudWatch does not accept
         ("flow_logs_retention_days: 30", "flow_logs_retention_days: 31", ["flow_logs_retention_days", "use one of"]),
+        # tags CloudFormation would refuse at deploy time: a reserved prefix, a value too long
+        ("  environment: dev\n", "  aws:environment: dev\n", ["tags", "tag key 'aws:environment'", "reserved 'aws:'"]),
+        ("  environment: dev\n", f"  environment: {'x' * 257}\n", ["tags", "value of tag 'environment'", "256"]),
     ],
 )
 def test_fails_with_a_clear_message(tmp_path: Path, edit: str, replacement: str, expected: list[str]) -> None:
