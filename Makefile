@@ -47,23 +47,23 @@ setup: $(VENV)/.installed node_modules/.installed .venv-checkov/.installed  ## c
 synth: setup  ## synthesize every environment into cdk.out/ and print a summary
 	rm -rf cdk.out
 	$(CDK) synth --quiet
-	$(PY) -m emr_platform.summary cdk.out
+	$(PY) -m emr_platform.tools.summary cdk.out
 
 synth-pipeline: setup  ## synthesize the GitOps pipeline of config/pipeline.yaml (with its stages) into cdk.out/
 	rm -rf cdk.out
 	$(CDK) synth --quiet -c pipeline=true
 
 guard: synth  ## name every change that would replace or delete a resource against baseline/ (exit 1 if any)
-	$(PY) -m emr_platform.guard cdk.out baseline
+	$(PY) -m emr_platform.tools.guard cdk.out baseline
 
 guard-accept: synth  ## make this synthesis the baseline (commit baseline/ with the change that needs it)
-	$(PY) -m emr_platform.guard cdk.out baseline --accept
+	$(PY) -m emr_platform.tools.guard cdk.out baseline --accept
 
 diagram: synth  ## draw docs/architecture.svg from the dev stack's cloud assembly (make test fails while it is stale)
-	$(PY) -m emr_platform.diagram cdk.out emr-platform-dev docs/architecture.svg
+	$(PY) -m emr_platform.tools.diagram cdk.out emr-platform-dev docs/architecture.svg
 
 docs: diagram  ## regenerate docs/: the architecture diagram, the settings reference and the JSON Schemas
-	$(PY) -m emr_platform.reference docs
+	$(PY) -m emr_platform.tools.reference docs
 
 lint: setup  ## ruff (lint + format check) and mypy --strict
 	$(VENV)/bin/ruff check .

@@ -2,11 +2,11 @@
 
 - :mod:`emr_platform.constructs`: reusable constructs (storage, network, catalog, roles, security, cluster);
 - :mod:`emr_platform.stacks`: one stack per environment, composed from a settings file;
-- :mod:`emr_platform.settings`: the settings schema and loader; :mod:`emr_platform.cluster_spec`,
-  :mod:`emr_platform.capacity` and :mod:`emr_platform.releases`: the typed cluster spec.
+- :mod:`emr_platform.spec.settings`: the settings schema and loader; :mod:`emr_platform.spec.cluster`,
+  :mod:`emr_platform.spec.capacity` and :mod:`emr_platform.spec.releases`: the typed cluster spec.
 """
 
-from emr_platform.capacity import (
+from emr_platform.spec.capacity import (
     AutoScalingSpec,
     CapacityReservationSpec,
     EbsVolumeSpec,
@@ -21,10 +21,10 @@ from emr_platform.capacity import (
     ScalingRuleSpec,
     SpotSpec,
 )
-from emr_platform.cluster_spec import BootstrapActionSpec, EmrClusterSpec
-from emr_platform.configuration import ConfigurationSpec
-from emr_platform.errors import EmrPlatformError, PropError, SettingsError
-from emr_platform.releases import EmrRelease
+from emr_platform.spec.cluster import BootstrapActionSpec, EmrClusterSpec
+from emr_platform.spec.configuration import ConfigurationSpec
+from emr_platform.spec.errors import EmrPlatformError, PropError, SettingsError
+from emr_platform.spec.releases import EmrRelease
 
 __version__ = "0.2.0"
 

@@ -20,11 +20,12 @@ from typing import Any
 
 from aws_cdk import App
 
-from emr_platform.compliance import acknowledge_findings, acknowledge_pipeline_findings, add_compliance_checks
-from emr_platform.diagram import record_construct_classes
-from emr_platform.errors import EmrPlatformError, SettingsError
-from emr_platform.settings import CONFIG_DIR, available_environments, load_pipeline_settings, load_settings
+from emr_platform.constructs.compliance import add_compliance_checks
+from emr_platform.constructs.shared import record_construct_classes
+from emr_platform.spec.errors import EmrPlatformError, SettingsError
+from emr_platform.spec.settings import CONFIG_DIR, available_environments, load_pipeline_settings, load_settings
 from emr_platform.stacks import EmrPlatformPipelineStack, EmrPlatformStack
+from emr_platform.stacks.findings import acknowledge_findings, acknowledge_pipeline_findings
 
 
 def selected_environments(app: App, config_dir: Path) -> list[str]:
@@ -132,7 +133,7 @@ def main() -> int:
             raise
         print(
             f"error: a compliance gate failed. Fix: see the findings below, then fix them or acknowledge them in "
-            f"emr_platform/compliance.py with a reason\n{error}",
+            f"emr_platform/constructs/compliance.py with a reason\n{error}",
             file=sys.stderr,
         )
         return 1

@@ -31,8 +31,8 @@ from typing import Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, WaiterError
 
-from emr_platform.errors import EmrPlatformError
-from emr_platform.settings import CONFIG_DIR, load_settings
+from emr_platform.spec.errors import EmrPlatformError
+from emr_platform.spec.settings import CONFIG_DIR, load_settings
 
 TERMINAL_STEP_STATES = {"COMPLETED", "CANCELLED", "FAILED", "INTERRUPTED"}
 

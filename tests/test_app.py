@@ -18,9 +18,9 @@ from cdk_nag import AwsSolutionsChecks
 
 import emr_platform.app as app_module
 from emr_platform.app import build_app
-from emr_platform.compliance import RULE_PACKS, add_compliance_checks
-from emr_platform.guard import STATEFUL_TYPES
+from emr_platform.constructs.compliance import RULE_PACKS, add_compliance_checks
 from emr_platform.stacks import EmrPlatformStack
+from emr_platform.tools.guard import STATEFUL_TYPES
 
 from .conftest import ENVIRONMENTS, PROJECT, Synthesized, cfn_lint_errors
 

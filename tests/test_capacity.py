@@ -13,11 +13,11 @@ from aws_cdk.assertions import Template
 from pydantic import ValidationError
 
 from emr_platform import EmrClusterSpec, EmrRelease
-from emr_platform.capacity import DEFAULT_INSTANCE_TYPES, MAX_TASK_FLEETS, architecture_of
 from emr_platform.constructs import EmrCluster
-from emr_platform.errors import PropError
-from emr_platform.settings import EnvironmentSettings
-from emr_platform.validation import settings_error
+from emr_platform.spec.capacity import DEFAULT_INSTANCE_TYPES, MAX_TASK_FLEETS, architecture_of
+from emr_platform.spec.errors import PropError
+from emr_platform.spec.settings import EnvironmentSettings
+from emr_platform.spec.validation import settings_error
 
 from .conftest import PROJECT, base_stack, cfn_lint_errors
 

@@ -8,7 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from emr_platform import EmrClusterSpec, EmrRelease
-from emr_platform.capacity import InstanceFleetSpec, ManagedScalingSpec
+from emr_platform.spec.capacity import InstanceFleetSpec, ManagedScalingSpec
 
 
 def fleet(*types: str, od: int = 0, spot: int = 0, **extra: Any) -> dict[str, Any]:

@@ -13,12 +13,13 @@ from pathlib import Path
 import pytest
 from aws_cdk import App, CfnResource, CloudFormationValidatePlugin, Validations
 
-from emr_platform import compliance
 from emr_platform.app import cdk_json_context
-from emr_platform.compliance import CHECKOV, GUARD_RULES_DIR, RULE_PACKS, Finding, findings_for, guard_rules
-from emr_platform.errors import EmrPlatformError
-from emr_platform.settings import load_settings
+from emr_platform.constructs import compliance
+from emr_platform.constructs.compliance import CHECKOV, GUARD_RULES_DIR, RULE_PACKS, Finding, guard_rules
+from emr_platform.spec.errors import EmrPlatformError
+from emr_platform.spec.settings import load_settings
 from emr_platform.stacks import EmrPlatformStack
+from emr_platform.stacks.findings import findings_for
 
 from .conftest import ENVIRONMENTS, PROJECT, Synthesized
 

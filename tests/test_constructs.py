@@ -24,8 +24,8 @@ from emr_platform.constructs import (
     PlatformNotifications,
     RedshiftAccessRole,
 )
-from emr_platform.constructs.roles import ManagedPolicyRole
-from emr_platform.errors import PropError
+from emr_platform.constructs.shared import ManagedPolicyRole
+from emr_platform.spec.errors import PropError
 
 from .conftest import base_stack, pinned_stack
 

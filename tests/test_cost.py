@@ -12,10 +12,10 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from emr_platform.capacity import DEFAULT_INSTANCE_TYPES
-from emr_platform.cost import SPOT_TYPICAL, estimate
-from emr_platform.pricing import PRICES_FILE, PriceTable, refresh
-from emr_platform.summary import summarize
+from emr_platform.spec.capacity import DEFAULT_INSTANCE_TYPES
+from emr_platform.tools.cost import SPOT_TYPICAL, estimate
+from emr_platform.tools.pricing import PRICES_FILE, PriceTable, refresh
+from emr_platform.tools.summary import summarize
 
 from .conftest import PROJECT, Synthesized, no_credentials_env
 
@@ -211,7 +211,7 @@ def test_refresh_prices_without_credentials_fails_in_one_line(tmp_path: Path) ->
     env = no_credentials_env(tmp_path)
     before = PRICES_FILE.read_bytes()
     result = subprocess.run(
-        [sys.executable, "-m", "emr_platform.summary", "--refresh-prices", str(tmp_path)],
+        [sys.executable, "-m", "emr_platform.tools.summary", "--refresh-prices", str(tmp_path)],
         cwd=PROJECT,
         env=env,
         capture_output=True,

@@ -1,4 +1,4 @@
-"""The architecture diagram (``emr_platform.diagram``): drawn from the session's synthesis, deterministic, committed."""
+"""The architecture diagram (``emr_platform.tools.diagram``): drawn from the session's synthesis, deterministic, committed."""
 
 from __future__ import annotations
 
@@ -14,15 +14,15 @@ import pytest
 from aws_cdk import App, Stack
 from constructs import Construct
 
-from emr_platform.diagram import (
-    CONSTRUCT_CLASS_METADATA,
+from emr_platform.constructs.shared import record_construct_classes
+from emr_platform.spec.metadata import CONSTRUCT_CLASS_METADATA
+from emr_platform.tools.diagram import (
     Architecture,
     DiagramError,
     layers_of,
     layout,
     main,
     read_architecture,
-    record_construct_classes,
     render_svg,
 )
 from tests.conftest import PROJECT, Synthesized
@@ -145,12 +145,12 @@ def test_fails_without_an_assembly(tmp_path: Path, capsys: pytest.CaptureFixture
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "no cloud assembly here" in err and "Fix: run 'make synth' first" in err
     assert main([str(tmp_path)]) == 2
-    assert "Fix: python -m emr_platform.diagram cdk.out" in capsys.readouterr().err
+    assert "Fix: python -m emr_platform.tools.diagram cdk.out" in capsys.readouterr().err
 
 
 def test_fails_without_a_traceback_from_the_command_line(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "emr_platform.diagram", str(tmp_path), DEV, str(tmp_path / "a.svg")],
+        [sys.executable, "-m", "emr_platform.tools.diagram", str(tmp_path), DEV, str(tmp_path / "a.svg")],
         capture_output=True,
         text=True,
         check=False,

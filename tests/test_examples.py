@@ -12,7 +12,7 @@ from pathlib import Path
 import yaml
 
 import emr_platform
-from emr_platform.compliance import GUARD_RULES_DIR
+from emr_platform.constructs.compliance import GUARD_RULES_DIR
 
 from .conftest import PROJECT, cfn_lint_errors
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from emr_platform.guard import STATEFUL_IDS, compare, main, replacing_properties, stack_templates, stateful_ids
+from emr_platform.tools.guard import STATEFUL_IDS, compare, main, replacing_properties, stack_templates, stateful_ids
 
 from .conftest import PROJECT, Synthesized
 

@@ -14,13 +14,14 @@ import pytest
 from aws_cdk import App
 from aws_cdk.assertions import Match, Template
 
-from emr_platform import guard
 from emr_platform.app import build_app
-from emr_platform.compliance import CHECKOV, RULE_PACKS, Finding, pipeline_findings
-from emr_platform.errors import PropError, SettingsError
-from emr_platform.guard import STATEFUL_TYPES
-from emr_platform.settings import CONFIG_DIR, load_pipeline_settings
+from emr_platform.constructs.compliance import CHECKOV, RULE_PACKS, Finding
+from emr_platform.spec.errors import PropError, SettingsError
+from emr_platform.spec.settings import CONFIG_DIR, load_pipeline_settings
 from emr_platform.stacks import EmrPlatformPipelineStack
+from emr_platform.stacks.findings import pipeline_findings
+from emr_platform.tools import guard
+from emr_platform.tools.guard import STATEFUL_TYPES
 
 from .conftest import PROJECT, cfn_lint_errors
 

@@ -13,10 +13,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from emr_platform.errors import EmrPlatformError
-from emr_platform.settings import EnvironmentSettings
+from emr_platform.spec.errors import EmrPlatformError
+from emr_platform.spec.settings import EnvironmentSettings
+from emr_platform.spec.validation import settings_error
 from emr_platform.stacks import EmrPlatformStack
-from emr_platform.validation import settings_error
 
 from .conftest import PROPERTY_CASES, cfn_lint_errors
 

@@ -10,8 +10,8 @@ import jsonschema
 import pytest
 import yaml
 
-from emr_platform.reference import ROOTS, generated, models
-from emr_platform.settings import CONFIG_DIR, PIPELINE_FILE, available_environments
+from emr_platform.spec.settings import CONFIG_DIR, PIPELINE_FILE, available_environments
+from emr_platform.tools.reference import ROOTS, generated, models
 
 from .conftest import PROJECT
 

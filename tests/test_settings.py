@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from emr_platform.errors import SettingsError
-from emr_platform.settings import CONFIG_DIR, available_environments, load_settings
+from emr_platform.spec.errors import SettingsError
+from emr_platform.spec.settings import CONFIG_DIR, available_environments, load_settings
 
 
 def _write(tmp_path: Path, name: str, text: str) -> Path:

@@ -14,9 +14,9 @@ from aws_cdk.assertions import Match, Template
 from botocore.validate import ParamValidator
 
 from emr_platform.constructs import EmrSecurityConfiguration, TransientEmrCluster
-from emr_platform.errors import PropError, SettingsError
-from emr_platform.security_spec import SecuritySpec
-from emr_platform.settings import load_settings
+from emr_platform.spec.errors import PropError, SettingsError
+from emr_platform.spec.security import SecuritySpec
+from emr_platform.spec.settings import load_settings
 
 from .conftest import PROJECT, Synthesized, base_stack, running_emulator
 

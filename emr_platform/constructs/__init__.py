@@ -7,10 +7,11 @@ from emr_platform.constructs.account import EmrBlockPublicAccess
 from emr_platform.constructs.catalog import DataCatalog, RedshiftAccessRole, ZoneCrawlers
 from emr_platform.constructs.cluster import EmrCluster, EmrClusterBase
 from emr_platform.constructs.monitoring import EmrMonitoring, PlatformNotifications, StepCompletedHandler
-from emr_platform.constructs.network import DEFAULT_INTERFACE_ENDPOINTS, EMR_MANAGED_POLICY_TAG, EmrNetwork
+from emr_platform.constructs.network import DEFAULT_INTERFACE_ENDPOINTS, EmrNetwork
 from emr_platform.constructs.pipeline import PipelineArtifactStore
 from emr_platform.constructs.roles import EmrRoles
 from emr_platform.constructs.security_configuration import EmrSecurityConfiguration
+from emr_platform.constructs.shared import EMR_MANAGED_POLICY_TAG
 from emr_platform.constructs.storage import DataLakeStorage
 from emr_platform.constructs.transient import TransientEmrCluster
 

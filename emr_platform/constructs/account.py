@@ -9,7 +9,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
-from emr_platform.constructs.network import allow_cloudwatch_logs
+from emr_platform.constructs.shared import allow_cloudwatch_logs
 
 
 class EmrBlockPublicAccess(Construct):

@@ -12,8 +12,8 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from emr_platform.constructs.roles import ManagedPolicyRole
-from emr_platform.errors import PropError
+from emr_platform.constructs.shared import ManagedPolicyRole
+from emr_platform.spec.errors import PropError
 
 if TYPE_CHECKING:
     from emr_platform.constructs.storage import DataLakeStorage

@@ -17,23 +17,20 @@ from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
-from emr_platform.capacity import (
+from emr_platform.constructs.catalog import GLUE_HIVE_CLIENT_FACTORY, DataCatalog
+from emr_platform.constructs.roles import EmrRoles
+from emr_platform.constructs.security_configuration import EmrSecurityConfiguration
+from emr_platform.constructs.shared import ASSETS_DIR, EMR_MANAGED_POLICY_TAG
+from emr_platform.spec.capacity import (
     EbsVolumeSpec,
     InstanceFleetSpec,
     InstanceGroupSpec,
     OnDemandSpec,
     ScalingRuleSpec,
 )
-from emr_platform.cluster_spec import EmrClusterSpec
-from emr_platform.configuration import ConfigurationSpec, PropertyValue
-from emr_platform.constructs.catalog import GLUE_HIVE_CLIENT_FACTORY, DataCatalog
-from emr_platform.constructs.network import EMR_MANAGED_POLICY_TAG
-from emr_platform.constructs.roles import EmrRoles
-from emr_platform.constructs.security_configuration import EmrSecurityConfiguration
-from emr_platform.errors import PropError
-
-ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"
-"""Scripts shipped with the package; bootstrap actions name them by their path relative to this folder."""
+from emr_platform.spec.cluster import EmrClusterSpec
+from emr_platform.spec.configuration import ConfigurationSpec, PropertyValue
+from emr_platform.spec.errors import PropError
 
 
 @jsii.implements(iam.IGrantable)

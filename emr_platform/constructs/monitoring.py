@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from aws_cdk import Duration, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -13,16 +12,13 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from emr_platform.constructs.cluster import EmrCluster
-from emr_platform.constructs.roles import ManagedPolicyRole
+from emr_platform.constructs.shared import platform_function
 
 EMR_NAMESPACE = "AWS/ElasticMapReduce"
 
@@ -190,48 +186,6 @@ class EmrMonitoring(Construct):
                 targets=[target],
             ),
         ]
-
-
-FUNCTIONS_DIR = Path(__file__).resolve().parent.parent / "functions"
-
-
-def platform_function(
-    scope: Construct, *, code: str, description: str, key: kms.IKey, environment: Mapping[str, str]
-) -> tuple[lambda_.Function, ManagedPolicyRole, logs.LogGroup, sqs.Queue]:
-    """A Python function of ``emr_platform/functions/<code>`` as the platform runs them, created in ``scope``:
-    the latest Lambda Python runtime; its own role (grants in a managed policy, none yet: the caller grants);
-    logs (kept a year) and environment encrypted with ``key``; an encrypted dead-letter queue (14 days) for the
-    events it cannot handle; at most 5 running at a time; 60 s timeout. Returns function, role, logs, queue.
-    """
-    dead_letters = sqs.Queue(
-        scope,
-        "DeadLetters",
-        encryption=sqs.QueueEncryption.KMS,
-        encryption_master_key=key,
-        enforce_ssl=True,
-        retention_period=Duration.days(14),
-    )
-    log_group = logs.LogGroup(scope, "Logs", encryption_key=key, retention=logs.RetentionDays.ONE_YEAR)
-    role = ManagedPolicyRole(
-        scope, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"), description=description
-    )
-    function = lambda_.Function(
-        scope,
-        "Function",
-        runtime=lambda_.Runtime.PYTHON_3_14,
-        handler="index.handler",
-        # Only the source: a local __pycache__ would change the asset hash between machines.
-        code=lambda_.Code.from_asset(str(FUNCTIONS_DIR / code), exclude=["__pycache__", "*.pyc"]),
-        role=role,
-        log_group=log_group,
-        timeout=Duration.seconds(60),
-        reserved_concurrent_executions=5,
-        dead_letter_queue=dead_letters,
-        environment_encryption=key,
-        environment=dict(environment),
-    )
-    log_group.grant_write(role)
-    return function, role, log_group, dead_letters
 
 
 class StepCompletedHandler(Construct):

@@ -4,18 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import ArnFormat, RemovalPolicy, Stack, Tags
+from aws_cdk import RemovalPolicy, Stack, Tags
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from emr_platform.constructs.roles import ManagedPolicyRole
-from emr_platform.errors import PropError
-
-EMR_MANAGED_POLICY_TAG = ("for-use-with-amazon-emr-managed-policies", "true")
-"""The tag ``AmazonEMRServicePolicy_v2`` requires on every resource EMR acts on (subnets, groups, cluster)."""
+from emr_platform.constructs.shared import EMR_MANAGED_POLICY_TAG, ManagedPolicyRole, allow_cloudwatch_logs
+from emr_platform.spec.errors import PropError
 
 DEFAULT_INTERFACE_ENDPOINTS: tuple[str, ...] = (
     "elasticmapreduce",
@@ -157,27 +154,6 @@ class EmrNetwork(Construct):
             destination=ec2.FlowLogDestination.to_cloud_watch_logs(log_group, flow_log_role),
             traffic_type=ec2.FlowLogTrafficType.ALL,
         )
-
-
-def allow_cloudwatch_logs(key: kms.IKey, stack: Stack) -> None:
-    """CloudWatch Logs encrypts with the key only if the key policy lets it, scoped to this account's groups."""
-    key.add_to_resource_policy(
-        iam.PolicyStatement(
-            actions=["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
-            principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
-            resources=["*"],  # in a key policy, "*" is this key
-            conditions={
-                "ArnLike": {
-                    "kms:EncryptionContext:aws:logs:arn": stack.format_arn(
-                        service="logs",
-                        resource="log-group",
-                        resource_name="*",
-                        arn_format=ArnFormat.COLON_RESOURCE_NAME,
-                    )
-                }
-            },
-        )
-    )
 
 
 def _pascal(service: str) -> str:

@@ -7,7 +7,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from emr_platform.constructs.storage import deny_grants_not_for_aws_resources, secure_bucket
+from emr_platform.constructs.shared import deny_grants_not_for_aws_resources, secure_bucket
 
 
 class PipelineArtifactStore(Construct):

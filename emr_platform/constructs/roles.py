@@ -2,32 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from emr_platform.constructs.shared import ManagedPolicyRole
+
 EMR_SERVICE_POLICY_V2 = "service-role/AmazonEMRServicePolicy_v2"
 EMR_AUTOSCALING_POLICY = "service-role/AmazonElasticMapReduceforAutoScalingRole"
-
-
-class ManagedPolicyRole(iam.Role):
-    """An IAM role whose granted permissions go to one customer managed policy (``policy``) instead of an inline
-    policy: every ``grant_*`` and ``add_to_policy`` lands there. Managed policies are versioned, can be reviewed
-    and reported on their own, and are what HIPAA / NIST 800-53 / PCI DSS rule packs ask for (IAMNoInlinePolicy).
-    """
-
-    def __init__(self, scope: Construct, construct_id: str, **kwargs: Any) -> None:
-        super().__init__(scope, construct_id, **kwargs)
-        self.policy: iam.ManagedPolicy | None = None  # created with the first statement (an empty one is invalid)
-
-    def add_to_principal_policy(self, statement: iam.PolicyStatement) -> iam.AddToPrincipalPolicyResult:
-        """Add ``statement`` to the role's managed policy."""
-        if self.policy is None:
-            self.policy = iam.ManagedPolicy(self, "Policy", roles=[self])
-        self.policy.add_statements(statement)
-        return iam.AddToPrincipalPolicyResult(statement_added=True, policy_dependable=self.policy)
 
 
 class EmrRoles(Construct):

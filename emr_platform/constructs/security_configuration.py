@@ -16,8 +16,8 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 from pydantic import ValidationError
 
-from emr_platform.security_spec import SecuritySpec
-from emr_platform.validation import prop_error
+from emr_platform.spec.security import SecuritySpec
+from emr_platform.spec.validation import prop_error
 
 _S3_URI = re.compile(r"^s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])/(?P<key>.+\.zip)$")
 

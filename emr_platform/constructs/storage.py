@@ -10,7 +10,8 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from emr_platform.errors import PropError
+from emr_platform.constructs.shared import deny_grants_not_for_aws_resources, secure_bucket
+from emr_platform.spec.errors import PropError
 
 ACCESS_LOGS_POLICY_FLAG = "@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy"
 EMR_LOGS_PREFIX = "emr-logs/"
@@ -208,53 +209,3 @@ _OBJECT_WRITE = ("s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload", "
 _KEY_DECRYPT = ("kms:Decrypt", "kms:DescribeKey")
 # Writing SSE-KMS objects (and multipart uploads) needs a data key; reading needs only Decrypt.
 _KEY_ENCRYPT = ("kms:Encrypt", "kms:GenerateDataKey")
-
-
-def deny_grants_not_for_aws_resources(key: kms.Key) -> None:
-    """Allow grants on ``key`` only for AWS services acting for a principal (EBS for EMR nodes), never a standing
-    grant handed to someone outside the key policy (AWS Control Tower CT.KMS.PR.3)."""
-    key.add_to_resource_policy(
-        iam.PolicyStatement(
-            sid="DenyGrantsNotForAwsResources",
-            effect=iam.Effect.DENY,
-            principals=[iam.AnyPrincipal()],
-            actions=["kms:CreateGrant"],
-            resources=["*"],
-            conditions={"BoolIfExists": {"kms:GrantIsForAWSResource": "false", "aws:PrincipalIsAWSService": "false"}},
-        )
-    )
-
-
-def secure_bucket(
-    scope: Construct,
-    construct_id: str,
-    *,
-    lifecycle_rules: Sequence[s3.LifecycleRule],
-    removal_policy: RemovalPolicy,
-    encryption_key: kms.IKey | None = None,
-    access_logs: tuple[s3.IBucket, str] | None = None,
-) -> s3.Bucket:
-    """A bucket as every bucket of the platform is: public access blocked, TLS 1.2+ only, objects owned by the
-    bucket owner, versioned, with ``lifecycle_rules``.
-
-    With ``encryption_key`` it is SSE-KMS with an S3 bucket key; without, SSE-S3 (the only encryption S3 server
-    access logging delivers to, so the access-logs bucket is one of these). ``access_logs`` is the bucket and
-    prefix its server access logs go to (default none: this is an access-logs bucket).
-    """
-    logs_bucket, logs_prefix = access_logs or (None, None)
-    return s3.Bucket(
-        scope,
-        construct_id,
-        encryption=s3.BucketEncryption.KMS if encryption_key else s3.BucketEncryption.S3_MANAGED,
-        encryption_key=encryption_key,
-        bucket_key_enabled=True if encryption_key else None,
-        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-        enforce_ssl=True,
-        minimum_tls_version=1.2,
-        versioned=True,
-        object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-        server_access_logs_bucket=logs_bucket,
-        server_access_logs_prefix=logs_prefix,
-        lifecycle_rules=list(lifecycle_rules),
-        removal_policy=removal_policy,
-    )

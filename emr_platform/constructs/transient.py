@@ -19,13 +19,11 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from emr_platform.constructs.cluster import ASSETS_DIR, EmrClusterBase
-from emr_platform.constructs.monitoring import platform_function
-from emr_platform.constructs.network import EMR_MANAGED_POLICY_TAG
-from emr_platform.constructs.roles import ManagedPolicyRole
+from emr_platform.constructs.cluster import EmrClusterBase
 from emr_platform.constructs.security_configuration import EmrSecurityConfiguration
-from emr_platform.errors import PropError
-from emr_platform.transient_spec import PLACEHOLDER, TransientClusterSpec
+from emr_platform.constructs.shared import ASSETS_DIR, EMR_MANAGED_POLICY_TAG, ManagedPolicyRole, platform_function
+from emr_platform.spec.errors import PropError
+from emr_platform.spec.transient import PLACEHOLDER, TransientClusterSpec
 
 TRANSIENT_TAG = "emr-platform:transient"
 """Tag key on every cluster a transient run creates; its value is the transient cluster's name. The state

@@ -12,8 +12,8 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from emr_platform.constructs.pipeline import PipelineArtifactStore
-from emr_platform.errors import PropError
-from emr_platform.settings import EnvironmentSettings, PipelineSettings
+from emr_platform.spec.errors import PropError
+from emr_platform.spec.settings import EnvironmentSettings, PipelineSettings
 from emr_platform.stacks.platform_stack import EmrPlatformStack
 
 CDK_CLI_VERSION = "2.1148.1"

@@ -28,8 +28,9 @@ from emr_platform.constructs import (
     TransientEmrCluster,
     ZoneCrawlers,
 )
-from emr_platform.constructs.cluster import ASSETS_DIR, EmrClusterBase
-from emr_platform.settings import ALLOW_DESTROY_CONTEXT, RETENTION_PERIODS, EnvironmentSettings
+from emr_platform.constructs.cluster import EmrClusterBase
+from emr_platform.constructs.shared import ASSETS_DIR
+from emr_platform.spec.settings import ALLOW_DESTROY_CONTEXT, RETENTION_PERIODS, EnvironmentSettings
 
 # The settings' retention periods as the CDK names them.
 RETENTION_DAYS: dict[int, logs.RetentionDays] = {

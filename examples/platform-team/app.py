@@ -6,8 +6,8 @@ from pathlib import Path
 import aws_cdk as cdk
 import yaml
 
-from emr_platform.compliance import acknowledge_reviewed_findings, add_compliance_checks
 from emr_platform.constructs import DataLakeStorage, EmrCluster, EmrNetwork, EmrSecurityConfiguration
+from emr_platform.constructs.compliance import acknowledge_reviewed_findings, add_compliance_checks
 
 HERE = Path(__file__).resolve().parent
 

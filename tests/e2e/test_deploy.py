@@ -19,7 +19,7 @@ import boto3
 import pytest
 
 from emr_platform.ops import main
-from emr_platform.settings import load_settings
+from emr_platform.spec.settings import load_settings
 from tests.conftest import PROJECT, running_emulator
 
 pytestmark = pytest.mark.e2e

@@ -12,8 +12,8 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from emr_platform.cluster_spec import EmrClusterSpec
-from emr_platform.model import Spec, invalid
+from emr_platform.spec.cluster import EmrClusterSpec
+from emr_platform.spec.model import Spec, invalid
 
 PLACEHOLDER = re.compile(r"\{([a-z_]+)(?::([a-z][a-z0-9_]*))?\}")
 """``{sample_job}``, ``{artifacts}``, ``{logs}``, ``{zone:raw}``, ``{database:curated}`` in a step's script or args."""

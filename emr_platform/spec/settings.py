@@ -14,14 +14,14 @@ from typing import Annotated, Any, TypeVar
 import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from emr_platform.cluster_spec import EmrClusterSpec
-from emr_platform.errors import SettingsError
-from emr_platform.model import ResourceTags, Spec, invalid
-from emr_platform.security_spec import SecuritySpec
-from emr_platform.transient_spec import PLACEHOLDER_NAMES, TransientClusterSpec
-from emr_platform.validation import line_of, settings_error
+from emr_platform.spec.cluster import EmrClusterSpec
+from emr_platform.spec.errors import SettingsError
+from emr_platform.spec.model import ResourceTags, Spec, invalid
+from emr_platform.spec.security import SecuritySpec
+from emr_platform.spec.transient import PLACEHOLDER_NAMES, TransientClusterSpec
+from emr_platform.spec.validation import line_of, settings_error
 
-CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
+CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
 
 # CloudWatch Logs accepts only these retention periods (days). The settings stay free of CDK types, so that
 # tools such as the operations CLI read them without starting jsii.

@@ -1,6 +1,6 @@
 """The settings reference and JSON Schemas, generated from the settings schema itself.
 
-``python -m emr_platform.reference docs`` (``make docs``) writes:
+``python -m emr_platform.tools.reference docs`` (``make docs``) writes:
 
 - ``docs/settings.md``: every settings model, its fields, types, defaults and meaning (the field descriptions);
 - ``docs/settings.schema.json`` and ``docs/pipeline.schema.json``: JSON Schemas of ``config/<env>.yaml`` and
@@ -24,14 +24,14 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
-from emr_platform.settings import EnvironmentSettings, PipelineSettings
+from emr_platform.spec.settings import EnvironmentSettings, PipelineSettings
 
 ROOTS: dict[str, type[BaseModel]] = {"settings": EnvironmentSettings, "pipeline": PipelineSettings}
 """The top-level models, by the name of their JSON Schema file (``docs/<name>.schema.json``)."""
 
 HEADER = """# Settings reference
 
-Generated from the settings schema (`emr_platform/settings.py` and the specs it uses) by `make docs`; do not edit.
+Generated from the settings schema (`emr_platform/spec/settings.py` and the specs it uses) by `make docs`; do not edit.
 `config/<env>.yaml` is an `EnvironmentSettings`, `config/pipeline.yaml` a `PipelineSettings`. Editors validate and
 complete both through the JSON Schemas next to this file (`settings.schema.json`, `pipeline.schema.json`), named
 in the first line of each settings file.

@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from emr_platform.capacity import (
+from emr_platform.spec.capacity import (
     Architecture,
     InstanceFleetsSpec,
     InstanceGroupsSpec,
@@ -21,9 +21,9 @@ from emr_platform.capacity import (
     architecture_of,
     check_volume_performance,
 )
-from emr_platform.configuration import ConfigurationSpec
-from emr_platform.model import SkipTokens, Spec, invalid, is_token, known
-from emr_platform.releases import EmrRelease, release_for_label
+from emr_platform.spec.configuration import ConfigurationSpec
+from emr_platform.spec.model import SkipTokens, Spec, invalid, is_token, known
+from emr_platform.spec.releases import EmrRelease, release_for_label
 
 # EMR accepts these ranges (RunJobFlow API reference).
 IDLE_TIMEOUT_MINUTES = (1, 7 * 24 * 60)  # IdleTimeout: 60 s to 7 days
@@ -77,7 +77,7 @@ class EmrClusterSpec(Spec):
     """
 
     release_label: Annotated[str, SkipTokens] = Field(
-        description="The EMR release, e.g. `emr-7.13.0`; see `emr_platform.releases`."
+        description="The EMR release, e.g. `emr-7.13.0`; see `emr_platform.spec.releases`."
     )
     applications: tuple[str, ...] = Field(
         default=("Hadoop", "Spark", "Hive", "Livy"),

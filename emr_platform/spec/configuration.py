@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
-from emr_platform.model import Spec
+from emr_platform.spec.model import Spec
 
 PropertyValue = str | bool | int | float
 

@@ -1,6 +1,6 @@
 """Replacement guard: which changes against a baseline would make CloudFormation replace (or delete) a resource.
 
-``python -m emr_platform.guard cdk.out baseline`` (``make guard``) compares each stack template of a synthesis with
+``python -m emr_platform.tools.guard cdk.out baseline`` (``make guard``) compares each stack template of a synthesis with
 the committed baseline of the same name, and names, in plain words per environment, every change to a property
 that CloudFormation can only apply by replacing the resource, and every resource that would disappear. It exits
 1 while there are any, so that a replacement is always a deliberate act: ``make guard-accept`` makes the current
@@ -22,7 +22,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from emr_platform.assembly import MANIFEST, load_manifest, stack_artifacts
+from emr_platform.tools.assembly import MANIFEST, load_manifest, stack_artifacts
 
 STATEFUL_TYPES = frozenset(
     {

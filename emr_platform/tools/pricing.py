@@ -2,7 +2,7 @@
 
 The table (``emr_platform/data/prices.json``) holds On-Demand Linux EC2 prices per region and instance type, the
 EMR charge when known, and each type's vCPUs and memory; its ``about`` section names the sources and dates.
-Estimates read it offline at every ``make synth``; ``python -m emr_platform.summary --refresh-prices`` (AWS
+Estimates read it offline at every ``make synth``; ``python -m emr_platform.tools.summary --refresh-prices`` (AWS
 credentials needed) rewrites it from the Price List API through boto3.
 """
 
@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-PRICES_FILE = Path(__file__).resolve().parent / "data" / "prices.json"
+PRICES_FILE = Path(__file__).resolve().parent.parent / "data" / "prices.json"
 
 EMR_CHARGE_ESTIMATE = 0.25
 """EMR's charge as a share of the EC2 On-Demand price, used when the table has no EMR price for a type: the ratio

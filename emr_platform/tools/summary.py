@@ -1,6 +1,6 @@
 """A short per-environment summary of a synthesized cloud assembly: stacks, cluster topology, capacity, cost.
 
-Reads the templates in ``cdk.out`` (what would be deployed), not the settings: ``python -m emr_platform.summary``.
+Reads the templates in ``cdk.out`` (what would be deployed), not the settings: ``python -m emr_platform.tools.summary``.
 ``--refresh-prices`` first rewrites the price table from the AWS Price List API (needs AWS credentials).
 """
 
@@ -11,9 +11,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from emr_platform.assembly import MANIFEST, load_manifest, stack_artifacts
-from emr_platform.cost import SPOT_TYPICAL, ClusterCost, estimate
-from emr_platform.pricing import PRICE_LIST_REGION, PRICES_FILE, PriceTable, refresh
+from emr_platform.tools.assembly import MANIFEST, load_manifest, stack_artifacts
+from emr_platform.tools.cost import SPOT_TYPICAL, ClusterCost, estimate
+from emr_platform.tools.pricing import PRICE_LIST_REGION, PRICES_FILE, PriceTable, refresh
 
 
 def summarize(assembly_dir: Path, prices: PriceTable | None = None) -> str:

@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from emr_platform.model import SkipTokens, Spec, invalid
+from emr_platform.spec.model import SkipTokens, Spec, invalid
 
 _CERTIFICATES_ZIP = r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/.+\.zip$"
 CERTIFICATES_ZIP = re.compile(_CERTIFICATES_ZIP)

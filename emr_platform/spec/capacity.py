@@ -14,8 +14,8 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from emr_platform.configuration import ConfigurationSpec
-from emr_platform.model import (
+from emr_platform.spec.configuration import ConfigurationSpec
+from emr_platform.spec.model import (
     InstanceTypeName,
     NonNegativeInt,
     PositiveInt,
@@ -285,7 +285,7 @@ class InstanceFleetSpec(Spec):
     instance_types: tuple[FleetInstanceType, ...] = Field(
         default=(),
         description="Instance types the fleet may launch (up to 30); more types, better Spot odds. Default: the "
-        "architecture's list for the role (see `emr_platform.capacity.DEFAULT_INSTANCE_TYPES`).",
+        "architecture's list for the role (see `emr_platform.spec.capacity.DEFAULT_INSTANCE_TYPES`).",
     )
     on_demand_capacity: NonNegativeInt = Field(default=0, description="On-Demand target, in capacity units.")
     spot_capacity: NonNegativeInt = Field(default=0, description="Spot target, in capacity units.")

@@ -1,7 +1,7 @@
 """Capacity and cost of a cluster as synthesized: instances, vCPUs, Spot share and an hourly cost range.
 
 Reads an ``AWS::EMR::Cluster``'s CloudFormation properties (what would be deployed), prices them with
-:class:`emr_platform.pricing.PriceTable`, and compares with an all-On-Demand x86 cluster of the same capacity.
+:class:`emr_platform.tools.pricing.PriceTable`, and compares with an all-On-Demand x86 cluster of the same capacity.
 
 The model, stated so that nobody mistakes an estimate for a quote:
 
@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from statistics import mean
 from typing import Any
 
-from emr_platform.pricing import InstancePrice, PriceTable
+from emr_platform.tools.pricing import InstancePrice, PriceTable
 
 SPOT_TYPICAL = 0.35
 """Spot at about 35 % of On-Demand (a 65 % saving): a typical figure for diversified Graviton and x86 pools in

@@ -22,7 +22,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from emr_platform.validation import prop_error
+from emr_platform.spec.validation import prop_error
 
 
 class Spec(BaseModel):

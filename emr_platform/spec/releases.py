@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from enum import Enum
 
-from emr_platform.model import invalid
+from emr_platform.spec.model import invalid
 
 # Application names as the EMR API takes them (Release Guide, "Application versions in Amazon EMR 7.x releases"
 # and the 6.15.0 / 5.36.2 release pages). Table formats (Hudi, Iceberg, Delta) are switched on by classifications
@@ -157,5 +157,5 @@ def release_for_label(label: str) -> EmrRelease:
             return release
     raise invalid(
         f"{label!r} is not an EMR release this package knows",
-        f"use one of {', '.join(r.label for r in EmrRelease)}, or add the release to emr_platform/releases.py",
+        f"use one of {', '.join(r.label for r in EmrRelease)}, or add the release to emr_platform/spec/releases.py",
     )

@@ -8,7 +8,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from emr_platform.errors import PropError, SettingsError
+from emr_platform.spec.errors import PropError, SettingsError
 
 
 def settings_error(error: ValidationError, *, file: str, text: str | None = None) -> SettingsError:
