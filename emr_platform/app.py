@@ -1,4 +1,4 @@
-"""The CDK app: choose environments, build one stack each, run the compliance gates.
+"""The CDK app: choose environments, build one stack each, register the compliance gates.
 
 ``cdk synth`` synthesizes every environment that has a settings file in ``config/``; ``-c env=dev`` (or
 ``-c env=dev,prod``) selects some. ``-c pipeline=true`` synthesizes the GitOps pipeline of ``config/pipeline.yaml``
@@ -21,11 +21,9 @@ from typing import Any
 from aws_cdk import App
 
 from emr_platform.constructs.compliance import add_compliance_checks
-from emr_platform.constructs.shared import record_construct_classes
 from emr_platform.spec.errors import EmrPlatformError, SettingsError
 from emr_platform.spec.settings import CONFIG_DIR, available_environments, load_pipeline_settings, load_settings
 from emr_platform.stacks import EmrPlatformPipelineStack, EmrPlatformStack
-from emr_platform.stacks.findings import acknowledge_findings, acknowledge_pipeline_findings
 
 
 def selected_environments(app: App, config_dir: Path) -> list[str]:
@@ -70,17 +68,12 @@ def build_app(app: App | None = None, *, config_dir: Path = CONFIG_DIR, **app_kw
     app = app or App(**app_kwargs)
     if pipeline_selected(app):
         settings, environments = load_pipeline_settings(config_dir)
-        pipeline = EmrPlatformPipelineStack(app, settings.pipeline_name, settings=settings, environments=environments)
-        acknowledge_pipeline_findings(pipeline)
-        stacks = [stage.platform for stage in pipeline.stages.values()]
+        EmrPlatformPipelineStack(app, settings.pipeline_name, settings=settings, environments=environments)
     else:
-        stacks = []
         for name in selected_environments(app, config_dir):
             env_settings = load_settings(name, config_dir)
-            stacks.append(EmrPlatformStack(app, env_settings.stack_name, settings=env_settings))
-    for stack in stacks:
-        acknowledge_findings(stack)
-        record_construct_classes(stack)  # names the diagram's boxes (make diagram)
+            EmrPlatformStack(app, env_settings.stack_name, settings=env_settings)
+    # The constructs acknowledge their own reviewed findings when the app synthesizes.
     add_compliance_checks(app)
     return app
 
@@ -133,7 +126,7 @@ def main() -> int:
             raise
         print(
             f"error: a compliance gate failed. Fix: see the findings below, then fix them or acknowledge them in "
-            f"emr_platform/constructs/compliance.py with a reason\n{error}",
+            f"the construct that raises them (its reviewed_findings), with a reason\n{error}",
             file=sys.stderr,
         )
         return 1

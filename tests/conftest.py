@@ -18,7 +18,7 @@ from aws_cdk import App, Environment, Stack
 from aws_cdk.assertions import Template
 
 from emr_platform.app import build_app, cdk_json_context
-from emr_platform.constructs import DataLakeStorage, EmrNetwork
+from emr_platform.constructs import ClusterPlacement, DataLakeStorage, EmrNetwork, EmrSecurityConfiguration
 from emr_platform.stacks import EmrPlatformStack
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -92,6 +92,25 @@ def base_stack(context: dict[str, object]) -> tuple[Stack, DataLakeStorage, EmrN
     stack = pinned_stack(App(context=context))
     storage = DataLakeStorage(stack, "Storage")
     return stack, storage, EmrNetwork(stack, "Network", encryption_key=storage.key, interface_endpoints=())
+
+
+def placement_of(
+    storage: DataLakeStorage,
+    network: EmrNetwork,
+    *,
+    security_configuration: EmrSecurityConfiguration | None = None,
+    allow_spot_on_primary_and_core: bool = False,
+) -> ClusterPlacement:
+    """Where a test's cluster runs and logs, as the platform places its own: the network's private subnets, logs
+    under emr-logs/ of the logs bucket encrypted with the storage key."""
+    return ClusterPlacement(
+        vpc=network.vpc,
+        subnets=network.subnets,
+        log_bucket=storage.logs_bucket,
+        encryption_key=storage.key,
+        security_configuration=security_configuration,
+        allow_spot_on_primary_and_core=allow_spot_on_primary_and_core,
+    )
 
 
 def no_credentials_env(home: Path) -> dict[str, str]:

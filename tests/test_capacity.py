@@ -19,7 +19,7 @@ from emr_platform.spec.errors import PropError
 from emr_platform.spec.settings import EnvironmentSettings
 from emr_platform.spec.validation import settings_error
 
-from .conftest import PROJECT, base_stack, cfn_lint_errors
+from .conftest import PROJECT, base_stack, cfn_lint_errors, placement_of
 
 
 def fleet(*types: str, od: int = 0, spot: int = 0, **extra: Any) -> dict[str, Any]:
@@ -583,9 +583,7 @@ def test_construct_api_errors_name_field_value_and_fix(context: dict[str, object
             stack,
             "Cluster",
             spec=fleets_spec(step_concurrency=300, idle_timeout_minutes="soon"),
-            vpc=network.vpc,
-            subnets=network.subnets,
-            log_uri=storage.emr_log_uri,
+            placement=placement_of(storage, network),
         )
     lines = str(raised.value).splitlines()
     assert len(lines) == 2, lines
@@ -743,9 +741,7 @@ def _cluster_template(context: dict[str, object], data: dict[str, Any]) -> tuple
         stack,
         "Cluster",
         spec=EmrClusterSpec.model_validate(data),
-        vpc=network.vpc,
-        subnets=network.subnets,
-        log_uri=storage.emr_log_uri,
+        placement=placement_of(storage, network),
     )
     template = Template.from_stack(stack)
     [cluster] = template.find_resources("AWS::EMR::Cluster").values()

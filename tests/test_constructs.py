@@ -15,6 +15,7 @@ from aws_cdk.assertions import Match, Template
 
 from emr_platform import EmrClusterSpec
 from emr_platform.constructs import (
+    ClusterPlacement,
     DataCatalog,
     DataLakeStorage,
     EmrCluster,
@@ -27,7 +28,7 @@ from emr_platform.constructs import (
 from emr_platform.constructs.shared import ManagedPolicyRole
 from emr_platform.spec.errors import PropError
 
-from .conftest import base_stack, pinned_stack
+from .conftest import base_stack, pinned_stack, placement_of
 
 SPEC: dict[str, Any] = {
     "release_label": "emr-7.13.0",
@@ -75,7 +76,7 @@ class Platform:
         self.security = EmrSecurityConfiguration(
             self.stack,
             "Security",
-            key=self.storage.key,
+            encryption_key=self.storage.key,
             spec={
                 "in_transit_encryption": {"certificates_zip": CERTIFICATES},
                 "kerberos": {"ticket_lifetime_hours": 10},
@@ -85,11 +86,7 @@ class Platform:
             self.stack,
             "Cluster",
             spec=EmrClusterSpec.model_validate(SPEC),
-            vpc=self.network.vpc,
-            subnets=self.network.subnets,
-            log_uri=self.storage.emr_log_uri,
-            log_encryption_key=self.storage.key,
-            security_configuration=self.security,
+            placement=placement_of(self.storage, self.network, security_configuration=self.security),
         )
         self.storage.grant_read_write(self.cluster, zones=["curated"])
         self.storage.grant_read(self.cluster, zones=["raw"])
@@ -391,7 +388,7 @@ def test_security_configuration_fails_on_a_bad_spec(context: dict[str, object], 
     stack = pinned_stack(App(context=context))
     storage = DataLakeStorage(stack, "Storage")
     with pytest.raises(PropError, match=r"EmrSecurityConfiguration Test/Security: spec: " + message) as raised:
-        EmrSecurityConfiguration(stack, "Security", key=storage.key, spec=spec)  # type: ignore[arg-type]
+        EmrSecurityConfiguration(stack, "Security", encryption_key=storage.key, spec=spec)  # type: ignore[arg-type]
     assert ". Fix: " in str(raised.value)
 
 
@@ -429,7 +426,7 @@ def test_client_side_encryption_is_a_setting(context: dict[str, object]) -> None
     security = EmrSecurityConfiguration(
         stack,
         "Security",
-        key=storage.key,
+        encryption_key=storage.key,
         spec={"s3_encryption": "CSE-KMS", "in_transit_encryption": {"disabled_reason": "x" * 20}},
     )
     s3_config = security.configuration["EncryptionConfiguration"]["AtRestEncryptionConfiguration"]
@@ -554,15 +551,12 @@ def test_cluster_with_instance_groups_uses_one_subnet(context: dict[str, object]
         }
     )
     with pytest.raises(PropError, match=r"spec.instance_groups.core.market: Spot capacity on core nodes"):
-        EmrCluster(stack, "Refused", spec=spec, vpc=network.vpc, subnets=network.subnets, log_uri="s3://b/")
+        EmrCluster(stack, "Refused", spec=spec, placement=placement_of(storage, network))
     EmrCluster(
         stack,
         "Cluster",
         spec=spec,
-        vpc=network.vpc,
-        subnets=network.subnets,
-        log_uri=storage.emr_log_uri,
-        allow_spot_on_primary_and_core=True,
+        placement=placement_of(storage, network, allow_spot_on_primary_and_core=True),
     )
     template = Template.from_stack(stack)
     template.has_resource_properties(
@@ -588,9 +582,7 @@ def test_cluster_accepts_its_own_roles(context: dict[str, object]) -> None:
         stack,
         "Cluster",
         spec=EmrClusterSpec.model_validate({**SPEC, "bootstrap_actions": []}),
-        vpc=network.vpc,
-        subnets=network.subnets,
-        log_uri=storage.emr_log_uri,
+        placement=placement_of(storage, network),
         service_role=service,
         instance_role=instance,
     )
@@ -607,19 +599,16 @@ def test_cluster_fails_on_a_packaged_script_without_assets_dir(context: dict[str
             stack,
             "Cluster",
             spec=EmrClusterSpec.model_validate(SPEC),
-            vpc=network.vpc,
-            subnets=network.subnets,
-            log_uri=storage.emr_log_uri,
+            placement=placement_of(storage, network),
             assets_dir=None,
         )
 
 
 def test_cluster_fails_without_subnets(context: dict[str, object]) -> None:
-    stack, _storage, network = base_stack(context)
-    with pytest.raises(PropError, match=r"subnets: no subnets given"):
-        EmrCluster(
-            stack, "Cluster", spec=EmrClusterSpec.model_validate(SPEC), vpc=network.vpc, subnets=[], log_uri="s3://b/"
-        )
+    stack, storage, network = base_stack(context)
+    placement = ClusterPlacement(vpc=network.vpc, subnets=[], log_bucket=storage.logs_bucket)
+    with pytest.raises(PropError, match=r"placement.subnets: no subnets given"):
+        EmrCluster(stack, "Cluster", spec=EmrClusterSpec.model_validate(SPEC), placement=placement)
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -636,9 +625,7 @@ def test_fails_on_a_bootstrap_script_that_is_not_shipped(context: dict[str, obje
             stack,
             "Cluster",
             spec=EmrClusterSpec.model_validate(spec),
-            vpc=network.vpc,
-            subnets=network.subnets,
-            log_uri=storage.emr_log_uri,
+            placement=placement_of(storage, network),
         )
 
 
@@ -660,7 +647,7 @@ def test_runtime_roles_with_lake_formation(context: dict[str, object]) -> None:
     security = EmrSecurityConfiguration(
         stack,
         "Security",
-        key=storage.key,
+        encryption_key=storage.key,
         spec={
             "in_transit_encryption": {"certificates_zip": CERTIFICATES},
             "runtime_roles": {"role_arns": [team_role], "lake_formation": True},
@@ -670,10 +657,7 @@ def test_runtime_roles_with_lake_formation(context: dict[str, object]) -> None:
         stack,
         "Cluster",
         spec=EmrClusterSpec.model_validate({**SPEC, "bootstrap_actions": []}),
-        vpc=network.vpc,
-        subnets=network.subnets,
-        log_uri=storage.emr_log_uri,
-        security_configuration=security,
+        placement=placement_of(storage, network, security_configuration=security),
     )
     template = Template.from_stack(stack)
     [config] = template.find_resources("AWS::EMR::SecurityConfiguration").values()
@@ -699,11 +683,9 @@ def test_monitoring_watches_the_cluster_and_alerts_an_encrypted_topic(context: d
         stack,
         "Cluster",
         spec=EmrClusterSpec.model_validate({**SPEC, "bootstrap_actions": []}),
-        vpc=network.vpc,
-        subnets=network.subnets,
-        log_uri=storage.emr_log_uri,
+        placement=placement_of(storage, network),
     )
-    notifications = PlatformNotifications(stack, "Alerts", key=storage.key, emails=["ops@example.com"])
+    notifications = PlatformNotifications(stack, "Alerts", encryption_key=storage.key, emails=["ops@example.com"])
     EmrMonitoring(stack, "Monitoring", cluster=cluster, topic=notifications.topic)
     template = Template.from_stack(stack)
     template.has_resource_properties("AWS::SNS::Topic", {"KmsMasterKeyId": Match.any_value()})
@@ -740,9 +722,7 @@ def test_integrations_grant_exactly_what_the_connectors_need(context: dict[str, 
         stack,
         "Cluster",
         spec=EmrClusterSpec.model_validate({**SPEC, "bootstrap_actions": []}),
-        vpc=network.vpc,
-        subnets=network.subnets,
-        log_uri=storage.emr_log_uri,
+        placement=placement_of(storage, network),
     )
     table = dynamodb.Table(
         stack,

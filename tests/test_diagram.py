@@ -14,7 +14,7 @@ import pytest
 from aws_cdk import App, Stack
 from constructs import Construct
 
-from emr_platform.constructs.shared import record_construct_classes
+from emr_platform.constructs.shared import PlatformConstruct
 from emr_platform.spec.metadata import CONSTRUCT_CLASS_METADATA
 from emr_platform.tools.diagram import (
     Architecture,
@@ -269,13 +269,12 @@ def test_fails_on_assemblies_it_cannot_read_with_one_line(
     assert err.startswith("error: ") and err.count("\n") == 1 and "Fix: " in err
 
 
-def test_record_construct_classes_names_the_python_class() -> None:
-    class Thing(Construct):
+def test_a_platform_construct_records_its_python_class() -> None:
+    class Thing(PlatformConstruct):
         pass
 
     stack = Stack(App(), "S")
     thing = Thing(stack, "Thing")
     Construct(stack, "Plain")
-    record_construct_classes(stack, package=__name__.rsplit(".", 1)[0])
     assert [(e.type, e.data) for e in thing.node.metadata] == [(CONSTRUCT_CLASS_METADATA, "Thing")]
     assert not stack.node.find_child("Plain").node.metadata

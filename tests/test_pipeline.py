@@ -16,10 +16,10 @@ from aws_cdk.assertions import Match, Template
 
 from emr_platform.app import build_app
 from emr_platform.constructs.compliance import CHECKOV, RULE_PACKS, Finding
+from emr_platform.constructs.pipeline import PipelineFindings
 from emr_platform.spec.errors import PropError, SettingsError
 from emr_platform.spec.settings import CONFIG_DIR, load_pipeline_settings
 from emr_platform.stacks import EmrPlatformPipelineStack
-from emr_platform.stacks.findings import pipeline_findings
 from emr_platform.tools import guard
 from emr_platform.tools.guard import STATEFUL_TYPES
 
@@ -262,7 +262,7 @@ def test_fails_on_a_pipeline_context_that_is_not_a_boolean(context: dict[str, ob
 
 def test_pipeline_acknowledgements_are_exactly_what_the_rule_packs_raise(context: dict[str, object]) -> None:
     """Built without acknowledgements: every cdk-nag finding on the pipeline's own resources is one of
-    ``pipeline_findings``, and each of those is still raised (CloudFormation validation and checkov ids aside,
+    the pipeline's and its artifact store's reviewed findings, and each of those is still raised (CloudFormation validation and checkov ids aside,
     which the module fixture's synthesis and the platform's compliance tests cover)."""
     app = App(context=context)
     stack = EmrPlatformPipelineStack(app, "emr-platform-pipeline", settings=SETTINGS, environments=ENVIRONMENTS)
@@ -274,9 +274,11 @@ def test_pipeline_acknowledgements_are_exactly_what_the_rule_packs_raise(context
         for r in v.violating_resources
         if not (r.construct_path or "").startswith(stages)
     }
-    findings = [
-        f for f in pipeline_findings(stack) if not f.finding_id.startswith(("CloudFormation-Validate", CHECKOV))
+    reviewed = [
+        *PipelineFindings(stack.pipeline, stack.artifacts).reviewed_findings(),
+        *stack.artifacts.reviewed_findings(),
     ]
+    findings = [f for f in reviewed if not f.finding_id.startswith(("CloudFormation-Validate", CHECKOV))]
 
     def covers(finding: Finding, rule: str, path: str) -> bool:
         scope = finding.scope.node.path

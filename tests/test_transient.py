@@ -18,7 +18,7 @@ from emr_platform.spec.errors import PropError, SettingsError
 from emr_platform.spec.security import SecuritySpec
 from emr_platform.spec.settings import load_settings
 
-from .conftest import PROJECT, Synthesized, base_stack, running_emulator
+from .conftest import PROJECT, Synthesized, base_stack, placement_of, running_emulator
 
 CLUSTER = {
     "release_label": "emr-7.13.0",
@@ -183,10 +183,7 @@ def test_a_schedule_starts_runs(context: dict[str, object]) -> None:
         stack,
         "Nightly",
         spec={"cluster": CLUSTER, "schedule": "cron(0 2 * * ? *)", "steps": [{"name": "etl", "script": "s3://a/b.py"}]},
-        vpc=network.vpc,
-        subnets=network.subnets,
-        log_uri=storage.emr_log_uri,
-        log_encryption_key=storage.key,
+        placement=placement_of(storage, network),
     )
     template = Template.from_stack(stack)
     template.has_resource_properties(
@@ -224,10 +221,7 @@ def test_bad_props_fail_with_one_message(context: dict[str, object], spec: dict[
             stack,
             "Bad",
             spec=spec,
-            vpc=network.vpc,
-            subnets=network.subnets,
-            log_uri=storage.emr_log_uri,
-            log_encryption_key=storage.key,
+            placement=placement_of(storage, network),
             placeholders={"zone:raw": "s3://raw"},
         )
     assert message in str(raised.value)
@@ -238,7 +232,7 @@ def test_kerberos_is_refused_rather_than_leaking_the_kdc_password(context: dict[
     security = EmrSecurityConfiguration(
         stack,
         "Security",
-        key=storage.key,
+        encryption_key=storage.key,
         spec=SecuritySpec.model_validate(
             {"in_transit_encryption": {"disabled_reason": "a test of transient clusters only"}, "kerberos": {}}
         ),
@@ -248,11 +242,7 @@ def test_kerberos_is_refused_rather_than_leaking_the_kdc_password(context: dict[
             stack,
             "Kerberized",
             spec={"cluster": CLUSTER, "steps": [{"name": "a", "script": "s3://a/b.py"}]},
-            vpc=network.vpc,
-            subnets=network.subnets,
-            log_uri=storage.emr_log_uri,
-            log_encryption_key=storage.key,
-            security_configuration=security,
+            placement=placement_of(storage, network, security_configuration=security),
         )
 
 
@@ -314,10 +304,7 @@ def test_construct_is_grantable_like_a_cluster(context: dict[str, object]) -> No
         stack,
         "Grants",
         spec={"cluster": CLUSTER, "steps": [{"name": "a", "script": "s3://a/b.py"}]},
-        vpc=network.vpc,
-        subnets=network.subnets,
-        log_uri=storage.emr_log_uri,
-        log_encryption_key=storage.key,
+        placement=placement_of(storage, network),
     )
     storage.grant_read(transient)
     assert transient.grant_principal is transient.roles.instance_role

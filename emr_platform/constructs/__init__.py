@@ -1,11 +1,12 @@
 """Reusable constructs of the EMR data platform.
 
-Each construct owns its resources, defaults, validation and grants; :class:`EmrPlatformStack` only wires them.
+Each construct owns its resources, defaults, validation, grants, removal policy and the compliance findings its
+resources raise; :class:`EmrPlatformStack` only wires them.
 """
 
 from emr_platform.constructs.account import EmrBlockPublicAccess
 from emr_platform.constructs.catalog import DataCatalog, RedshiftAccessRole, ZoneCrawlers
-from emr_platform.constructs.cluster import EmrCluster, EmrClusterBase
+from emr_platform.constructs.cluster import ClusterPlacement, EmrCluster, EmrClusterBase, IEmrCluster
 from emr_platform.constructs.monitoring import EmrMonitoring, PlatformNotifications, StepCompletedHandler
 from emr_platform.constructs.network import DEFAULT_INTERFACE_ENDPOINTS, EmrNetwork
 from emr_platform.constructs.pipeline import PipelineArtifactStore
@@ -18,6 +19,7 @@ from emr_platform.constructs.transient import TransientEmrCluster
 __all__ = [
     "DEFAULT_INTERFACE_ENDPOINTS",
     "EMR_MANAGED_POLICY_TAG",
+    "ClusterPlacement",
     "DataCatalog",
     "DataLakeStorage",
     "EmrBlockPublicAccess",
@@ -27,6 +29,7 @@ __all__ = [
     "EmrNetwork",
     "EmrRoles",
     "EmrSecurityConfiguration",
+    "IEmrCluster",
     "PipelineArtifactStore",
     "PlatformNotifications",
     "RedshiftAccessRole",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from aws_cdk import ArnFormat, RemovalPolicy, Stack
@@ -12,7 +12,8 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from emr_platform.constructs.shared import ManagedPolicyRole
+from emr_platform.constructs.compliance import Finding, grantee_role, own_wildcards, rendered
+from emr_platform.constructs.shared import ManagedPolicyRole, PlatformConstruct, resolve_removal_policy
 from emr_platform.spec.errors import PropError
 
 if TYPE_CHECKING:
@@ -52,15 +53,20 @@ _WRITE_ACTIONS = (
 )
 
 
-class DataCatalog(Construct):
+class DataCatalog(PlatformConstruct):
     """One Glue database per data zone, located at the zone's bucket.
 
     Creates a ``glue.Database`` named ``<database_prefix>_<zone>`` for every entry of ``zone_locations`` (zone
-    name to ``s3://`` URI), retained when removed from the stack (``removal_policy``, default RETAIN).
+    name to ``s3://`` URI).
 
     ``grant_read`` / ``grant_read_write`` give a principal exactly what a Hive, Spark, Presto or Trino metastore
     client needs on these databases and their tables, plus ``GetDatabase`` on ``default`` (Hive and Spark open it
     at start-up); never permission to create or drop databases.
+
+    :param database_prefix: the start of every database name (``<prefix>_<zone>``).
+    :param zone_locations: the data zones, each with the ``s3://`` URI of its bucket.
+    :param removal_policy: what happens to the databases when they leave the stack. Default: RETAIN; DESTROY
+        needs ``-c emr-platform:allow-destroy=true`` as well.
 
     Example::
 
@@ -80,13 +86,15 @@ class DataCatalog(Construct):
         super().__init__(scope, construct_id)
         if not zone_locations:
             raise PropError(
-                where=f"DataCatalog {self.node.path}: zone_locations",
+                where=f"{self.where}: zone_locations",
                 problem="no data zones given",
                 value=dict(zone_locations),
                 fix="pass {'raw': 's3://...'} (e.g. DataLakeStorage.zone_uris)",
             )
         self.database_prefix = database_prefix
         self.databases: dict[str, glue.Database] = {}
+        self._grantees: list[iam.IRole] = []
+        removal_policy = resolve_removal_policy(self, removal_policy)
         for zone, location in zone_locations.items():
             self.databases[zone] = glue.Database(
                 self,
@@ -107,7 +115,7 @@ class DataCatalog(Construct):
         unknown = [z for z in chosen if z not in self.databases]
         if unknown:
             raise PropError(
-                where=f"DataCatalog {self.node.path}: zones",
+                where=f"{self.where}: zones",
                 problem="no such data zone",
                 value=unknown,
                 fix=f"use zones among {', '.join(self.databases)}",
@@ -122,6 +130,9 @@ class DataCatalog(Construct):
 
     def _default_database(self, grantee: iam.IGrantable) -> None:
         stack = Stack.of(self)
+        role = grantee_role(grantee)
+        if role is not None:
+            self._grantees.append(role)
         iam.Grant.add_to_principal(
             grantee=grantee,
             actions=["glue:GetDatabase"],
@@ -143,17 +154,39 @@ class DataCatalog(Construct):
             grantee=grantee, actions=[*_READ_ACTIONS, *_WRITE_ACTIONS], resource_arns=self._arns(zones)
         )
 
+    def reviewed_findings(self) -> Iterator[Finding]:
+        """The table and function wildcards of this construct's grants, only where they span its own databases."""
+        stack = Stack.of(self)
+        reason = (
+            "Metastore clients read and write the tables and functions of the platform's own Glue databases, whose "
+            "names are not known before they are created."
+        )
+        owned = {
+            rendered(
+                self, stack.format_arn(service="glue", resource=kind, resource_name=f"{self.database_name(z)}/*")
+            ): reason
+            for z in self.databases
+            for kind in ("table", "userDefinedFunction")
+        }
+        yield from own_wildcards(self._grantees, owned)
 
-class ZoneCrawlers(Construct):
+
+class ZoneCrawlers(PlatformConstruct):
     """A Glue crawler per data zone, keeping each zone's Glue database in step with its bucket.
 
-    - ``security_configuration``: Glue encrypts the crawlers' CloudWatch logs and job bookmarks with ``key``
+    - ``security_configuration``: Glue encrypts the crawlers' CloudWatch logs and job bookmarks with
+      ``encryption_key``
       (``<stack>-crawlers``; a Glue security configuration needs a name);
     - ``roles``: one role per zone, trusted by Glue for this account only, that may read that zone's bucket,
       read and write that zone's database, and write its own encrypted logs; nothing else;
     - ``crawlers``: ``<stack>-<zone>``, on ``schedule`` (a Glue cron expression such as ``cron(0 3 * * ? *)``;
       default: on demand only). Tables of deleted data are marked deprecated, never deleted, and new columns are
       added (``schema_change_policy``): a crawler never drops what a query still uses.
+
+    :param catalog: the databases the crawlers keep in step.
+    :param buckets: the bucket of each data zone to crawl.
+    :param encryption_key: the key of the buckets, logs and bookmarks.
+    :param schedule: a Glue cron expression. Default: none, crawlers run on demand (or on step completion).
     """
 
     def __init__(
@@ -163,11 +196,13 @@ class ZoneCrawlers(Construct):
         *,
         catalog: DataCatalog,
         buckets: Mapping[str, s3.IBucket],
-        key: kms.IKey,
+        encryption_key: kms.IKey,
         schedule: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
+        key = encryption_key
+        self.buckets = dict(buckets)
         self.security_configuration = glue.CfnSecurityConfiguration(
             self,
             "SecurityConfiguration",
@@ -238,8 +273,32 @@ class ZoneCrawlers(Construct):
                 ),
             )
 
+    def reviewed_findings(self) -> Iterator[Finding]:
+        """Each crawler role's object wildcard on its own zone's bucket, and its Glue crawler log groups."""
+        stack = Stack.of(self)
+        logs_reason = (
+            "Glue names a crawler's log group after its role and security configuration at run time; the pattern "
+            "covers only Glue crawler log groups of this account and region."
+        )
+        log_groups = rendered(
+            self,
+            stack.format_arn(
+                service="logs",
+                resource="log-group",
+                resource_name="/aws-glue/crawlers*",
+                arn_format=ArnFormat.COLON_RESOURCE_NAME,
+            ),
+        )
+        for zone, role in self.roles.items():
+            owned = {
+                rendered(self, self.buckets[zone].arn_for_objects("*")): "The crawler reads the objects of its "
+                f"own data zone's bucket ({zone}), which it catalogs.",
+                log_groups: logs_reason,
+            }
+            yield from own_wildcards([role], owned)
 
-class RedshiftAccessRole(Construct):
+
+class RedshiftAccessRole(PlatformConstruct):
     """The role Redshift assumes to ``COPY`` from, or query through Spectrum, data zones via the Glue catalog.
 
     Trusted by Redshift for this account only; may read the buckets and catalog entries of ``zones`` (default

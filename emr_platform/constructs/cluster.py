@@ -2,25 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import jsii
-from aws_cdk import ArnFormat, Fn, IResolvable, Stack, Tags, Token
+from aws_cdk import ArnFormat, Fn, IResolvable, Stack, Tags
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_emr as emr
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_secretsmanager as secretsmanager
-from constructs import Construct
+from constructs import Construct, Node
 
 from emr_platform.constructs.catalog import GLUE_HIVE_CLIENT_FACTORY, DataCatalog
+from emr_platform.constructs.compliance import HIPAA, PCI, Finding, in_packs, own_wildcards, rendered
 from emr_platform.constructs.roles import EmrRoles
 from emr_platform.constructs.security_configuration import EmrSecurityConfiguration
-from emr_platform.constructs.shared import ASSETS_DIR, EMR_MANAGED_POLICY_TAG
+from emr_platform.constructs.shared import ASSETS_DIR, EMR_MANAGED_POLICY_TAG, PlatformConstruct
 from emr_platform.spec.capacity import (
     EbsVolumeSpec,
     InstanceFleetSpec,
@@ -32,9 +35,77 @@ from emr_platform.spec.cluster import EmrClusterSpec
 from emr_platform.spec.configuration import ConfigurationSpec, PropertyValue
 from emr_platform.spec.errors import PropError
 
+LOG_WRITE_ACTIONS = ("s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts")
+"""What EMR's log pusher does under the log prefix (it replaces rotated files)."""
 
-@jsii.implements(iam.IGrantable)
-class EmrClusterBase(Construct):
+
+@dataclass(frozen=True)
+class ClusterPlacement:
+    """Where a cluster runs and logs: what every cluster of a platform shares.
+
+    :param vpc: the VPC of the nodes.
+    :param subnets: the private subnets of the nodes (instance groups use the first; fleets let EMR pick).
+    :param log_bucket: the bucket EMR writes the cluster's logs to; the nodes may write under ``log_prefix`` only.
+    :param log_prefix: where in ``log_bucket`` the logs go. Default: ``emr-logs/``.
+    :param encryption_key: the key EMR encrypts the logs with (``LogEncryptionKmsKeyId``); the nodes may use it.
+        Default: none, logs encrypted as the bucket's default encryption says.
+    :param security_configuration: encryption at rest and in transit, IMDSv2, Kerberos. Default: none, which the
+        compliance packs reject (EMR4, EMR5, EMR6): give every cluster one.
+    :param allow_spot_on_primary_and_core: let primary and core capacity run on Spot (throw-away clusters only).
+        Default: false.
+
+    Example::
+
+        placement = ClusterPlacement(vpc=network.vpc, subnets=network.subnets, log_bucket=storage.logs_bucket,
+                                     encryption_key=storage.key, security_configuration=security)
+    """
+
+    vpc: ec2.IVpc
+    subnets: Sequence[ec2.ISubnet]
+    log_bucket: s3.IBucket
+    log_prefix: str = "emr-logs/"
+    encryption_key: kms.IKey | None = None
+    security_configuration: EmrSecurityConfiguration | None = None
+    allow_spot_on_primary_and_core: bool = False
+
+    @property
+    def log_uri(self) -> str:
+        """``s3://<log bucket>/<log prefix>``, the cluster's ``LogUri``."""
+        return self.log_bucket.s3_url_for_object(self.log_prefix)
+
+
+class IEmrCluster(Protocol):
+    """What every EMR cluster of the platform offers, long-running (:class:`EmrCluster`) or transient
+    (:class:`TransientEmrCluster`): its name, its nodes' principal, its network connections, and how to select
+    its EMR events and metrics (monitoring takes any of them)."""
+
+    @property
+    def node(self) -> Node:
+        """The construct's node."""
+
+    @property
+    def cluster_name(self) -> str:
+        """The cluster's name (a transient run's cluster is named ``<cluster_name>-<run>``)."""
+
+    @property
+    def grant_principal(self) -> iam.IPrincipal:
+        """The nodes' instance role."""
+
+    @property
+    def connections(self) -> ec2.Connections:
+        """The primary and core/task security groups."""
+
+    @property
+    def event_detail(self) -> Mapping[str, Any]:
+        """The EventBridge ``detail`` pattern that selects this cluster's EMR events."""
+
+    @property
+    def metric_dimensions(self) -> Mapping[str, str] | None:
+        """The CloudWatch dimensions of this cluster's EMR metrics, or None when it has no fixed ID."""
+
+
+@jsii.implements(iam.IGrantable, ec2.IConnectable)
+class EmrClusterBase(PlatformConstruct):
     """What every EMR cluster of the platform has, whether CloudFormation or a state machine creates it: the
     validated spec, roles, security groups, bootstrap assets, configurations, grants and integrations.
 
@@ -50,70 +121,86 @@ class EmrClusterBase(Construct):
         construct_id: str,
         *,
         spec: EmrClusterSpec | Mapping[str, Any],
-        vpc: ec2.IVpc,
-        subnets: Sequence[ec2.ISubnet],
-        log_uri: str,
+        placement: ClusterPlacement,
         cluster_name: str | None = None,
-        security_configuration: EmrSecurityConfiguration | None = None,
-        log_encryption_key: kms.IKey | None = None,
         service_role: iam.IRole | None = None,
         instance_role: iam.IRole | None = None,
         assets_dir: Path | None = ASSETS_DIR,
-        allow_spot_on_primary_and_core: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
-        spec = EmrClusterSpec.parse(spec, where=f"{type(self).__name__} {self.node.path}: spec")
-        self.spec = spec
-        self.security_configuration = security_configuration
-        where = f"{type(self).__name__} {self.node.path}"
-        if not subnets:
-            raise PropError(
-                where=f"{where}: subnets",
-                problem="no subnets given",
-                value=list(subnets),
-                fix="pass the private subnets of the VPC (e.g. EmrNetwork.subnets)",
-            )
-        if not log_uri.startswith("s3://") and not _is_token(log_uri):
-            raise PropError(
-                where=f"{where}: log_uri", problem="not an s3:// URI", value=log_uri, fix="pass s3://bucket/prefix/"
-            )
-        spot_found = None if allow_spot_on_primary_and_core else spec.spot_on_primary_or_core()
-        if spot_found is not None:
-            path, problem = spot_found
-            raise PropError(
-                where=f"{where}: spec.{'.'.join(path)}",
-                problem=f"{problem} (an interruption there loses the cluster or HDFS data)",
-                show_value=False,
-                fix="run primary and core nodes On-Demand with Spot in task nodes, or pass "
-                "allow_spot_on_primary_and_core=True (throw-away clusters only)",
-            )
-        self._core_may_use_spot = allow_spot_on_primary_and_core
+        self.spec = EmrClusterSpec.parse(spec, where=f"{self.where}: spec")
+        self.placement = placement
+        self.security_configuration = placement.security_configuration
+        self._validate(placement)
         self.cluster_name = cluster_name or f"{Stack.of(self).stack_name}-{construct_id}"
         # Resilience defaults first, so that the spec's own configurations win on the same property.
-        self._configurations: list[ConfigurationSpec] = [*spec.resilience_configurations(), *spec.configurations]
-
-        autoscales = spec.instance_groups is not None and spec.instance_groups.autoscales
+        self._configurations: list[ConfigurationSpec] = [
+            *self.spec.resilience_configurations(),
+            *self.spec.configurations,
+        ]
+        autoscales = self.spec.instance_groups is not None and self.spec.instance_groups.autoscales
         self.roles = EmrRoles(
             self, "Roles", service_role=service_role, instance_role=instance_role, with_autoscaling_role=autoscales
         )
         self.grant_principal_role: iam.IRole = self.roles.instance_role
-
         self.primary_security_group, self.core_security_group, self.service_access_security_group = (
-            self._security_groups(vpc)
+            self._security_groups(placement.vpc)
         )
+        self._grant_placement(placement)
+        self.bootstrap_assets: dict[str, s3_assets.Asset] = {}
+        self._properties: dict[str, Any] = self._cluster_properties(placement, assets_dir)
+        # The tag AmazonEMRServicePolicy_v2 requires on the security groups (and the cluster) it manages.
+        Tags.of(self).add(*EMR_MANAGED_POLICY_TAG)
+        self._build()
 
-        if security_configuration is not None:
-            security_configuration.grant_use(
-                service_role=self.roles.service_role, instance_role=self.roles.instance_role
+    def _validate(self, placement: ClusterPlacement) -> None:
+        if not placement.subnets:
+            raise PropError(
+                where=f"{self.where}: placement.subnets",
+                problem="no subnets given",
+                value=list(placement.subnets),
+                fix="pass the private subnets of the VPC (e.g. EmrNetwork.subnets)",
             )
-        if log_encryption_key is not None:
+        public = {s.subnet_id for s in placement.vpc.public_subnets}
+        if any(s.subnet_id in public for s in placement.subnets):
+            raise PropError(
+                where=f"{self.where}: placement.subnets",
+                problem="a public subnet: EMR nodes must not be reachable from the internet",
+                show_value=False,
+                fix="pass the VPC's private subnets (EmrNetwork.subnets)",
+            )
+        spot_found = None if placement.allow_spot_on_primary_and_core else self.spec.spot_on_primary_or_core()
+        if spot_found is not None:
+            path, problem = spot_found
+            raise PropError(
+                where=f"{self.where}: spec.{'.'.join(path)}",
+                problem=f"{problem} (an interruption there loses the cluster or HDFS data)",
+                show_value=False,
+                fix="run primary and core nodes On-Demand with Spot in task nodes, or pass "
+                "ClusterPlacement(allow_spot_on_primary_and_core=True) (throw-away clusters only)",
+            )
+
+    def _grant_placement(self, placement: ClusterPlacement) -> None:
+        """What the placement needs: the security configuration's keys, writing logs under the prefix (and
+        nothing else of the bucket), and encrypting them with the log key."""
+        if placement.security_configuration is not None:
+            placement.security_configuration.grant_service(self.roles.service_role)
+            placement.security_configuration.grant_nodes(self.roles.instance_role)
+        iam.Grant.add_to_principal(
+            grantee=self.roles.instance_role,
+            actions=list(LOG_WRITE_ACTIONS),
+            resource_arns=[placement.log_bucket.arn_for_objects(f"{placement.log_prefix}*")],
+        )
+        if placement.encryption_key is not None:
             iam.Grant.add_to_principal(
                 grantee=self.roles.instance_role,
                 actions=["kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
-                resource_arns=[log_encryption_key.key_arn],
+                resource_arns=[placement.encryption_key.key_arn],
             )
 
-        self.bootstrap_assets: dict[str, s3_assets.Asset] = {}
+    def _cluster_properties(self, placement: ClusterPlacement, assets_dir: Path | None) -> dict[str, Any]:
+        spec = self.spec
+        security = placement.security_configuration
         bootstrap = [
             emr.CfnCluster.BootstrapActionConfigProperty(
                 name=action.name,
@@ -124,20 +211,18 @@ class EmrClusterBase(Construct):
             )
             for action in spec.bootstrap_actions
         ]
-
-        primaries = spec.primary_count
-        placement = spec.primary_placement_strategy or ("SPREAD" if primaries == 3 else None)
-        self._properties: dict[str, Any] = dict(
+        placement_strategy = spec.primary_placement_strategy or ("SPREAD" if spec.primary_count == 3 else None)
+        return dict(
             release_label=spec.release_label,
             applications=[emr.CfnCluster.ApplicationProperty(name=a) for a in spec.canonical_applications],
             bootstrap_actions=bootstrap or None,
-            log_uri=log_uri,
-            log_encryption_kms_key_id=log_encryption_key.key_arn if log_encryption_key else None,
+            log_uri=placement.log_uri,
+            log_encryption_kms_key_id=placement.encryption_key.key_arn if placement.encryption_key else None,
             service_role=self.roles.service_role.role_arn,
             job_flow_role=self.roles.instance_profile.instance_profile_name,
             auto_scaling_role=self.roles.autoscaling_role.role_name if self.roles.autoscaling_role else None,
-            security_configuration=security_configuration.name if security_configuration else None,
-            kerberos_attributes=security_configuration.kerberos_attributes() if security_configuration else None,
+            security_configuration=security.name if security else None,
+            kerberos_attributes=security.kerberos_attributes() if security else None,
             visible_to_all_users=True,
             scale_down_behavior=spec.scale_down_behavior,
             step_concurrency_level=spec.step_concurrency,
@@ -147,8 +232,12 @@ class EmrClusterBase(Construct):
             custom_ami_id=spec.custom_ami_id,
             os_release_label=spec.os_release_label,
             placement_group_configs=(
-                [emr.CfnCluster.PlacementGroupConfigProperty(instance_role="MASTER", placement_strategy=placement)]
-                if placement is not None
+                [
+                    emr.CfnCluster.PlacementGroupConfigProperty(
+                        instance_role="MASTER", placement_strategy=placement_strategy
+                    )
+                ]
+                if placement_strategy is not None
                 else None
             ),
             auto_termination_policy=(
@@ -157,11 +246,8 @@ class EmrClusterBase(Construct):
                 else None
             ),
             managed_scaling_policy=_managed_scaling(spec),
-            instances=self._instances(subnets),
+            instances=self._instances(placement.subnets),
         )
-        # The tag AmazonEMRServicePolicy_v2 requires on the security groups (and the cluster) it manages.
-        Tags.of(self).add(*EMR_MANAGED_POLICY_TAG)
-        self._build()
 
     def _build(self) -> None:
         """Create what defines the cluster (a CloudFormation cluster, a state machine, ...): each subclass's own.
@@ -187,12 +273,44 @@ class EmrClusterBase(Construct):
             self.bootstrap_assets[path] = asset
         return self.bootstrap_assets[path].s3_object_url
 
-    # --- IGrantable --------------------------------------------------------------------------------------------
+    # --- IGrantable, IConnectable ---------------------------------------------------------------------------------
 
     @property
     def grant_principal(self) -> iam.IPrincipal:
         """The instance role: what the cluster's applications run as."""
         return self.roles.instance_role
+
+    @property
+    def connections(self) -> ec2.Connections:
+        """The primary and core/task security groups: ``database.connections.allow_from(cluster, port)``."""
+        return ec2.Connections(security_groups=[self.primary_security_group, self.core_security_group])
+
+    # --- findings ----------------------------------------------------------------------------------------------
+
+    def reviewed_findings(self) -> Iterator[Finding]:
+        """The object wildcard of the nodes' log grant, only where it is exactly the log prefix of the log bucket."""
+        placement = self.placement
+        logs = rendered(self, placement.log_bucket.arn_for_objects(f"{placement.log_prefix}*"))
+        reason = f"EMR writes the cluster's log files under {placement.log_prefix} of the log bucket, and nowhere else."
+        yield from own_wildcards([self.roles.instance_role], {logs: reason})
+
+    def ingress_from_outside(self) -> list[str]:
+        """The ingress rules of the cluster's security groups whose source is not one of its own groups (paths);
+        empty as this construct creates them."""
+        groups = (self.primary_security_group, self.core_security_group, self.service_access_security_group)
+        own = {rendered(self, group.security_group_id) for group in groups}
+        stack = Stack.of(self)
+        outside: list[str] = []
+        for group in groups:
+            cfn = group.node.default_child
+            if isinstance(cfn, ec2.CfnSecurityGroup) and stack.resolve(cfn.security_group_ingress):
+                outside.append(f"{group.node.path} (inline rules)")
+            for child in group.node.children:
+                if isinstance(child, ec2.CfnSecurityGroupIngress):
+                    source = child.source_security_group_id
+                    if source is None or rendered(self, source) not in own:
+                        outside.append(child.node.path)
+        return outside
 
     # --- extension points --------------------------------------------------------------------------------------
 
@@ -352,7 +470,9 @@ class EmrClusterBase(Construct):
                 ec2_subnet_ids=[s.subnet_id for s in subnets],
                 master_instance_fleet=_fleet(fleets.primary, "Primary", may_scale_on_spot=False),
                 # Without the Spot policy's consent, core gets no Spot specification: it can never run on Spot.
-                core_instance_fleet=_fleet(fleets.core, "Core", may_scale_on_spot=self._core_may_use_spot),
+                core_instance_fleet=_fleet(
+                    fleets.core, "Core", may_scale_on_spot=self.placement.allow_spot_on_primary_and_core
+                ),
                 task_instance_fleets=[_fleet(t, f"Task{i + 1}") for i, t in enumerate(fleets.tasks)] or None,
                 **common,
             )
@@ -412,12 +532,20 @@ class EmrCluster(EmrClusterBase):
 
     ``spec`` may be an :class:`EmrClusterSpec` or a mapping shaped like ``clusters.<name>`` of the settings files;
     a bad value raises :class:`PropError` naming the field, the value and the fix. Spot capacity on primary or
-    core nodes (also through managed scaling's caps) is refused unless ``allow_spot_on_primary_and_core`` is true
-    (default false), and then only the core fleet carries a Spot specification.
+    core nodes (also through managed scaling's caps) is refused unless the placement allows it, and then only the
+    core fleet carries a Spot specification.
 
-    The cluster is an ``IGrantable``: ``storage.grant_read(cluster)`` grants its instance role. Logs go to
-    ``log_uri`` (``s3://...``), encrypted with ``log_encryption_key`` when given. Instance groups run in one
-    subnet, the first of ``subnets``; instance fleets may use all of them (EMR picks the best zone).
+    The cluster is an ``IGrantable`` (``storage.grant_read(cluster)`` grants its instance role) and an
+    ``IConnectable`` (``database.connections.allow_from(cluster, port)``). Logs go to the placement's log bucket
+    and prefix, which the nodes may write (nothing else of the bucket), encrypted with its key when given.
+    Instance groups run in one subnet, the first of the placement's; instance fleets may use all of them.
+
+    :param spec: what the cluster runs and on what capacity (see :class:`EmrClusterSpec` for each default).
+    :param placement: where it runs and logs, and its security configuration (:class:`ClusterPlacement`).
+    :param cluster_name: the cluster's name. Default: ``<stack name>-<construct id>``.
+    :param service_role: the EMR service role. Default: a new role on ``AmazonEMRServicePolicy_v2``.
+    :param instance_role: the nodes' EC2 role. Default: a new role with only what is granted to the cluster.
+    :param assets_dir: where bootstrap scripts given as relative paths are read. Default: the package's assets.
 
     A bootstrap script given as a relative path is read from ``assets_dir`` (default the package's ``assets/``
     folder) and published as a CDK file asset; the instance role may read exactly that object. The asset's key is
@@ -426,8 +554,8 @@ class EmrCluster(EmrClusterBase):
 
     Example::
 
-        cluster = EmrCluster(self, "Analytics", spec=spec, vpc=network.vpc, subnets=network.subnets,
-                             log_uri=storage.emr_log_uri, security_configuration=security)
+        cluster = EmrCluster(self, "Analytics", spec=spec, placement=placement)
+        storage.grant_read_write(cluster)
         cluster.use_glue_catalog(catalog)
     """
 
@@ -448,6 +576,70 @@ class EmrCluster(EmrClusterBase):
     def _configurations_changed(self) -> None:
         self.resource.configurations = self._render_configurations()
 
+    # --- findings ----------------------------------------------------------------------------------------------
+
+    def reviewed_findings(self) -> Iterator[Finding]:
+        """EMR4 / EMR5 only where the cluster's security configuration really encrypts (or the settings state why
+        TLS is off); EMR6 and Kerberos only where the cluster has no key pair and no ingress from outside it."""
+        yield from super().reviewed_findings()
+        security = self._attached_security_configuration()
+        if security is not None and security.encrypts_at_rest:
+            yield Finding(
+                self.resource,
+                "AwsSolutions-EMR4",
+                "False positive: the rule reads EnableAtRestEncryption at the top level of the security "
+                "configuration, EMR nests it under EncryptionConfiguration, where this cluster's configuration "
+                "turns S3, local disk and EBS encryption with KMS on.",
+            )
+        if security is not None and security.encrypts_in_transit:
+            yield Finding(
+                self.resource,
+                "AwsSolutions-EMR5",
+                "False positive: in-transit TLS is enabled under EncryptionConfiguration, where EMR reads it; the "
+                "rule reads the top level.",
+            )
+        elif security is not None and security.in_transit_disabled_reason:
+            yield Finding(
+                self.resource,
+                "AwsSolutions-EMR5",
+                f"In-transit encryption is off in this environment, as its settings state: "
+                f"{security.in_transit_disabled_reason}",
+            )
+        if (security is None or not security.uses_kerberos) and self._closed_to_outside():
+            no_kerberos = (
+                "No Kerberos and no SSH key pair by design: nodes sit in private subnets, their security groups "
+                "admit only each other and the EMR service, and work reaches them only through the EMR API, "
+                "authorized by IAM."
+            )
+            yield from in_packs(self.resource, "EMRKerberosEnabled", (HIPAA, PCI), no_kerberos)
+            yield Finding(self.resource, "AwsSolutions-EMR6", no_kerberos)
+
+    def _attached_security_configuration(self) -> EmrSecurityConfiguration | None:
+        """The security configuration the synthesized cluster references (None if it references none of ours)."""
+        security = self.security_configuration
+        if security is None or self.resource.security_configuration is None:
+            return None
+        same = rendered(self, self.resource.security_configuration) == rendered(self, security.name)
+        return security if same else None
+
+    def _closed_to_outside(self) -> bool:
+        """No EC2 key pair on the synthesized cluster and no ingress from outside its own groups."""
+        instances = Stack.of(self).resolve(self.resource.instances)
+        key_name = instances.get("ec2KeyName", instances.get("Ec2KeyName")) if isinstance(instances, dict) else None
+        return key_name is None and not self.ingress_from_outside()
+
+    # --- IEmrCluster -------------------------------------------------------------------------------------------
+
+    @property
+    def event_detail(self) -> Mapping[str, Any]:
+        """This cluster's EMR events: ``{"clusterId": [<id>]}``."""
+        return {"clusterId": [self.cluster_id]}
+
+    @property
+    def metric_dimensions(self) -> Mapping[str, str]:
+        """This cluster's EMR metrics: ``{"JobFlowId": <id>}``."""
+        return {"JobFlowId": self.cluster_id}
+
     # --- attributes --------------------------------------------------------------------------------------------
 
     @property
@@ -459,10 +651,6 @@ class EmrCluster(EmrClusterBase):
     def primary_public_dns(self) -> str:
         """The primary node's DNS name (private in a private subnet)."""
         return self.resource.attr_master_public_dns
-
-
-def _is_token(value: str) -> bool:
-    return bool(Token.is_unresolved(value))
 
 
 def _configuration_property(rendered: dict[str, Any]) -> emr.CfnCluster.ConfigurationProperty:

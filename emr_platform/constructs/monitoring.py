@@ -2,36 +2,43 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
-from aws_cdk import Duration, Stack
+from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
-from emr_platform.constructs.cluster import EmrCluster
-from emr_platform.constructs.shared import platform_function
+from emr_platform.constructs.catalog import ZoneCrawlers
+from emr_platform.constructs.cluster import EmrCluster, IEmrCluster
+from emr_platform.constructs.compliance import Finding, outside_vpc
+from emr_platform.constructs.shared import PlatformConstruct, platform_function
 
 EMR_NAMESPACE = "AWS/ElasticMapReduce"
 
 
-class PlatformNotifications(Construct):
-    """The SNS topic alarms and EMR events go to: KMS-encrypted with ``key``, TLS-only, with ``emails`` subscribed.
+class PlatformNotifications(PlatformConstruct):
+    """The SNS topic alarms and EMR events go to: KMS-encrypted, TLS-only, with ``emails`` subscribed.
 
     The key policy lets CloudWatch alarms and EventBridge (of this account only) encrypt messages for the topic.
+
+    :param encryption_key: the topic's key.
+    :param emails: addresses subscribed to the topic (each confirms by mail). Default: none.
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, key: kms.IKey, emails: Sequence[str] = ()) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, encryption_key: kms.IKey, emails: Sequence[str] = ()
+    ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
+        key = encryption_key
         self.topic = sns.Topic(
             self, "Topic", display_name=f"{stack.stack_name} EMR alerts", master_key=key, enforce_ssl=True
         )
@@ -109,68 +116,84 @@ DASHBOARD_METRICS = (
 )
 
 
-class EmrMonitoring(Construct):
-    """A dashboard, alarms and EMR event rules for one cluster, all reporting to ``topic``.
+class EmrMonitoring(PlatformConstruct):
+    """A dashboard, alarms and EMR event rules for one cluster, long-running or transient, all reporting to ``topic``.
 
-    - ``dashboard``: idle state, YARN memory, applications and containers, HDFS, nodes, and capacity units (core
-      and task: On-Demand and Spot in the presets; EMR publishes no per-market metric), per 5 minutes;
-    - ``alarms``: pending applications, YARN memory, HDFS utilization and unhealthy nodes (see :data:`ALARMS`), each
-      notifying ``topic`` when it fires and when it recovers; missing data is not a breach (a terminated cluster
-      stops reporting);
-    - ``rules``: EventBridge rules sending the cluster's state changes and its failed or cancelled steps to ``topic``.
+    - ``rules``: EventBridge rules sending the cluster's state changes and its failed or cancelled steps to
+      ``topic`` (for a transient cluster, those of every run's cluster);
+    - for a cluster with a fixed ID (:class:`EmrCluster`), also ``dashboard``: idle state, YARN memory,
+      applications and containers, HDFS, nodes, and capacity units per 5 minutes; and ``alarms``: pending
+      applications, YARN memory, HDFS utilization and unhealthy nodes (see :data:`ALARMS`), each notifying
+      ``topic`` when it fires and when it recovers; missing data is not a breach (a terminated cluster stops
+      reporting). A transient cluster's runs each have their own ID: no dashboard, no alarms (its state machine
+      reports failed runs).
+
+    :param cluster: the cluster to watch (any :class:`IEmrCluster`).
+    :param topic: where alarms and events go.
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, cluster: EmrCluster, topic: sns.ITopic) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, cluster: IEmrCluster, topic: sns.ITopic) -> None:
         super().__init__(scope, construct_id)
-        dimensions = {"JobFlowId": cluster.cluster_id}
+        self.dashboard: cloudwatch.Dashboard | None = None
+        self.alarms: list[cloudwatch.Alarm] = []
+        dimensions = cluster.metric_dimensions
+        if dimensions is not None:
+            self._dashboard(dimensions)
+            self._alarms(cluster.cluster_name, dimensions, topic)
+        self.rules = self._rules(cluster, topic)
 
-        def metric(name: str, statistic: str = "Average") -> cloudwatch.Metric:
-            return cloudwatch.Metric(
-                namespace=EMR_NAMESPACE,
-                metric_name=name,
-                dimensions_map=dimensions,
-                statistic=statistic,
-                period=Duration.minutes(5),
-            )
+    @staticmethod
+    def _metric(dimensions: Mapping[str, str], name: str, statistic: str = "Average") -> cloudwatch.Metric:
+        return cloudwatch.Metric(
+            namespace=EMR_NAMESPACE,
+            metric_name=name,
+            dimensions_map=dict(dimensions),
+            statistic=statistic,
+            period=Duration.minutes(5),
+        )
 
+    def _dashboard(self, dimensions: Mapping[str, str]) -> None:
         self.dashboard = cloudwatch.Dashboard(
             self,
             "Dashboard",
             widgets=[
                 [
-                    cloudwatch.GraphWidget(title=title, left=[metric(m) for m in names], width=8, height=6)
+                    cloudwatch.GraphWidget(
+                        title=title, left=[self._metric(dimensions, m) for m in names], width=8, height=6
+                    )
                     for title, names in DASHBOARD_METRICS[row : row + 3]
                 ]
                 for row in range(0, len(DASHBOARD_METRICS), 3)
             ],
         )
+
+    def _alarms(self, cluster_name: str, dimensions: Mapping[str, str], topic: sns.ITopic) -> None:
         action = actions.SnsAction(topic)
-        self.alarms: list[cloudwatch.Alarm] = []
         for spec in ALARMS:
             alarm = cloudwatch.Alarm(
                 self,
                 f"{spec.metric}Alarm",
-                metric=metric(spec.metric, spec.statistic),
+                metric=self._metric(dimensions, spec.metric, spec.statistic),
                 threshold=spec.threshold,
                 comparison_operator=spec.comparison,
                 evaluation_periods=spec.periods,
                 treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-                alarm_description=f"{cluster.cluster_name}: {spec.description}",
+                alarm_description=f"{cluster_name}: {spec.description}",
             )
             alarm.add_alarm_action(action)
             alarm.add_ok_action(action)
             self.alarms.append(alarm)
 
+    def _rules(self, cluster: IEmrCluster, topic: sns.ITopic) -> list[events.Rule]:
         target = targets.SnsTopic(topic)
-        self.rules = [
+        detail = dict(cluster.event_detail)
+        return [
             events.Rule(
                 self,
                 "StateChanges",
                 description=f"{cluster.cluster_name}: cluster state changes",
                 event_pattern=events.EventPattern(
-                    source=["aws.emr"],
-                    detail_type=["EMR Cluster State Change"],
-                    detail={"clusterId": [cluster.cluster_id]},
+                    source=["aws.emr"], detail_type=["EMR Cluster State Change"], detail=detail
                 ),
                 targets=[target],
             ),
@@ -181,21 +204,28 @@ class EmrMonitoring(Construct):
                 event_pattern=events.EventPattern(
                     source=["aws.emr"],
                     detail_type=["EMR Step Status Change"],
-                    detail={"clusterId": [cluster.cluster_id], "state": ["FAILED", "CANCELLED"]},
+                    detail={**detail, "state": ["FAILED", "CANCELLED"]},
                 ),
                 targets=[target],
             ),
         ]
 
 
-class StepCompletedHandler(Construct):
+class StepCompletedHandler(PlatformConstruct):
     """When a step of ``clusters`` completes, crawl the data zones it names and publish a summary to ``topic``.
 
     A Python function (``emr_platform/functions/step_complete``, the latest Lambda Python runtime) behind an
     EventBridge rule on ``EMR Step Status Change`` / ``COMPLETED``. Its role may describe steps of these clusters,
     start these crawlers and publish to this topic, nothing else. Events it cannot handle go to an encrypted
-    dead-letter queue (``dead_letters``, kept 14 days); its logs and environment are encrypted with ``key``; it runs
-    at most 5 at a time.
+    dead-letter queue (``dead_letters``, kept 14 days); its logs and environment are encrypted with
+    ``encryption_key``; it runs at most 5 at a time.
+
+    :param clusters: the clusters whose completed steps are handled.
+    :param crawlers: the crawlers of the data zones (and so their buckets).
+    :param topic: where summaries go.
+    :param encryption_key: the key of the function's logs, environment and dead letters, and of the topic.
+    :param removal_policy: what happens to the function's log group when it leaves the stack. Default: RETAIN;
+        DESTROY needs ``-c emr-platform:allow-destroy=true`` as well.
     """
 
     def __init__(
@@ -204,23 +234,26 @@ class StepCompletedHandler(Construct):
         construct_id: str,
         *,
         clusters: Sequence[EmrCluster],
-        crawlers: Mapping[str, str],
-        zone_buckets: Mapping[str, s3.IBucket],
+        crawlers: ZoneCrawlers,
         topic: sns.ITopic,
-        key: kms.IKey,
+        encryption_key: kms.IKey,
+        removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
+        key = encryption_key
+        names = {zone: crawler.ref for zone, crawler in crawlers.crawlers.items()}
         self.function, role, self.log_group, self.dead_letters = platform_function(
             self,
             code="step_complete",
             description="Runs when an EMR step completes: describes it, starts crawlers, publishes a summary",
             key=key,
             environment={
-                "ZONE_BUCKETS": stack.to_json_string({b.bucket_name: zone for zone, b in zone_buckets.items()}),
-                "CRAWLERS": stack.to_json_string(dict(crawlers)),
+                "ZONE_BUCKETS": stack.to_json_string({b.bucket_name: zone for zone, b in crawlers.buckets.items()}),
+                "CRAWLERS": stack.to_json_string(names),
                 "TOPIC_ARN": topic.topic_arn,
             },
+            removal_policy=removal_policy,
         )
         iam.Grant.add_to_principal(
             grantee=role,
@@ -234,7 +267,7 @@ class StepCompletedHandler(Construct):
             grantee=role,
             actions=["glue:StartCrawler"],
             resource_arns=[
-                stack.format_arn(service="glue", resource="crawler", resource_name=n) for n in crawlers.values()
+                stack.format_arn(service="glue", resource="crawler", resource_name=n) for n in names.values()
             ],
         )
         # Explicit rather than topic.grant_publish, whose key actions are a wildcard (kms:GenerateDataKey*).
@@ -252,4 +285,12 @@ class StepCompletedHandler(Construct):
                 detail={"clusterId": [c.cluster_id for c in clusters], "state": ["COMPLETED"]},
             ),
             targets=[targets.LambdaFunction(self.function, dead_letter_queue=self.dead_letters, retry_attempts=2)],
+        )
+
+    def reviewed_findings(self) -> Iterator[Finding]:
+        """The function outside the VPC, only while it has no VPC configuration."""
+        yield from outside_vpc(
+            self.function,
+            "The step-completed function calls only the EMR, Glue and SNS APIs and touches no data; the platform's "
+            "VPC has no route to the internet and no SNS endpoint, so inside it the function could not publish.",
         )

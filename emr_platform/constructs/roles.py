@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from emr_platform.constructs.shared import ManagedPolicyRole
+from emr_platform.constructs.compliance import Finding
+from emr_platform.constructs.shared import ManagedPolicyRole, PlatformConstruct
 
 EMR_SERVICE_POLICY_V2 = "service-role/AmazonEMRServicePolicy_v2"
 EMR_AUTOSCALING_POLICY = "service-role/AmazonElasticMapReduceforAutoScalingRole"
 
 
-class EmrRoles(Construct):
+class EmrRoles(PlatformConstruct):
     """The roles an EMR cluster runs with.
 
     Creates, unless given:
@@ -45,6 +48,7 @@ class EmrRoles(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
+        self._managed_policies: list[str] = []  # the AWS managed policies attached to roles created here
         own_clusters = {
             "StringEquals": {"aws:SourceAccount": stack.account},
             "ArnLike": {
@@ -78,6 +82,7 @@ class EmrRoles(Construct):
                 )
             )
             service_role = created
+            self._managed_policies.append(EMR_SERVICE_POLICY_V2)
         self.service_role: iam.IRole = service_role
 
         self.autoscaling_role: iam.IRole | None = None
@@ -94,4 +99,18 @@ class EmrRoles(Construct):
                 ),
                 description="Lets Application Auto Scaling resize EMR instance groups",
                 managed_policies=[iam.ManagedPolicy.from_aws_managed_policy_name(EMR_AUTOSCALING_POLICY)],
+            )
+            self._managed_policies.append(EMR_AUTOSCALING_POLICY)
+
+    def reviewed_findings(self) -> Iterator[Finding]:
+        """AwsSolutions-IAM4 for the AWS managed policies of the roles created here (and only those)."""
+        reasons = {
+            EMR_SERVICE_POLICY_V2: "AmazonEMRServicePolicy_v2 is AWS's least-privilege EMR service policy; it only acts "
+            "on resources tagged for-use-with-amazon-emr-managed-policies=true, which this platform tags.",
+            EMR_AUTOSCALING_POLICY: "Custom autoscaling of instance groups needs this AWS managed policy: it only lets "
+            "Application Auto Scaling read the EMR metrics alarms and resize the cluster's instance groups.",
+        }
+        for name in self._managed_policies:
+            yield Finding(
+                self, f"AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/{name}]", reasons[name]
             )

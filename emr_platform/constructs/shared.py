@@ -4,20 +4,23 @@ function, key-policy statements and the secure bucket."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import json
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
+from aws_cdk import Annotations, ArnFormat, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sqs as sqs
-from constructs import Construct, IConstruct
+from constructs import Construct
 
+from emr_platform.constructs.compliance import CHECKOV, HIPAA, NIST, PCI, Finding, acknowledge_at_synthesis, in_packs
 from emr_platform.spec.metadata import CONSTRUCT_CLASS_METADATA
+from emr_platform.spec.settings import ALLOW_DESTROY_CONTEXT
 
 EMR_MANAGED_POLICY_TAG = ("for-use-with-amazon-emr-managed-policies", "true")
 """The tag ``AmazonEMRServicePolicy_v2`` requires on every resource EMR acts on (subnets, groups, cluster)."""
@@ -49,12 +52,19 @@ class ManagedPolicyRole(iam.Role):
 
 
 def platform_function(
-    scope: Construct, *, code: str, description: str, key: kms.IKey, environment: Mapping[str, str]
+    scope: Construct,
+    *,
+    code: str,
+    description: str,
+    key: kms.IKey,
+    environment: Mapping[str, str],
+    removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
 ) -> tuple[lambda_.Function, ManagedPolicyRole, logs.LogGroup, sqs.Queue]:
     """A Python function of ``emr_platform/functions/<code>`` as the platform runs them, created in ``scope``:
     the latest Lambda Python runtime; its own role (grants in a managed policy, none yet: the caller grants);
     logs (kept a year) and environment encrypted with ``key``; an encrypted dead-letter queue (14 days) for the
-    events it cannot handle; at most 5 running at a time; 60 s timeout. Returns function, role, logs, queue.
+    events it cannot handle; at most 5 running at a time; 60 s timeout. The log group follows ``removal_policy``
+    (default RETAIN; DESTROY needs the context flag too). Returns function, role, logs, queue.
     """
     dead_letters = sqs.Queue(
         scope,
@@ -64,7 +74,13 @@ def platform_function(
         enforce_ssl=True,
         retention_period=Duration.days(14),
     )
-    log_group = logs.LogGroup(scope, "Logs", encryption_key=key, retention=logs.RetentionDays.ONE_YEAR)
+    log_group = logs.LogGroup(
+        scope,
+        "Logs",
+        encryption_key=key,
+        retention=logs.RetentionDays.ONE_YEAR,
+        removal_policy=resolve_removal_policy(scope, removal_policy),
+    )
     role = ManagedPolicyRole(
         scope, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"), description=description
     )
@@ -158,18 +174,70 @@ def secure_bucket(
     )
 
 
-def record_construct_classes(stack: IConstruct, package: str = "emr_platform") -> None:
-    """Record the class of each top-level construct of ``stack`` defined in ``package`` as construct metadata.
+class PlatformConstruct(Construct):
+    """What every construct of this package is: it records its class for the architecture diagram (``tree.json``
+    names a Python construct ``constructs.Construct``), and acknowledges its own :meth:`reviewed_findings` when the
+    app synthesizes (see :mod:`emr_platform.constructs.compliance`)."""
 
-    ``tree.json`` names a construct class written in Python ``constructs.Construct``; with this metadata the
-    diagram shows ``DataLakeStorage`` instead. Call it once the stack is built.
+    def __init__(self, scope: Construct, construct_id: str) -> None:
+        super().__init__(scope, construct_id)
+        self.node.add_metadata(CONSTRUCT_CLASS_METADATA, type(self).__name__)
+        acknowledge_at_synthesis(self)
 
-    Example::
+    def reviewed_findings(self) -> Iterator[Finding]:
+        """The findings this construct's own resources raise, each only where the fact its reason states holds on
+        the synthesized resource. Default: none."""
+        return iter(())
 
-        stack = EmrPlatformStack(app, settings.stack_name, settings=settings)
-        record_construct_classes(stack)
+    @property
+    def where(self) -> str:
+        """How error messages name this construct: its class and path."""
+        return f"{type(self).__name__} {self.node.path}"
+
+
+def resolve_removal_policy(scope: Construct, requested: RemovalPolicy) -> RemovalPolicy:
+    """The removal policy a stateful construct applies: ``requested``, except that DESTROY needs a second key.
+
+    DESTROY takes effect only when the context flag ``emr-platform:allow-destroy`` is ``true`` too (one key in
+    the code, one at the command line: ``-c emr-platform:allow-destroy=true``); otherwise the data is RETAINED and a
+    warning on ``scope`` says what is missing. RETAIN, SNAPSHOT and RETAIN_ON_UPDATE_OR_DELETE are kept as given.
     """
-    for child in stack.node.children:
-        cls = type(child)
-        if cls.__module__ == package or cls.__module__.startswith(f"{package}."):
-            child.node.add_metadata(CONSTRUCT_CLASS_METADATA, cls.__name__)
+    if requested != RemovalPolicy.DESTROY:
+        return requested
+    if str(scope.node.try_get_context(ALLOW_DESTROY_CONTEXT)).lower() == "true":
+        return RemovalPolicy.DESTROY
+    Annotations.of(scope).add_warning_v2(
+        "emr-platform:destroy-needs-context",
+        f"removal_policy=DESTROY is RETAINED: destroying data also needs -c {ALLOW_DESTROY_CONTEXT}=true",
+    )
+    return RemovalPolicy.RETAIN
+
+
+def access_logs_bucket_findings(bucket: s3.IBucket, contents: str) -> Iterator[Finding]:
+    """A bucket that receives S3 server access logs: not logged into itself, and SSE-S3 as S3 requires."""
+    self_logging = "This is the bucket the others log their access to; logging it into itself would log its own writes."
+    yield Finding(bucket, "CloudFormation-Validate::s3_bucket_logging_enabled_check", self_logging)
+    yield Finding(bucket, f"{CHECKOV}CKV_AWS_18", self_logging)
+    sse_s3 = f"S3 delivers server access logs only to buckets whose default encryption is SSE-S3. {contents}"
+    yield Finding(bucket, "CloudFormation-Validate::s3_bucket_default_encryption_kms_check", sse_s3)
+    yield from in_packs(bucket, "S3DefaultEncryptionKMS", (HIPAA, NIST, PCI), sse_s3)
+
+
+def _cfn_bucket(bucket: s3.IBucket) -> s3.CfnBucket | None:
+    child = bucket.node.default_child
+    return child if isinstance(child, s3.CfnBucket) else None
+
+
+def versioned(bucket: s3.IBucket) -> bool:
+    """Whether the synthesized bucket has versioning enabled."""
+    cfn = _cfn_bucket(bucket)
+    resolved = Stack.of(bucket).resolve(cfn.versioning_configuration) if cfn is not None else None
+    return isinstance(resolved, dict) and resolved.get("status", resolved.get("Status")) == "Enabled"
+
+
+def sse_s3_only(bucket: s3.IBucket) -> bool:
+    """Whether the synthesized bucket's default encryption is SSE-S3 (AES256) only."""
+    cfn = _cfn_bucket(bucket)
+    resolved = Stack.of(bucket).resolve(cfn.bucket_encryption) if cfn is not None else None
+    text = json.dumps(resolved)
+    return "AES256" in text and "aws:kms" not in text

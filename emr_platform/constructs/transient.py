@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import jsii
-from aws_cdk import Duration, IStableAnyProducer, Lazy, Stack
-from aws_cdk import aws_ec2 as ec2
+from aws_cdk import Duration, IStableAnyProducer, Lazy, RemovalPolicy, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
@@ -19,9 +18,15 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from emr_platform.constructs.cluster import EmrClusterBase
-from emr_platform.constructs.security_configuration import EmrSecurityConfiguration
-from emr_platform.constructs.shared import ASSETS_DIR, EMR_MANAGED_POLICY_TAG, ManagedPolicyRole, platform_function
+from emr_platform.constructs.cluster import ClusterPlacement, EmrClusterBase
+from emr_platform.constructs.compliance import Finding, outside_vpc, own_wildcards, rendered
+from emr_platform.constructs.shared import (
+    ASSETS_DIR,
+    EMR_MANAGED_POLICY_TAG,
+    ManagedPolicyRole,
+    platform_function,
+    resolve_removal_policy,
+)
 from emr_platform.spec.errors import PropError
 from emr_platform.spec.transient import PLACEHOLDER, TransientClusterSpec
 
@@ -84,41 +89,25 @@ class TransientEmrCluster(EmrClusterBase):
         construct_id: str,
         *,
         spec: TransientClusterSpec | Mapping[str, Any],
-        vpc: ec2.IVpc,
-        subnets: Sequence[ec2.ISubnet],
-        log_uri: str,
-        log_encryption_key: kms.IKey,
+        placement: ClusterPlacement,
         cluster_name: str | None = None,
-        security_configuration: EmrSecurityConfiguration | None = None,
         placeholders: Mapping[str, str] | None = None,
         topic: sns.ITopic | None = None,
         tags: Mapping[str, str] | None = None,
         assets_dir: Path | None = ASSETS_DIR,
-        allow_spot_on_primary_and_core: bool = False,
+        removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
     ) -> None:
         where = f"TransientEmrCluster {'/'.join([scope.node.path, construct_id]).lstrip('/')}"
         spec = TransientClusterSpec.parse(spec, where=f"{where}: spec")
+        key = _validate_transient(placement, where)
         self.transient_spec = spec
-        if security_configuration is not None and security_configuration.kdc_admin_secret is not None:
-            raise PropError(
-                where=f"{where}: security_configuration",
-                problem="a cluster-dedicated KDC needs its admin password in RunJobFlow, which would write the "
-                "password into the state machine's definition",
-                show_value=False,
-                fix="run transient clusters without Kerberos (or with an external KDC), or use a long-running cluster",
-            )
         super().__init__(
             scope,
             construct_id,
             spec=spec.as_cluster(),
-            vpc=vpc,
-            subnets=subnets,
-            log_uri=log_uri,
+            placement=placement,
             cluster_name=cluster_name,
-            security_configuration=security_configuration,
-            log_encryption_key=log_encryption_key,
             assets_dir=assets_dir,
-            allow_spot_on_primary_and_core=allow_spot_on_primary_and_core,
         )
         self.name = construct_id
         self._tags = dict(tags or {})
@@ -126,8 +115,6 @@ class TransientEmrCluster(EmrClusterBase):
         self.steps = [
             _resolve_step(step.command(), values, f"{where}: spec.steps[{i}]") for i, step in enumerate(spec.steps)
         ]
-        stack = Stack.of(self)
-
         self.role = ManagedPolicyRole(
             self,
             "StateMachineRole",
@@ -135,6 +122,26 @@ class TransientEmrCluster(EmrClusterBase):
             description=f"Runs transient EMR cluster {self.cluster_name}: creates, drives and terminates it",
         )
         self._grant_state_machine(self.role)
+        policy = resolve_removal_policy(self, removal_policy)
+        self.log_group = logs.LogGroup(
+            self, "StateMachineLogs", encryption_key=key, retention=logs.RetentionDays.ONE_YEAR, removal_policy=policy
+        )
+        self.state_machine = sfn.StateMachine(
+            self,
+            "StateMachine",
+            definition_body=sfn.DefinitionBody.from_chainable(self._definition()),
+            role=self.role,
+            timeout=Duration.minutes(spec.timeout_minutes),
+            tracing_enabled=True,
+            logs=sfn.LogOptions(destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
+            comment=f"Transient EMR cluster {self.cluster_name}: create, {len(self.steps)} step(s), terminate",
+        )
+        self._reaper(key, topic, policy)
+        self.schedule = self._schedule(spec.schedule)
+
+    def _definition(self) -> sfn.IChainable:
+        """Create the cluster, run each step (any failure jumps to terminate), terminate, then fail or succeed."""
+        stack = Stack.of(self)
         create = self._create_state()
         terminate = sfn.CustomState(
             self,
@@ -148,81 +155,101 @@ class TransientEmrCluster(EmrClusterBase):
         )
         terminate.add_retry(errors=["States.ALL"], interval=Duration.seconds(30), max_attempts=5, backoff_rate=2)
         run_failed = sfn.Fail(self, "RunFailed", error_path="$.error.Error", cause_path="$.error.Cause")
-        outcome = (
+        terminate.next(
             sfn.Choice(self, "StepFailed?")
             .when(sfn.Condition.is_present("$.error"), run_failed)
             .otherwise(sfn.Succeed(self, "Done"))
         )
-        terminate.next(outcome)
         create.add_catch(
             sfn.Fail(self, "ClusterDidNotStart", error_path="$.error.Error", cause_path="$.error.Cause"),
             errors=["States.ALL"],
             result_path="$.error",
         )
-        chain: sfn.IChainable = create
         previous: Any = create
-        for i, (step, args) in enumerate(zip(spec.steps, self.steps, strict=True)):
-            state = sfn.CustomState(
-                self,
-                f"Step{i + 1}",
-                state_json={
-                    "Type": "Task",
-                    "Comment": step.name,
-                    "Resource": f"arn:{stack.partition}:states:::elasticmapreduce:addStep.sync",
-                    "Parameters": {
-                        "ClusterId.$": "$.cluster.ClusterId",
-                        "Step": {
-                            "Name": step.name,
-                            # The run decides what a failure does (terminate), not EMR.
-                            "ActionOnFailure": "CONTINUE",
-                            "HadoopJarStep": {"Jar": "command-runner.jar", "Args": args},
-                        },
-                    },
-                    "ResultSelector": {"StepId.$": "$.StepId"},
-                    "ResultPath": "$.lastStep",
-                },
-            )
+        for i, (step, args) in enumerate(zip(self.transient_spec.steps, self.steps, strict=True)):
+            state = self._step_state(i, step.name, args)
             state.add_catch(terminate, errors=["States.ALL"], result_path="$.error")
             previous.next(state)
             previous = state
         previous.next(terminate)
+        return create
 
-        self.log_group = logs.LogGroup(
-            self, "StateMachineLogs", encryption_key=log_encryption_key, retention=logs.RetentionDays.ONE_YEAR
-        )
-        self.state_machine = sfn.StateMachine(
+    def _step_state(self, index: int, name: str, args: list[str]) -> sfn.CustomState:
+        return sfn.CustomState(
             self,
-            "StateMachine",
-            definition_body=sfn.DefinitionBody.from_chainable(chain),
-            role=self.role,
-            timeout=Duration.minutes(spec.timeout_minutes),
-            tracing_enabled=True,
-            logs=sfn.LogOptions(destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
-            comment=f"Transient EMR cluster {self.cluster_name}: create, {len(self.steps)} step(s), terminate",
+            f"Step{index + 1}",
+            state_json={
+                "Type": "Task",
+                "Comment": name,
+                "Resource": f"arn:{Stack.of(self).partition}:states:::elasticmapreduce:addStep.sync",
+                "Parameters": {
+                    "ClusterId.$": "$.cluster.ClusterId",
+                    "Step": {
+                        "Name": name,
+                        # The run decides what a failure does (terminate), not EMR.
+                        "ActionOnFailure": "CONTINUE",
+                        "HadoopJarStep": {"Jar": "command-runner.jar", "Args": args},
+                    },
+                },
+                "ResultSelector": {"StepId.$": "$.StepId"},
+                "ResultPath": "$.lastStep",
+            },
         )
-        self._reaper(log_encryption_key, topic)
-        self.schedule: events.Rule | None = None
-        if spec.schedule is not None:
-            start_role = ManagedPolicyRole(
-                self,
-                "ScheduleRole",
-                assumed_by=iam.ServicePrincipal("events.amazonaws.com"),
-                description=f"Starts runs of transient EMR cluster {self.cluster_name} on schedule",
-            )
-            self.schedule = events.Rule(
-                self,
-                "Schedule",
-                description=f"Start a run of transient EMR cluster {self.cluster_name}",
-                schedule=events.Schedule.expression(spec.schedule),
-                targets=[
-                    targets.SfnStateMachine(
-                        self.state_machine,
-                        role=start_role,
-                        dead_letter_queue=self.dead_letters,
-                        retry_attempts=3,
-                    )
-                ],
-            )
+
+    def _schedule(self, expression: str | None) -> events.Rule | None:
+        if expression is None:
+            return None
+        start_role = ManagedPolicyRole(
+            self,
+            "ScheduleRole",
+            assumed_by=iam.ServicePrincipal("events.amazonaws.com"),
+            description=f"Starts runs of transient EMR cluster {self.cluster_name} on schedule",
+        )
+        return events.Rule(
+            self,
+            "Schedule",
+            description=f"Start a run of transient EMR cluster {self.cluster_name}",
+            schedule=events.Schedule.expression(expression),
+            targets=[
+                targets.SfnStateMachine(
+                    self.state_machine, role=start_role, dead_letter_queue=self.dead_letters, retry_attempts=3
+                )
+            ],
+        )
+
+    # --- IEmrCluster -------------------------------------------------------------------------------------------
+
+    @property
+    def event_detail(self) -> Mapping[str, Any]:
+        """The EMR events of this cluster's runs: their clusters are named ``<cluster_name>-<run>``."""
+        return {"name": [{"prefix": f"{self.cluster_name}-"}]}
+
+    @property
+    def metric_dimensions(self) -> None:
+        """None: each run's cluster has an ID of its own, so there are no fixed metric dimensions."""
+        return None
+
+    # --- findings ----------------------------------------------------------------------------------------------
+
+    def reviewed_findings(self) -> Iterator[Finding]:
+        """The state machine's and the reaper's ``*`` and tag-scoped cluster wildcards, and the reaper outside the
+        VPC (only while it has no VPC configuration)."""
+        yield from super().reviewed_findings()
+        clusters = rendered(
+            self, Stack.of(self).format_arn(service="elasticmapreduce", resource="cluster", resource_name="*")
+        )
+        owned = {
+            "*": "RunJobFlow, ListClusters and the log-delivery APIs of Step Functions accept no resource but '*'; "
+            "cluster creation is further limited to requests tagged with this transient cluster's name.",
+            clusters: "A run's cluster ID exists only once the run creates it; the statement is limited by condition "
+            f"to clusters tagged {TRANSIENT_TAG}={self.name}.",
+        }
+        yield from own_wildcards([self.role, self.reaper_role], owned)
+        yield from outside_vpc(
+            self.reaper,
+            "The reaper calls only the EMR and SNS APIs and touches no data; the platform's VPC has no route to the "
+            "internet and no EMR or SNS endpoint, so inside it the function could not reach them.",
+        )
 
     # --- the state machine's parts -----------------------------------------------------------------------------
 
@@ -307,7 +334,7 @@ class TransientEmrCluster(EmrClusterBase):
             )
         )
 
-    def _reaper(self, key: kms.IKey, topic: sns.ITopic | None) -> None:
+    def _reaper(self, key: kms.IKey, topic: sns.ITopic | None, removal_policy: RemovalPolicy) -> None:
         """The function that terminates a run's cluster when the run ends without doing so."""
         reaper = Construct(self, "Reaper")
         stack = Stack.of(self)
@@ -320,6 +347,7 @@ class TransientEmrCluster(EmrClusterBase):
             description=f"Terminates the cluster of a run of {self.cluster_name} that ended without terminating it",
             key=key,
             environment=environment,
+            removal_policy=removal_policy,
         )
         self.reaper_role = role
         # ListClusters has no resource type: "*" is the only resource it accepts.
@@ -422,3 +450,24 @@ def _resolve_step(command: list[str], values: Mapping[str, str], where: str) -> 
         return values[key]
 
     return [PLACEHOLDER.sub(replace, part) for part in command]
+
+
+def _validate_transient(placement: ClusterPlacement, where: str) -> kms.IKey:
+    """What a transient cluster needs of its placement: a key for its logs, and no cluster-dedicated KDC."""
+    security = placement.security_configuration
+    if security is not None and security.kdc_admin_secret is not None:
+        raise PropError(
+            where=f"{where}: placement.security_configuration",
+            problem="a cluster-dedicated KDC needs its admin password in RunJobFlow, which would write the "
+            "password into the state machine's definition",
+            show_value=False,
+            fix="run transient clusters without Kerberos (or with an external KDC), or use a long-running cluster",
+        )
+    if placement.encryption_key is None:
+        raise PropError(
+            where=f"{where}: placement.encryption_key",
+            problem="a transient cluster encrypts its state machine's and reaper's logs with the placement's key",
+            value=None,
+            fix="pass ClusterPlacement(encryption_key=storage.key, ...)",
+        )
+    return placement.encryption_key

@@ -11,9 +11,10 @@ from aws_cdk import aws_codepipeline as codepipeline
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from emr_platform.constructs.pipeline import PipelineArtifactStore
+from emr_platform.constructs.compliance import acknowledge_at_synthesis
+from emr_platform.constructs.pipeline import PipelineArtifactStore, PipelineFindings
 from emr_platform.spec.errors import PropError
-from emr_platform.spec.settings import EnvironmentSettings, PipelineSettings
+from emr_platform.spec.settings import EnvironmentSettings, PipelineSettings, PipelineStageSettings
 from emr_platform.stacks.platform_stack import EmrPlatformStack
 
 CDK_CLI_VERSION = "2.1148.1"
@@ -82,8 +83,21 @@ class EmrPlatformPipelineStack(Stack):
         for key, value in settings.tags.items():
             Tags.of(self).add(key, value)
 
+        self.source = self._source(settings)
+        # Our own artifact store: CDK Pipelines' default bucket has no access logs, versioning or lifecycle.
+        self.artifacts = PipelineArtifactStore(self, "Artifacts")
+        self.pipeline = self._pipeline(settings)
+        self.stages: dict[str, PlatformStage] = {}
+        for stage_settings in settings.stages:
+            self._add_stage(stage_settings, environments)
+        # Build now, not at synth: the compliance review reads the pipeline's roles and policies.
+        self.pipeline.build_pipeline()
+        acknowledge_at_synthesis(PipelineFindings(self.pipeline, self.artifacts))
+
+    @staticmethod
+    def _source(settings: PipelineSettings) -> pipelines.CodePipelineSource:
         source = settings.source
-        self.source = pipelines.CodePipelineSource.connection(
+        return pipelines.CodePipelineSource.connection(
             source.repository,
             source.branch,
             connection_arn=source.connection_arn,
@@ -91,9 +105,9 @@ class EmrPlatformPipelineStack(Stack):
             # A full clone: the build runs `git` (the version, the pre-commit hooks) as a developer's machine would.
             code_build_clone_output=True,
         )
-        # Our own artifact store: CDK Pipelines' default bucket has no access logs, versioning or lifecycle.
-        self.artifacts = PipelineArtifactStore(self, "Artifacts")
-        self.pipeline = pipelines.CodePipeline(
+
+    def _pipeline(self, settings: PipelineSettings) -> pipelines.CodePipeline:
+        return pipelines.CodePipeline(
             self,
             "Pipeline",
             code_pipeline=codepipeline.Pipeline(
@@ -121,35 +135,34 @@ class EmrPlatformPipelineStack(Stack):
                 ),
             ),
         )
-        self.stages: dict[str, PlatformStage] = {}
-        for stage_settings in settings.stages:
-            environment = environments.get(stage_settings.environment)
-            if environment is None:
-                raise PropError(
-                    where=f"EmrPlatformPipelineStack {self.node.path}: environments",
-                    problem=f"no settings for stage {stage_settings.environment!r}",
-                    value=sorted(environments),
-                    fix="pass the environments load_pipeline_settings() returns with the pipeline settings",
-                )
-            stage = PlatformStage(self, stage_settings.environment, settings=environment)
-            stack = stage.platform
-            change_set: list[pipelines.Step] = []
-            if stage_settings.manual_approval:
-                change_set.append(
-                    pipelines.ManualApprovalStep(
-                        "Approve",
-                        comment=f"Review the change set of {environment.stack_name} (resources replaced or removed "
-                        "are flagged) and the Diff step's output, then approve.",
-                    )
-                )
-            self.pipeline.add_stage(
-                stage,
-                pre=[self._diff_step(stage)],
-                stack_steps=[pipelines.StackSteps(stack=stack, change_set=change_set)],
+
+    def _add_stage(
+        self, stage_settings: PipelineStageSettings, environments: Mapping[str, EnvironmentSettings]
+    ) -> None:
+        environment = environments.get(stage_settings.environment)
+        if environment is None:
+            raise PropError(
+                where=f"EmrPlatformPipelineStack {self.node.path}: environments",
+                problem=f"no settings for stage {stage_settings.environment!r}",
+                value=sorted(environments),
+                fix="pass the environments load_pipeline_settings() returns with the pipeline settings",
             )
-            self.stages[stage_settings.environment] = stage
-        # Build now, not at synth: the compliance review reads the pipeline's roles and policies.
-        self.pipeline.build_pipeline()
+        stage = PlatformStage(self, stage_settings.environment, settings=environment)
+        change_set: list[pipelines.Step] = []
+        if stage_settings.manual_approval:
+            change_set.append(
+                pipelines.ManualApprovalStep(
+                    "Approve",
+                    comment=f"Review the change set of {environment.stack_name} (resources replaced or removed "
+                    "are flagged) and the Diff step's output, then approve.",
+                )
+            )
+        self.pipeline.add_stage(
+            stage,
+            pre=[self._diff_step(stage)],
+            stack_steps=[pipelines.StackSteps(stack=stage.platform, change_set=change_set)],
+        )
+        self.stages[stage_settings.environment] = stage
 
     def _diff_step(self, stage: PlatformStage) -> pipelines.CodeBuildStep:
         """``cdk diff`` of the stage's stack against the deployed one, in the build log. Read-only; it fails only when

@@ -28,9 +28,10 @@ from emr_platform.constructs import (
     TransientEmrCluster,
     ZoneCrawlers,
 )
-from emr_platform.constructs.cluster import EmrClusterBase
+from emr_platform.constructs.cluster import ClusterPlacement, EmrClusterBase
 from emr_platform.constructs.shared import ASSETS_DIR
-from emr_platform.spec.settings import ALLOW_DESTROY_CONTEXT, RETENTION_PERIODS, EnvironmentSettings
+from emr_platform.constructs.storage import EMR_LOGS_PREFIX
+from emr_platform.spec.settings import ALLOW_DESTROY_CONTEXT, EnvironmentSettings
 
 # The settings' retention periods as the CDK names them.
 RETENTION_DAYS: dict[int, logs.RetentionDays] = {
@@ -57,7 +58,7 @@ RETENTION_DAYS: dict[int, logs.RetentionDays] = {
     3288: logs.RetentionDays.NINE_YEARS,
     3653: logs.RetentionDays.TEN_YEARS,
 }
-assert set(RETENTION_DAYS) == set(RETENTION_PERIODS)  # noqa: S101 - one list of periods, two spellings
+"""The same periods as ``RETENTION_PERIODS`` of the settings (tests/test_settings.py checks they match)."""
 
 
 class EmrPlatformStack(Stack):
@@ -84,41 +85,75 @@ class EmrPlatformStack(Stack):
             **kwargs,
         )
         self.settings = settings
-        removal_policy = self._removal_policy()
+        self.removal_policy = self._removal_policy()
         for key, value in settings.tags.items():
             Tags.of(self).add(key, value)
+        self._foundation()
+        self._security()
+        placement = ClusterPlacement(
+            vpc=self.network.vpc,
+            subnets=self.network.subnets,
+            log_bucket=self.storage.logs_bucket,
+            log_prefix=EMR_LOGS_PREFIX,
+            encryption_key=self.storage.key,
+            security_configuration=self.security_configuration,
+            allow_spot_on_primary_and_core=settings.capacity_policy.allow_spot_on_primary_and_core,
+        )
+        self._clusters(placement)
+        self._transient_clusters(placement)
+        self.redshift_role = self._integrations([*self.clusters.values(), *self.transient_clusters.values()])
+        self.step_completed = StepCompletedHandler(
+            self,
+            "StepCompleted",
+            clusters=list(self.clusters.values()),
+            crawlers=self.crawlers,
+            topic=self.notifications.topic,
+            encryption_key=self.storage.key,
+            removal_policy=self.removal_policy,
+        )
+        self._outputs()
 
-        storage_settings = settings.storage
+    def _foundation(self) -> None:
+        """Storage, network, catalog and crawlers, notifications and the sample job."""
+        settings = self.settings
+        storage = settings.storage
         self.storage = DataLakeStorage(
             self,
             "Storage",
-            data_zones=storage_settings.data_zones,
-            log_expiration=Duration.days(storage_settings.log_expiration_days),
-            noncurrent_version_expiration=Duration.days(storage_settings.noncurrent_version_expiration_days),
-            abort_incomplete_upload=Duration.days(storage_settings.abort_incomplete_upload_days),
-            removal_policy=removal_policy,
+            data_zones=storage.data_zones,
+            log_expiration=Duration.days(storage.log_expiration_days),
+            noncurrent_version_expiration=Duration.days(storage.noncurrent_version_expiration_days),
+            abort_incomplete_upload=Duration.days(storage.abort_incomplete_upload_days),
+            removal_policy=self.removal_policy,
         )
+        self.network = self._network()
+        self.catalog = DataCatalog(
+            self,
+            "Catalog",
+            database_prefix=settings.database_prefix,
+            zone_locations=self.storage.zone_uris,
+            removal_policy=self.removal_policy,
+        )
+        self.crawlers = ZoneCrawlers(
+            self,
+            "Crawlers",
+            catalog=self.catalog,
+            buckets=self.storage.data_buckets,
+            encryption_key=self.storage.key,
+            schedule=settings.catalog.crawler_schedule,
+        )
+        self.notifications = PlatformNotifications(
+            self, "Notifications", encryption_key=self.storage.key, emails=settings.monitoring.email_subscriptions
+        )
+        self.sample_job: s3_assets.Asset | None = None
+        if settings.sample_job:
+            self.sample_job = s3_assets.Asset(self, "SampleJob", path=str(ASSETS_DIR / "jobs" / "web_logs.py"))
 
-        net = settings.network
+    def _network(self) -> EmrNetwork:
+        net = self.settings.network
         existing = net.existing_vpc
-        if existing is not None:
-            vpc = ec2.Vpc.from_vpc_attributes(
-                self,
-                "ImportedVpc",
-                vpc_id=existing.vpc_id,
-                vpc_cidr_block=existing.vpc_cidr,
-                availability_zones=list(settings.availability_zones),
-                private_subnet_ids=list(existing.private_subnet_ids),
-            )
-            self.network = EmrNetwork(
-                self,
-                "Network",
-                encryption_key=self.storage.key,
-                vpc=vpc,
-                subnet_ids=existing.private_subnet_ids,
-            )
-        else:
-            self.network = EmrNetwork(
+        if existing is None:
+            return EmrNetwork(
                 self,
                 "Network",
                 encryption_key=self.storage.key,
@@ -126,30 +161,34 @@ class EmrPlatformStack(Stack):
                 nat_gateways=net.nat_gateways,
                 interface_endpoints=net.interface_endpoints,
                 flow_logs_retention=RETENTION_DAYS[net.flow_logs_retention_days],
-                removal_policy=removal_policy,
+                removal_policy=self.removal_policy,
             )
+        vpc = ec2.Vpc.from_vpc_attributes(
+            self,
+            "ImportedVpc",
+            vpc_id=existing.vpc_id,
+            vpc_cidr_block=existing.vpc_cidr,
+            availability_zones=list(self.settings.availability_zones),
+            private_subnet_ids=list(existing.private_subnet_ids),
+        )
+        return EmrNetwork(
+            self, "Network", encryption_key=self.storage.key, vpc=vpc, subnet_ids=existing.private_subnet_ids
+        )
 
-        self.catalog = DataCatalog(
-            self,
-            "Catalog",
-            database_prefix=settings.database_prefix,
-            zone_locations=self.storage.zone_uris,
-            removal_policy=removal_policy,
-        )
-        self.crawlers = ZoneCrawlers(
-            self,
-            "Crawlers",
-            catalog=self.catalog,
-            buckets=self.storage.data_buckets,
-            key=self.storage.key,
-            schedule=settings.catalog.crawler_schedule,
-        )
-        security = settings.security
+    def _security(self) -> None:
+        """The security configuration, EMR Block Public Access and the permissions boundary."""
+        security = self.settings.security
         self.security_configuration = EmrSecurityConfiguration(
-            self, "SecurityConfiguration", key=self.storage.key, spec=security
+            self,
+            "SecurityConfiguration",
+            encryption_key=self.storage.key,
+            spec=security,
+            removal_policy=self.removal_policy,
         )
         self.block_public_access = (
-            EmrBlockPublicAccess(self, "EmrBlockPublicAccess", encryption_key=self.storage.key)
+            EmrBlockPublicAccess(
+                self, "EmrBlockPublicAccess", encryption_key=self.storage.key, removal_policy=self.removal_policy
+            )
             if security.emr_block_public_access
             else None
         )
@@ -161,31 +200,13 @@ class EmrPlatformStack(Stack):
                 )
             )
 
-        self.notifications = PlatformNotifications(
-            self, "Notifications", key=self.storage.key, emails=settings.monitoring.email_subscriptions
-        )
-        self.sample_job: s3_assets.Asset | None = None
-        if settings.sample_job:
-            self.sample_job = s3_assets.Asset(self, "SampleJob", path=str(ASSETS_DIR / "jobs" / "web_logs.py"))
-            CfnOutput(
-                self,
-                "SampleJobScript",
-                value=self.sample_job.s3_object_url,
-                description="The sample PySpark job: emr-platform-ops submit <env> <this URI> --arg ...",
-            )
-        # Where every cluster of the environment runs and logs, long-running or transient.
-        placement: dict[str, Any] = {
-            "vpc": self.network.vpc,
-            "subnets": self.network.subnets,
-            "log_uri": self.storage.emr_log_uri,
-            "log_encryption_key": self.storage.key,
-            "security_configuration": self.security_configuration,
-            "allow_spot_on_primary_and_core": settings.capacity_policy.allow_spot_on_primary_and_core,
-        }
+    def _clusters(self, placement: ClusterPlacement) -> None:
         self.clusters: dict[str, EmrCluster] = {}
         self.monitoring: dict[str, EmrMonitoring] = {}
-        for name, spec in settings.clusters.items():
-            cluster = EmrCluster(self, name, spec=spec, cluster_name=f"{settings.stack_name}-{name}", **placement)
+        for name, spec in self.settings.clusters.items():
+            cluster = EmrCluster(
+                self, name, spec=spec, placement=placement, cluster_name=f"{self.settings.stack_name}-{name}"
+            )
             self._grant_platform(cluster)
             self.clusters[name] = cluster
             self.monitoring[name] = EmrMonitoring(
@@ -194,17 +215,19 @@ class EmrPlatformStack(Stack):
             CfnOutput(self, f"{name}ClusterId", value=cluster.cluster_id, description=f"EMR cluster ID of '{name}'")
             CfnOutput(self, f"{name}ClusterName", value=cluster.cluster_name, description=f"Name of cluster '{name}'")
 
+    def _transient_clusters(self, placement: ClusterPlacement) -> None:
         self.transient_clusters: dict[str, TransientEmrCluster] = {}
-        for name, transient_spec in settings.transient_clusters.items():
+        for name, spec in self.settings.transient_clusters.items():
             transient = TransientEmrCluster(
                 self,
                 name,
-                spec=transient_spec,
-                cluster_name=f"{settings.stack_name}-{name}",
+                spec=spec,
+                placement=placement,
+                cluster_name=f"{self.settings.stack_name}-{name}",
                 placeholders=self._placeholders(),
                 topic=self.notifications.topic,
-                tags=settings.tags,
-                **placement,
+                tags=self.settings.tags,
+                removal_policy=self.removal_policy,
             )
             self._grant_platform(transient)
             self.transient_clusters[name] = transient
@@ -215,28 +238,14 @@ class EmrPlatformStack(Stack):
                 description=f"Runs of transient cluster '{name}': emr-platform-ops run <env> {name}",
             )
 
-        self.redshift_role = self._integrations([*self.clusters.values(), *self.transient_clusters.values()])
-
-        self.step_completed = StepCompletedHandler(
-            self,
-            "StepCompleted",
-            clusters=list(self.clusters.values()),
-            crawlers={zone: crawler.ref for zone, crawler in self.crawlers.crawlers.items()},
-            zone_buckets=self.storage.data_buckets,
-            topic=self.notifications.topic,
-            key=self.storage.key,
-        )
-        # Retained (or, with both switches, destroyed) like the rest of the data: the Kerberos secret, the log group.
-        bpa_logs = self.block_public_access.log_group if self.block_public_access is not None else None
-        transient_logs = [g for t in self.transient_clusters.values() for g in (t.log_group, t.reaper_log_group)]
-        for resource in (
-            self.security_configuration.kdc_admin_secret,
-            bpa_logs,
-            self.step_completed.log_group,
-            *transient_logs,
-        ):
-            if resource is not None:
-                resource.apply_removal_policy(removal_policy)
+    def _outputs(self) -> None:
+        if self.sample_job is not None:
+            CfnOutput(
+                self,
+                "SampleJobScript",
+                value=self.sample_job.s3_object_url,
+                description="The sample PySpark job: emr-platform-ops submit <env> <this URI> --arg ...",
+            )
         CfnOutput(self, "AlertsTopicArn", value=self.notifications.topic.topic_arn, description="Alarms and EMR events")
         CfnOutput(self, "LogUri", value=self.storage.emr_log_uri, description="Where EMR clusters write their logs")
         CfnOutput(self, "ArtifactsBucket", value=self.storage.artifacts_bucket.bucket_name)
@@ -248,7 +257,6 @@ class EmrPlatformStack(Stack):
         sample job), write its logs, and use the Glue catalog as its metastore."""
         self.storage.grant_read_write(cluster)
         self.storage.grant_read_artifacts(cluster)
-        self.storage.grant_write_emr_logs(cluster)
         cluster.use_glue_catalog(self.catalog)
         if self.sample_job is not None:
             cluster.grant_read_asset(self.sample_job)
