@@ -65,9 +65,10 @@ diagram: synth  ## draw docs/architecture.svg from the dev stack's cloud assembl
 docs: diagram  ## regenerate docs/: the architecture diagram, the settings reference and the JSON Schemas
 	$(PY) -m emr_platform.tools.reference docs
 
-lint: setup  ## ruff (lint + format check) and mypy --strict
+lint: setup  ## ruff (lint + format check, size rules on), the layers' import contract and mypy --strict
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
 	$(VENV)/bin/mypy
 	$(VENV)/bin/mypy examples/platform-team/app.py  # apart: its app.py would clash with ours as module "app"
 

@@ -224,38 +224,7 @@ class ZoneCrawlers(PlatformConstruct):
         self.roles: dict[str, ManagedPolicyRole] = {}
         self.crawlers: dict[str, glue.CfnCrawler] = {}
         for zone, bucket in buckets.items():
-            role = ManagedPolicyRole(
-                self,
-                f"{zone.capitalize()}Role",
-                assumed_by=iam.ServicePrincipal(
-                    "glue.amazonaws.com", conditions={"StringEquals": {"aws:SourceAccount": stack.account}}
-                ),
-                description=f"Glue crawler of data zone '{zone}'",
-            )
-            iam.Grant.add_to_principal(
-                grantee=role, actions=["s3:ListBucket", "s3:GetBucketLocation"], resource_arns=[bucket.bucket_arn]
-            )
-            iam.Grant.add_to_principal(
-                grantee=role, actions=["s3:GetObject"], resource_arns=[bucket.arn_for_objects("*")]
-            )
-            catalog.grant_read_write(role, zones=[zone])
-            iam.Grant.add_to_principal(
-                grantee=role,
-                actions=["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
-                resource_arns=[key.key_arn],
-            )
-            iam.Grant.add_to_principal(
-                grantee=role,
-                actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:AssociateKmsKey"],
-                resource_arns=[
-                    stack.format_arn(
-                        service="logs",
-                        resource="log-group",
-                        resource_name="/aws-glue/crawlers*",
-                        arn_format=ArnFormat.COLON_RESOURCE_NAME,
-                    )
-                ],
-            )
+            role = self._role(zone, bucket, catalog, key)
             self.roles[zone] = role
             self.crawlers[zone] = glue.CfnCrawler(
                 self,
@@ -272,6 +241,41 @@ class ZoneCrawlers(PlatformConstruct):
                     update_behavior="UPDATE_IN_DATABASE", delete_behavior="DEPRECATE_IN_DATABASE"
                 ),
             )
+
+    def _role(self, zone: str, bucket: s3.IBucket, catalog: DataCatalog, key: kms.IKey) -> ManagedPolicyRole:
+        """The crawler role of ``zone``: read its bucket, read and write its database, write its own logs."""
+        stack = Stack.of(self)
+        role = ManagedPolicyRole(
+            self,
+            f"{zone.capitalize()}Role",
+            assumed_by=iam.ServicePrincipal(
+                "glue.amazonaws.com", conditions={"StringEquals": {"aws:SourceAccount": stack.account}}
+            ),
+            description=f"Glue crawler of data zone '{zone}'",
+        )
+        iam.Grant.add_to_principal(
+            grantee=role, actions=["s3:ListBucket", "s3:GetBucketLocation"], resource_arns=[bucket.bucket_arn]
+        )
+        iam.Grant.add_to_principal(grantee=role, actions=["s3:GetObject"], resource_arns=[bucket.arn_for_objects("*")])
+        catalog.grant_read_write(role, zones=[zone])
+        iam.Grant.add_to_principal(
+            grantee=role,
+            actions=["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
+            resource_arns=[key.key_arn],
+        )
+        iam.Grant.add_to_principal(
+            grantee=role,
+            actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:AssociateKmsKey"],
+            resource_arns=[
+                stack.format_arn(
+                    service="logs",
+                    resource="log-group",
+                    resource_name="/aws-glue/crawlers*",
+                    arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                )
+            ],
+        )
+        return role
 
     def reviewed_findings(self) -> Iterator[Finding]:
         """Each crawler role's object wildcard on its own zone's bucket, and its Glue crawler log groups."""

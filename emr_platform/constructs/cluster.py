@@ -698,8 +698,6 @@ def _fleet(
 ) -> emr.CfnCluster.InstanceFleetConfigProperty:
     """A fleet in CloudFormation's shape. Core and task fleets always carry a Spot specification, so managed
     scaling can add Spot capacity to a fleet that starts with none."""
-    on_demand = fleet.on_demand
-    resize = fleet.resize
     return emr.CfnCluster.InstanceFleetConfigProperty(
         name=fleet.name or default_name,
         target_on_demand_capacity=fleet.on_demand_capacity,
@@ -716,46 +714,58 @@ def _fleet(
             )
             for t in fleet.instance_types
         ],
-        launch_specifications=emr.CfnCluster.InstanceFleetProvisioningSpecificationsProperty(
-            on_demand_specification=(
-                emr.CfnCluster.OnDemandProvisioningSpecificationProperty(
-                    allocation_strategy=on_demand.allocation_strategy,
-                    capacity_reservation_options=_capacity_reservations(on_demand),
-                )
-                if on_demand.allocation_strategy is not None
-                else None
-            ),
-            spot_specification=(
-                emr.CfnCluster.SpotProvisioningSpecificationProperty(
-                    allocation_strategy=fleet.spot.allocation_strategy,
-                    timeout_action=fleet.spot.timeout_action,
-                    timeout_duration_minutes=fleet.spot.timeout_minutes,
-                )
-                if fleet.uses_spot or may_scale_on_spot
-                else None
-            ),
-        ),
-        resize_specifications=(
-            emr.CfnCluster.InstanceFleetResizingSpecificationsProperty(
-                spot_resize_specification=(
-                    emr.CfnCluster.SpotResizingSpecificationProperty(
-                        timeout_duration_minutes=resize.spot_timeout_minutes,
-                        allocation_strategy=fleet.spot.allocation_strategy,
-                    )
-                    if resize.spot_timeout_minutes is not None
-                    else None
-                ),
-                on_demand_resize_specification=(
-                    emr.CfnCluster.OnDemandResizingSpecificationProperty(
-                        timeout_duration_minutes=resize.on_demand_timeout_minutes,
-                        allocation_strategy=on_demand.allocation_strategy,
-                        capacity_reservation_options=_capacity_reservations(on_demand),
-                    )
-                    if resize.on_demand_timeout_minutes is not None
-                    else None
-                ),
+        launch_specifications=_launch_specifications(fleet, may_scale_on_spot=may_scale_on_spot),
+        resize_specifications=_resize_specifications(fleet),
+    )
+
+
+def _launch_specifications(
+    fleet: InstanceFleetSpec, *, may_scale_on_spot: bool
+) -> emr.CfnCluster.InstanceFleetProvisioningSpecificationsProperty:
+    on_demand = fleet.on_demand
+    return emr.CfnCluster.InstanceFleetProvisioningSpecificationsProperty(
+        on_demand_specification=(
+            emr.CfnCluster.OnDemandProvisioningSpecificationProperty(
+                allocation_strategy=on_demand.allocation_strategy,
+                capacity_reservation_options=_capacity_reservations(on_demand),
             )
-            if resize is not None and (resize.spot_timeout_minutes or resize.on_demand_timeout_minutes)
+            if on_demand.allocation_strategy is not None
+            else None
+        ),
+        spot_specification=(
+            emr.CfnCluster.SpotProvisioningSpecificationProperty(
+                allocation_strategy=fleet.spot.allocation_strategy,
+                timeout_action=fleet.spot.timeout_action,
+                timeout_duration_minutes=fleet.spot.timeout_minutes,
+            )
+            if fleet.uses_spot or may_scale_on_spot
+            else None
+        ),
+    )
+
+
+def _resize_specifications(
+    fleet: InstanceFleetSpec,
+) -> emr.CfnCluster.InstanceFleetResizingSpecificationsProperty | None:
+    resize = fleet.resize
+    if resize is None or not (resize.spot_timeout_minutes or resize.on_demand_timeout_minutes):
+        return None
+    return emr.CfnCluster.InstanceFleetResizingSpecificationsProperty(
+        spot_resize_specification=(
+            emr.CfnCluster.SpotResizingSpecificationProperty(
+                timeout_duration_minutes=resize.spot_timeout_minutes,
+                allocation_strategy=fleet.spot.allocation_strategy,
+            )
+            if resize.spot_timeout_minutes is not None
+            else None
+        ),
+        on_demand_resize_specification=(
+            emr.CfnCluster.OnDemandResizingSpecificationProperty(
+                timeout_duration_minutes=resize.on_demand_timeout_minutes,
+                allocation_strategy=fleet.on_demand.allocation_strategy,
+                capacity_reservation_options=_capacity_reservations(fleet.on_demand),
+            )
+            if resize.on_demand_timeout_minutes is not None
             else None
         ),
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
@@ -85,22 +86,27 @@ class EmrRoles(PlatformConstruct):
             self._managed_policies.append(EMR_SERVICE_POLICY_V2)
         self.service_role: iam.IRole = service_role
 
-        self.autoscaling_role: iam.IRole | None = None
-        if with_autoscaling_role:
-            self.autoscaling_role = iam.Role(
-                self,
-                "AutoScalingRole",
-                assumed_by=iam.CompositePrincipal(
-                    iam.ServicePrincipal("elasticmapreduce.amazonaws.com", conditions=own_clusters),
-                    iam.ServicePrincipal(
-                        "application-autoscaling.amazonaws.com",
-                        conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
-                    ),
+        self.autoscaling_role: iam.IRole | None = (
+            self._autoscaling_role(own_clusters) if with_autoscaling_role else None
+        )
+
+    def _autoscaling_role(self, own_clusters: dict[str, Any]) -> iam.IRole:
+        """The role Application Auto Scaling resizes instance groups with (custom autoscaling rules)."""
+        role = iam.Role(
+            self,
+            "AutoScalingRole",
+            assumed_by=iam.CompositePrincipal(
+                iam.ServicePrincipal("elasticmapreduce.amazonaws.com", conditions=own_clusters),
+                iam.ServicePrincipal(
+                    "application-autoscaling.amazonaws.com",
+                    conditions={"StringEquals": {"aws:SourceAccount": Stack.of(self).account}},
                 ),
-                description="Lets Application Auto Scaling resize EMR instance groups",
-                managed_policies=[iam.ManagedPolicy.from_aws_managed_policy_name(EMR_AUTOSCALING_POLICY)],
-            )
-            self._managed_policies.append(EMR_AUTOSCALING_POLICY)
+            ),
+            description="Lets Application Auto Scaling resize EMR instance groups",
+            managed_policies=[iam.ManagedPolicy.from_aws_managed_policy_name(EMR_AUTOSCALING_POLICY)],
+        )
+        self._managed_policies.append(EMR_AUTOSCALING_POLICY)
+        return role
 
     def reviewed_findings(self) -> Iterator[Finding]:
         """AwsSolutions-IAM4 for the AWS managed policies of the roles created here (and only those)."""
