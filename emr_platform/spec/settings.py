@@ -304,31 +304,9 @@ class EnvironmentSettings(Spec):
 
     @model_validator(mode="after")
     def _check(self) -> EnvironmentSettings:
-        for zone in self.availability_zones:
-            if not (zone.startswith(self.region) and re.fullmatch(r"[a-z]", zone[len(self.region) :])):
-                raise invalid(
-                    f"availability zone {zone!r} is not in region {self.region}",
-                    f"use zones of {self.region}, e.g. {self.region}a",
-                )
-        existing = self.network.existing_vpc
-        if existing is not None and len(existing.private_subnet_ids) != len(self.availability_zones):
-            raise invalid(
-                f"network.existing_vpc lists {len(existing.private_subnet_ids)} subnets for "
-                f"{len(self.availability_zones)} availability zones",
-                "give one private subnet per availability zone, in the same order",
-            )
-        runtime = self.security.runtime_roles
-        if runtime is not None:
-            minimum = (6, 15, 0) if runtime.lake_formation else (6, 7, 0)
-            for name, cluster in self.clusters.items():
-                release = cluster.release
-                if release is not None and release.version < minimum:
-                    raise invalid(
-                        f"{release.label} has no runtime roles"
-                        + (" with Lake Formation" if runtime.lake_formation else ""),
-                        f"use emr-{'.'.join(map(str, minimum))} or later for every cluster, or remove security.runtime_roles",
-                        at=("clusters", name, "release_label"),
-                    )
+        """The rules that span sections, in the order a reader meets the sections: the first broken one is raised."""
+        self._check_zones()
+        self._check_runtime_roles()
         for name in self.transient_clusters:
             if name in self.clusters:
                 raise invalid(
@@ -346,23 +324,56 @@ class EnvironmentSettings(Spec):
                     at=("integrations", "redshift", "spectrum_zones"),
                 )
         if not self.capacity_policy.allow_spot_on_primary_and_core:
-            every: list[tuple[tuple[str, ...], EmrClusterSpec]] = [
-                (("clusters", n), c) for n, c in self.clusters.items()
-            ]
-            every += [(("transient_clusters", n, "cluster"), t.cluster) for n, t in self.transient_clusters.items()]
-            for at, cluster in every:
-                found = cluster.spot_on_primary_or_core()
-                if found is not None:
-                    path, problem = found
-                    raise invalid(
-                        f"{problem}, which this environment forbids (an interruption there loses the cluster "
-                        "or HDFS data)",
-                        "run primary and core nodes On-Demand (and give On-Demand at least the core cap) with Spot "
-                        "in task nodes, or set capacity_policy.allow_spot_on_primary_and_core: true (throw-away "
-                        "environments only)",
-                        at=(*at, *path),
-                    )
+            self._check_no_spot_on_primary_and_core()
         return self
+
+    def _check_zones(self) -> None:
+        """The availability zones are in the region, and an existing VPC has a private subnet in each."""
+        for zone in self.availability_zones:
+            if not (zone.startswith(self.region) and re.fullmatch(r"[a-z]", zone[len(self.region) :])):
+                raise invalid(
+                    f"availability zone {zone!r} is not in region {self.region}",
+                    f"use zones of {self.region}, e.g. {self.region}a",
+                )
+        existing = self.network.existing_vpc
+        if existing is not None and len(existing.private_subnet_ids) != len(self.availability_zones):
+            raise invalid(
+                f"network.existing_vpc lists {len(existing.private_subnet_ids)} subnets for "
+                f"{len(self.availability_zones)} availability zones",
+                "give one private subnet per availability zone, in the same order",
+            )
+
+    def _check_runtime_roles(self) -> None:
+        """Runtime roles need a release that has them (a later one with Lake Formation) on every cluster."""
+        runtime = self.security.runtime_roles
+        if runtime is None:
+            return
+        minimum = (6, 15, 0) if runtime.lake_formation else (6, 7, 0)
+        for name, cluster in self.clusters.items():
+            release = cluster.release
+            if release is not None and release.version < minimum:
+                raise invalid(
+                    f"{release.label} has no runtime roles"
+                    + (" with Lake Formation" if runtime.lake_formation else ""),
+                    f"use emr-{'.'.join(map(str, minimum))} or later for every cluster, or remove security.runtime_roles",
+                    at=("clusters", name, "release_label"),
+                )
+
+    def _check_no_spot_on_primary_and_core(self) -> None:
+        """No cluster, long-running or transient, runs primary or core nodes on Spot."""
+        every: list[tuple[tuple[str, ...], EmrClusterSpec]] = [(("clusters", n), c) for n, c in self.clusters.items()]
+        every += [(("transient_clusters", n, "cluster"), t.cluster) for n, t in self.transient_clusters.items()]
+        for at, cluster in every:
+            found = cluster.spot_on_primary_or_core()
+            if found is not None:
+                path, problem = found
+                raise invalid(
+                    f"{problem}, which this environment forbids (an interruption there loses the cluster or HDFS data)",
+                    "run primary and core nodes On-Demand (and give On-Demand at least the core cap) with Spot "
+                    "in task nodes, or set capacity_policy.allow_spot_on_primary_and_core: true (throw-away "
+                    "environments only)",
+                    at=(*at, *path),
+                )
 
     def _check_transient_placeholders(self) -> None:
         for name, transient in self.transient_clusters.items():

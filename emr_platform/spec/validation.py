@@ -3,6 +3,7 @@ value and the fix (file and line for settings files, construct path and prop for
 
 from __future__ import annotations
 
+from fnmatch import fnmatchcase
 from typing import Any
 
 import yaml
@@ -41,28 +42,35 @@ def settings_error(error: ValidationError, *, file: str, text: str | None = None
 _TYPE_NAMES = {"str", "int", "float", "bool", "dict", "list", "tuple", "none", "EmrClusterSpec"}
 
 
+_SETTINGS_REFERENCE = "(see the settings reference in README.md)"
+
+_FIXES: tuple[tuple[tuple[str, ...], str | None, str], ...] = (
+    (("missing",), "required setting is missing", f"add it {_SETTINGS_REFERENCE}"),
+    (("extra_forbidden",), "unknown setting", f"remove it or correct its spelling {_SETTINGS_REFERENCE}"),
+    (("literal_error",), None, "use {expected}"),
+    (("string_pattern_mismatch",), "does not have the expected form", "match the pattern {pattern}"),
+    (("greater_than*", "less_than*", "too_short", "too_long"), None, "use a value in the allowed range"),
+    (("*_type", "*_parsing"), None, "write the value with that type in YAML (quote strings, no quotes around numbers)"),
+)
+"""pydantic's error kinds (``fnmatch`` patterns of ``type``), first match first: the problem (``None``: pydantic's
+message) and the fix, a template of the error's context."""
+
+_CONTEXT_DEFAULTS: dict[str, Any] = {"expected": "one of the allowed values", "pattern": None}
+
+
 def _message_and_fix(item: Any) -> tuple[str, str]:
     kind = item["type"]
     message = str(item["msg"])
     ctx = item.get("ctx") or {}
-    if kind == "emr_platform":
+    if kind == "emr_platform":  # the project's own rules carry their problem and fix
         return str(ctx["problem"]), str(ctx["fix"])
     if kind == "value_error" and ". Fix: " in message:
         problem, fix = message.removeprefix("Value error, ").split(". Fix: ", 1)
         return problem, fix
-    if kind == "missing":
-        return "required setting is missing", "add it (see the settings reference in README.md)"
-    if kind == "extra_forbidden":
-        return "unknown setting", "remove it or correct its spelling (see the settings reference in README.md)"
-    if kind == "literal_error":
-        return message, f"use {ctx.get('expected', 'one of the allowed values')}"
-    if kind == "string_pattern_mismatch":
-        return "does not have the expected form", f"match the pattern {ctx.get('pattern')}"
-    if kind.startswith(("greater_than", "less_than")) or kind in ("too_short", "too_long"):
-        return message, "use a value in the allowed range"
-    if kind.endswith("_type") or kind.endswith("_parsing"):
-        return message, "write the value with that type in YAML (quote strings, no quotes around numbers)"
-    return message, "correct the value (see the settings reference in README.md)"
+    for patterns, known, template in _FIXES:
+        if any(fnmatchcase(kind, pattern) for pattern in patterns):
+            return known or message, template.format(**{**_CONTEXT_DEFAULTS, **ctx})
+    return message, f"correct the value {_SETTINGS_REFERENCE}"
 
 
 def _dotted(loc: tuple[Any, ...]) -> str:

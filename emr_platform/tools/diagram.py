@@ -21,12 +21,11 @@ Example::
 from __future__ import annotations
 
 import itertools
-import json
 import math
 import re
 import sys
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,7 +33,16 @@ from xml.sax.saxutils import escape
 
 from emr_platform.spec.errors import EmrPlatformError
 from emr_platform.spec.metadata import CONSTRUCT_CLASS_METADATA
-from emr_platform.tools.assembly import MANIFEST, stack_artifacts
+from emr_platform.tools.assembly import (
+    AssemblyError,
+    in_assembly_format,
+    load_manifest,
+    read_json,
+    stack_artifacts,
+    stack_metadata,
+    stack_template,
+    write_generated,
+)
 
 CDK_ELEMENT_CLASSES = frozenset({"CfnOutput", "CfnParameter", "CfnRule", "CfnCondition", "CfnMapping"})
 """Template elements that are not resources: never drawn."""
@@ -64,7 +72,7 @@ MAX_LINES = 5
 """Resource lines per box; more types are summed up in the last line."""
 
 
-class DiagramError(EmrPlatformError):
+class DiagramError(AssemblyError):
     """The diagram cannot be drawn: no cloud assembly, no such stack, files missing, unreadable or of another format,
     or an output that cannot be written."""
 
@@ -163,27 +171,9 @@ def category_of(component: Component) -> str:
 # --- reading the assembly -----------------------------------------------------------------------------------------
 
 
-def _load_json(path: Path, what: str) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as error:  # JSONDecodeError is a ValueError
-        problem = f"the {what} is missing" if isinstance(error, FileNotFoundError) else f"the {what} cannot be read"
-        detail = "" if isinstance(error, FileNotFoundError) else f" ({type(error).__name__}: {error})"
-        raise DiagramError(
-            where=str(path), problem=problem + detail, show_value=False, fix="synthesize again: make synth"
-        ) from None
-
-
 def _stack_artifact(assembly_dir: Path, stack_name: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """The manifest and the stack's artifact, or a :class:`DiagramError` naming the stacks there are."""
-    if not (assembly_dir / MANIFEST).is_file():
-        raise DiagramError(
-            where=str(assembly_dir),
-            problem="no cloud assembly here (no manifest.json)",
-            show_value=False,
-            fix="run 'make synth' first, or pass the cdk.out directory",
-        )
-    manifest: dict[str, Any] = _load_json(assembly_dir / MANIFEST, "assembly manifest")
+    manifest = load_manifest(assembly_dir, error=DiagramError)
     stacks = stack_artifacts(manifest)
     for name, artifact in stacks.items():
         if stack_name in (name, artifact.get("properties", {}).get("stackName")):
@@ -201,6 +191,24 @@ def _tree_node(tree: dict[str, Any], path: str) -> dict[str, Any] | None:
     for part in path.split("/"):
         node = (node or {}).get("children", {}).get(part)
     return node
+
+
+def _stack_node(assembly_dir: Path, manifest: dict[str, Any], artifact: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The stack's construct path and its node of ``tree.json``."""
+    tree_file = next(
+        (a["properties"]["file"] for a in manifest["artifacts"].values() if a.get("type") == "cdk:tree"), "tree.json"
+    )
+    tree: dict[str, Any] = read_json(assembly_dir / tree_file, "construct tree (tree.json)", error=DiagramError)
+    stack_path = str(artifact.get("displayName") or artifact["id"])
+    stack_node = _tree_node(tree, stack_path)
+    if stack_node is None:
+        raise DiagramError(
+            where=str(assembly_dir / tree_file),
+            problem="the construct tree has no node for the stack",
+            value=stack_path,
+            fix="synthesize again: make synth",
+        )
+    return stack_path, stack_node
 
 
 def _owners(stack_node: dict[str, Any], resources: Mapping[str, Any]) -> dict[str, str]:
@@ -224,6 +232,18 @@ def _owners(stack_node: dict[str, Any], resources: Mapping[str, Any]) -> dict[st
     for top_id, child in stack_node.get("children", {}).items():
         walk(child, top_id)
     return owners
+
+
+def _check_owned(template_file: Path, resources: Mapping[str, Any], owners: Mapping[str, str]) -> None:
+    """A :class:`DiagramError` for resources that no construct holds: a synthesis without path metadata."""
+    unowned = sorted(set(resources) - set(owners))
+    if unowned:
+        raise DiagramError(
+            where=str(template_file),
+            problem=f"{len(unowned)} resource(s) with no construct in tree.json and no aws:cdk:path metadata",
+            value=unowned[:3],
+            fix="synthesize with the CDK CLI, which writes that metadata: make synth",
+        )
 
 
 def _references(value: Any, into: set[str]) -> None:
@@ -269,61 +289,27 @@ def _class_name(node: dict[str, Any], metadata: Sequence[Any]) -> str:
     return fqn.rsplit(".", 1)[-1]
 
 
-def read_architecture(assembly_dir: Path, stack_name: str) -> Architecture:
-    """What to draw of stack ``stack_name`` (its artifact id or its CloudFormation name) in ``assembly_dir``.
+@dataclass(frozen=True)
+class _Parts:
+    """The stack's top-level constructs, sorted into what the diagram draws."""
 
-    :raises DiagramError: no assembly, no such stack, a file missing or unreadable, a resource that no construct
-        holds (a synthesis without ``aws:cdk:path`` metadata), or files not in the cloud assembly format.
-    """
-    try:
-        return _read_architecture(assembly_dir, stack_name)
-    except (KeyError, IndexError, TypeError, AttributeError, ValueError) as error:
-        raise DiagramError(
-            where=str(assembly_dir),
-            problem=f"the cloud assembly is not in the format this tool reads ({type(error).__name__}: {error})",
-            show_value=False,
-            fix="synthesize again with this project's CDK version: make synth",
-        ) from None
+    components: tuple[Component, ...]
+    support: Counter[str]
+    empty: tuple[str, ...]
 
 
-def _read_architecture(assembly_dir: Path, stack_name: str) -> Architecture:
-    manifest, artifact = _stack_artifact(assembly_dir, stack_name)
-    template: dict[str, Any] = _load_json(assembly_dir / artifact["properties"]["templateFile"], "stack template")
-    tree_file = next(
-        (a["properties"]["file"] for a in manifest["artifacts"].values() if a.get("type") == "cdk:tree"), "tree.json"
-    )
-    tree: dict[str, Any] = _load_json(assembly_dir / tree_file, "construct tree (tree.json)")
-    stack_path = str(artifact.get("displayName") or artifact["id"])
-    stack_node = _tree_node(tree, stack_path)
-    if stack_node is None:
-        raise DiagramError(
-            where=str(assembly_dir / tree_file),
-            problem="the construct tree has no node for the stack",
-            value=stack_path,
-            fix="synthesize again: make synth",
-        )
-    metadata: dict[str, Any] = dict(artifact.get("metadata") or {})
-    if artifact.get("additionalMetadataFile"):
-        metadata.update(_load_json(assembly_dir / artifact["additionalMetadataFile"], "stack metadata"))
-
-    resources: dict[str, Any] = {
-        logical_id: resource
-        for logical_id, resource in template.get("Resources", {}).items()
-        if resource.get("Type") != "AWS::CDK::Metadata"
-    }
-    owners = _owners(stack_node, resources)
-    unowned = sorted(set(resources) - set(owners))
-    if unowned:
-        raise DiagramError(
-            where=str(assembly_dir / artifact["properties"]["templateFile"]),
-            problem=f"{len(unowned)} resource(s) with no construct in tree.json and no aws:cdk:path metadata",
-            value=unowned[:3],
-            fix="synthesize with the CDK CLI, which writes that metadata: make synth",
-        )
+def _parts(
+    stack_path: str,
+    stack_node: dict[str, Any],
+    metadata: Mapping[str, Any],
+    resources: Mapping[str, Any],
+    owners: Mapping[str, str],
+) -> _Parts:
+    """Boxes for the constructs with resources of their own, in construction order; the CDK's stack-level
+    singletons merged into one support box; the rest (assets, imports) named as not drawn."""
     counts: dict[str, Counter[str]] = {}
     for logical_id, owner in owners.items():
         counts.setdefault(owner, Counter())[str(resources[logical_id]["Type"])] += 1
-
     components: list[Component] = []
     support: Counter[str] = Counter()
     empty: list[str] = []
@@ -337,7 +323,14 @@ def _read_architecture(assembly_dir: Path, stack_name: str) -> Architecture:
             support.update(counts[child_id])
         else:
             components.append(Component(child_id, class_name, _display_order(counts[child_id])))
+    return _Parts(tuple(components), support, tuple(empty))
 
+
+def _edges(
+    resources: Mapping[str, Any], owners: Mapping[str, str], components: Sequence[Component]
+) -> tuple[tuple[str, str], ...]:
+    """(from, to) of every pair of drawn constructs where a resource of *from* references one of *to*, in
+    construction order."""
     drawn = {c.construct_id: i for i, c in enumerate(components)}
     edges: set[tuple[str, str]] = set()
     for logical_id, resource in resources.items():
@@ -350,13 +343,39 @@ def _read_architecture(assembly_dir: Path, stack_name: str) -> Architecture:
             holder = owners.get(target)
             if holder is not None and holder in drawn and holder != source:
                 edges.add((source, holder))
+    return tuple(sorted(edges, key=lambda e: (drawn[e[0]], drawn[e[1]])))
+
+
+def read_architecture(assembly_dir: Path, stack_name: str) -> Architecture:
+    """What to draw of stack ``stack_name`` (its artifact id or its CloudFormation name) in ``assembly_dir``.
+
+    :raises DiagramError: no assembly, no such stack, a file missing or unreadable, a resource that no construct
+        holds (a synthesis without ``aws:cdk:path`` metadata), or files not in the cloud assembly format.
+    """
+    with in_assembly_format(assembly_dir, error=DiagramError):
+        return _read_architecture(assembly_dir, stack_name)
+
+
+def _read_architecture(assembly_dir: Path, stack_name: str) -> Architecture:
+    manifest, artifact = _stack_artifact(assembly_dir, stack_name)
+    template = stack_template(assembly_dir, artifact, error=DiagramError)
+    stack_path, stack_node = _stack_node(assembly_dir, manifest, artifact)
+    metadata = stack_metadata(assembly_dir, artifact, error=DiagramError)
+    resources: dict[str, Any] = {
+        logical_id: resource
+        for logical_id, resource in template.get("Resources", {}).items()
+        if resource.get("Type") != "AWS::CDK::Metadata"
+    }
+    owners = _owners(stack_node, resources)
+    _check_owned(assembly_dir / artifact["properties"]["templateFile"], resources, owners)
+    parts = _parts(stack_path, stack_node, metadata, resources, owners)
     return Architecture(
         stack_name=str(artifact["id"]),
         resource_count=len(resources),
-        components=tuple(components),
-        edges=tuple(sorted(edges, key=lambda e: (drawn[e[0]], drawn[e[1]]))),
-        support=Component("CDK support", "providers", _display_order(support)) if support else None,
-        empty=tuple(empty),
+        components=parts.components,
+        edges=_edges(resources, owners, parts.components),
+        support=Component("CDK support", "providers", _display_order(parts.support)) if parts.support else None,
+        empty=parts.empty,
     )
 
 
@@ -522,15 +541,14 @@ class Layout:
     graph_height: float
 
 
-def layout(architecture: Architecture) -> Layout:
-    """Columns by longest-path layering, order by barycenter sweeps, vertical positions by isotonic regression."""
-    order = [c.construct_id for c in architecture.components]
-    layer = layers_of(order, architecture.edges)
-    slots = {
-        c.construct_id: _Slot(c.construct_id, layer[c.construct_id], _box_height(c)) for c in architecture.components
-    }
+def _slots_and_routes(
+    components: Sequence[Component], edges: Sequence[tuple[str, str]], layer: Mapping[str, int]
+) -> tuple[dict[str, _Slot], list[_Route]]:
+    """A slot per box and per column an arrow crosses (a dummy), and each arrow's route through them; a box is
+    tall enough for the arrows on its busier side."""
+    slots = {c.construct_id: _Slot(c.construct_id, layer[c.construct_id], _box_height(c)) for c in components}
     routes: list[_Route] = []
-    for index, (source, target) in enumerate(architecture.edges):
+    for index, (source, target) in enumerate(edges):
         step = -1 if layer[target] < layer[source] else 1
         chain = [source]
         for crossed in range(layer[source] + step, layer[target], step):
@@ -542,14 +560,18 @@ def layout(architecture: Architecture) -> Layout:
             slots[a].neighbours.append(b)
             slots[b].neighbours.append(a)
         routes.append(_Route(source, target, tuple(chain)))
-    for key in layer:  # a box is tall enough for the arrows on its busier side
+    for key in layer:
         slot = slots[key]
         sides = Counter(slots[n].layer < slot.layer for n in slot.neighbours)
         slot.height = max(slot.height, PORT_SPACING * (max(sides.values(), default=0) + 1))
+    return slots, routes
 
-    count = max(layer.values(), default=0) + 1
+
+def _order_columns(slots: Mapping[str, _Slot], count: int) -> list[list[str]]:
+    """The keys of each column, ordered by barycenter sweeps: boxes in construction order, then dummies in edge
+    order, then each slot near the mean position of its neighbours in the column swept from."""
     columns: list[list[str]] = [[] for _ in range(count)]
-    for key, slot in slots.items():  # boxes in construction order, then dummies in edge order
+    for key, slot in slots.items():
         columns[slot.layer].append(key)
 
     def position() -> dict[str, int]:
@@ -566,9 +588,15 @@ def layout(architecture: Architecture) -> Layout:
                 return (sum(adjacent) / len(adjacent) if adjacent else float(where[key]), where[key])
 
             columns[index].sort(key=barycenter)
+    return columns
+
+
+def _place_vertically(columns: Sequence[Sequence[str]], slots: Mapping[str, _Slot], boxes: Collection[str]) -> float:
+    """Set every slot's center, closest to its neighbours' (isotonic sweeps) with the column's order and spacing
+    kept, the topmost edge at 0; the height of the graph."""
 
     def gap(a: _Slot, b: _Slot) -> float:
-        both_boxes = a.key in layer and b.key in layer
+        both_boxes = a.key in boxes and b.key in boxes
         return (a.height + b.height) / 2 + (BOX_GAP if both_boxes else DUMMY_GAP)
 
     for column in columns:
@@ -576,6 +604,7 @@ def layout(architecture: Architecture) -> Layout:
         for i, key in enumerate(column):
             center += gap(slots[column[i - 1]], slots[key]) if i else slots[key].height / 2
             slots[key].center = center
+    count = len(columns)
     for sweep in range(12):
         forward = sweep % 2 == 0
         for index in range(count) if forward else range(count - 1, -1, -1):
@@ -595,8 +624,11 @@ def layout(architecture: Architecture) -> Layout:
     top = min((s.center - s.height / 2 for s in slots.values()), default=0.0)
     for slot in slots.values():
         slot.center -= top
-    height = max((s.center + s.height / 2 for s in slots.values()), default=0.0)
+    return max((s.center + s.height / 2 for s in slots.values()), default=0.0)
 
+
+def _box_width(architecture: Architecture) -> float:
+    """One width for every box: the widest text of any box, within :data:`BOX_MIN_W` and :data:`BOX_MAX_W`."""
     widths = [float(BOX_MIN_W - 2 * PAD)]
     support = (architecture.support,) if architecture.support else ()
     for component in (*architecture.components, *support):
@@ -604,8 +636,16 @@ def layout(architecture: Architecture) -> Layout:
         widths.append(text_width(title, TITLE_SIZE, bold=True))
         widths.append(text_width(subtitle, TEXT_SIZE))
         widths.extend(text_width(line, TEXT_SIZE) for line in lines)
-    box_width = float(min(BOX_MAX_W, math.ceil(max(widths) + 2 * PAD)))
-    return Layout(tuple(tuple(c) for c in columns), slots, tuple(routes), box_width, height)
+    return float(min(BOX_MAX_W, math.ceil(max(widths) + 2 * PAD)))
+
+
+def layout(architecture: Architecture) -> Layout:
+    """Columns by longest-path layering, order by barycenter sweeps, vertical positions by isotonic regression."""
+    layer = layers_of([c.construct_id for c in architecture.components], architecture.edges)
+    slots, routes = _slots_and_routes(architecture.components, architecture.edges, layer)
+    columns = _order_columns(slots, max(layer.values(), default=0) + 1)
+    height = _place_vertically(columns, slots, layer)
+    return Layout(tuple(tuple(c) for c in columns), slots, tuple(routes), _box_width(architecture), height)
 
 
 # --- SVG ----------------------------------------------------------------------------------------------------------
@@ -647,39 +687,54 @@ def _box(component: Component, x: float, y: float, width: float, height: float, 
     return out
 
 
-def render_svg(architecture: Architecture) -> str:
-    """The diagram of ``architecture`` as SVG text: same architecture, same bytes."""
-    plan = layout(architecture)
-    components = {c.construct_id: c for c in architecture.components}
-    width_box = plan.box_width
-    top = MARGIN + HEADER_H
+@dataclass(frozen=True)
+class _Canvas:
+    """Where the graph stands in the picture: the columns' left edges and the slots' top edges."""
 
-    def column_x(layer: int) -> float:
-        return MARGIN + layer * (width_box + COLUMN_GAP)
+    plan: Layout
+    top: float
 
-    def slot_top(key: str) -> float:
-        slot = plan.slots[key]
-        return top + slot.center - slot.height / 2
+    def column_x(self, layer: int) -> float:
+        return MARGIN + layer * (self.plan.box_width + COLUMN_GAP)
 
-    # Ports: each box side spreads its arrows over its height, ordered by where the arrow's next point is.
-    ports: dict[tuple[int, int], float] = {}
+    def slot_top(self, key: str) -> float:
+        slot = self.plan.slots[key]
+        return self.top + slot.center - slot.height / 2
+
+
+def _ports(canvas: _Canvas) -> dict[tuple[int, int], float]:
+    """(route index, 0 at its source or 1 at its target) -> y of the arrow's end: each box side spreads its arrows
+    over its height, ordered by where the arrow's next point is."""
+    plan = canvas.plan
     sides: dict[tuple[str, str], list[tuple[float, int, int]]] = {}
     for index, route in enumerate(plan.routes):
         for end, (key, neighbour) in enumerate(((route.slots[0], route.slots[1]), (route.slots[-1], route.slots[-2]))):
             side = "left" if plan.slots[neighbour].layer < plan.slots[key].layer else "right"
             sides.setdefault((key, side), []).append((plan.slots[neighbour].center, index, end))
+    ports: dict[tuple[int, int], float] = {}
     for (key, _), attached in sorted(sides.items()):
         attached.sort()
         for i, (_, index, end) in enumerate(attached):
-            ports[(index, end)] = slot_top(key) + plan.slots[key].height * (i + 1) / (len(attached) + 1)
+            ports[(index, end)] = canvas.slot_top(key) + plan.slots[key].height * (i + 1) / (len(attached) + 1)
+    return ports
 
-    content_w = column_x(len(plan.columns) - 1) + width_box - MARGIN
-    footer_top = top + plan.graph_height + 28
+
+@dataclass(frozen=True)
+class _Footer:
+    """Below the graph: the support box on the left, then the legend and the notes."""
+
+    top: float
+    legend_x: float
+    legend_h: float
+    legend_keys: tuple[str, ...]
+    notes: tuple[str, ...]
+    height: float
+
+
+def _footer(architecture: Architecture, canvas: _Canvas) -> _Footer:
     legend_keys = sorted({category_of(c) for c in architecture.components}, key=list(CATEGORIES).index)
     support = architecture.support
     support_h = _box_height(support) if support else 0.0
-    support_w = width_box
-    legend_x = MARGIN + (support_w + 28 if support else 0)
     legend_h = 18 * len(legend_keys) + 10
     notes = [
         "Arrow A → B: a resource of A references one of B (Ref, Fn::GetAtt, Fn::Sub); its colour is B's.",
@@ -689,11 +744,18 @@ def render_svg(architecture: Architecture) -> str:
         notes.append("References to the CDK's own custom-resource providers are not drawn.")
     if architecture.empty:
         notes.append(f"No resources of their own, not drawn: {', '.join(architecture.empty)}.")
-    notes_h = 16 * len(notes)
-    footer_h = max(support_h, legend_h + 6 + notes_h)
-    width = max(content_w, legend_x - MARGIN + max(text_width(n, TEXT_SIZE) for n in notes)) + 2 * MARGIN
-    height = footer_top + footer_h + MARGIN
+    return _Footer(
+        top=canvas.top + canvas.plan.graph_height + 28,
+        legend_x=MARGIN + (canvas.plan.box_width + 28 if support else 0),
+        legend_h=legend_h,
+        legend_keys=tuple(legend_keys),
+        notes=tuple(notes),
+        height=max(support_h, legend_h + 6 + 16 * len(notes)),
+    )
 
+
+def _head(architecture: Architecture, width: float, height: float) -> list[str]:
+    """The SVG's opening, arrow heads of every colour, the background and the title lines."""
     out = [
         '<?xml version="1.0" encoding="UTF-8"?>',
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{_n(width)}" height="{_n(height)}" '
@@ -707,7 +769,9 @@ def render_svg(architecture: Architecture) -> str:
             f'<marker id="arrow-{key}" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" '
             f'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="{category.stroke}"/></marker>'
         )
-    out += [
+    support = " (+ CDK support)" if architecture.support else ""
+    return [
+        *out,
         "</defs>",
         f'<rect x="0" y="0" width="{_n(width)}" height="{_n(height)}" fill="#FFFFFF"/>',
         _text(MARGIN, MARGIN + 20, architecture.stack_name, size=20, extra=' font-weight="bold"'),
@@ -715,60 +779,100 @@ def render_svg(architecture: Architecture) -> str:
             MARGIN,
             MARGIN + 42,
             f"{architecture.resource_count} CloudFormation resources in {len(architecture.components)} constructs"
-            f"{' (+ CDK support)' if support else ''}, {len(architecture.edges)} dependencies",
+            f"{support}, {len(architecture.edges)} dependencies",
             size=13,
             extra=' fill="#414D5C"',
         ),
-        '<g class="edges" fill="none" stroke-width="1.4">',
     ]
-    for index, route in enumerate(plan.routes):
-        target_category = category_of(components[route.target])
-        points: list[tuple[float, float]] = []
-        for position, key in enumerate(route.slots):
-            slot = plan.slots[key]
-            x_left, x_right = column_x(slot.layer), column_x(slot.layer) + width_box
-            if position in (0, len(route.slots) - 1):
-                neighbour = route.slots[1 if position == 0 else -2]
-                toward_left = plan.slots[neighbour].layer < slot.layer
-                y = ports[(index, 0 if position == 0 else 1)]
-                points.append((x_left if toward_left else x_right, y))
-            else:
-                y = top + slot.center
-                forward = plan.slots[route.slots[position - 1]].layer < slot.layer
-                points += [(x_left, y), (x_right, y)] if forward else [(x_right, y), (x_left, y)]
-        path = [f"M{_n(points[0][0])},{_n(points[0][1])}"]
-        for i in range(1, len(points)):
-            (x0, y0), (x1, y1) = points[i - 1], points[i]
-            if i % 2 == 0:  # straight through a column
-                path.append(f"L{_n(x1)},{_n(y1)}")
-            else:
-                middle = (x0 + x1) / 2
-                path.append(f"C{_n(middle)},{_n(y0)} {_n(middle)},{_n(y1)} {_n(x1)},{_n(y1)}")
-        colour = CATEGORIES[target_category].stroke
+
+
+def _route_points(canvas: _Canvas, ports: Mapping[tuple[int, int], float], index: int) -> list[tuple[float, float]]:
+    """The points an arrow passes: its ports on the two boxes, and both sides of each column it crosses."""
+    plan = canvas.plan
+    route = plan.routes[index]
+    points: list[tuple[float, float]] = []
+    for position, key in enumerate(route.slots):
+        slot = plan.slots[key]
+        x_left, x_right = canvas.column_x(slot.layer), canvas.column_x(slot.layer) + plan.box_width
+        if position in (0, len(route.slots) - 1):
+            neighbour = route.slots[1 if position == 0 else -2]
+            toward_left = plan.slots[neighbour].layer < slot.layer
+            y = ports[(index, 0 if position == 0 else 1)]
+            points.append((x_left if toward_left else x_right, y))
+        else:
+            y = canvas.top + slot.center
+            forward = plan.slots[route.slots[position - 1]].layer < slot.layer
+            points += [(x_left, y), (x_right, y)] if forward else [(x_right, y), (x_left, y)]
+    return points
+
+
+def _edge(canvas: _Canvas, ports: Mapping[tuple[int, int], float], index: int, target_category: str) -> str:
+    """An arrow as an SVG path: curves between columns, straight through the columns it crosses."""
+    route = canvas.plan.routes[index]
+    points = _route_points(canvas, ports, index)
+    path = [f"M{_n(points[0][0])},{_n(points[0][1])}"]
+    for i in range(1, len(points)):
+        (x0, y0), (x1, y1) = points[i - 1], points[i]
+        if i % 2 == 0:  # straight through a column
+            path.append(f"L{_n(x1)},{_n(y1)}")
+        else:
+            middle = (x0 + x1) / 2
+            path.append(f"C{_n(middle)},{_n(y0)} {_n(middle)},{_n(y1)} {_n(x1)},{_n(y1)}")
+    colour = CATEGORIES[target_category].stroke
+    return (
+        f'<path class="edge" data-from="{_attr(route.source)}" data-to="{_attr(route.target)}" '
+        f'd="{" ".join(path)}" stroke="{colour}" stroke-opacity="0.85" marker-end="url(#arrow-{target_category})"/>'
+    )
+
+
+def _footer_svg(architecture: Architecture, footer: _Footer, box_width: float) -> list[str]:
+    """The support box (dashed), the legend of the colours drawn, and the notes."""
+    out: list[str] = []
+    if architecture.support:
+        support = architecture.support
+        out += _box(support, MARGIN, footer.top, box_width, _box_height(support), dashed=True)
+    out.append('<g class="legend">')
+    for i, key in enumerate(footer.legend_keys):
+        y = footer.top + 18 * i
+        category = CATEGORIES[key]
         out.append(
-            f'<path class="edge" data-from="{_attr(route.source)}" data-to="{_attr(route.target)}" '
-            f'd="{" ".join(path)}" stroke="{colour}" stroke-opacity="0.85" marker-end="url(#arrow-{target_category})"/>'
+            f'<rect x="{_n(footer.legend_x)}" y="{_n(y)}" width="14" height="12" rx="2" fill="{category.fill}" '
+            f'stroke="{category.stroke}" stroke-width="1.5"/>'
         )
+        out.append(_text(footer.legend_x + 22, y + 10, category.label, size=TEXT_SIZE))
+    for i, note in enumerate(footer.notes):
+        y = footer.top + footer.legend_h + 6 + 16 * i
+        out.append(_text(footer.legend_x, y, note, size=TEXT_SIZE, extra=' fill="#414D5C"'))
+    out.append("</g>")
+    return out
+
+
+def render_svg(architecture: Architecture) -> str:
+    """The diagram of ``architecture`` as SVG text: same architecture, same bytes."""
+    plan = layout(architecture)
+    canvas = _Canvas(plan, MARGIN + HEADER_H)
+    footer = _footer(architecture, canvas)
+    content_w = canvas.column_x(len(plan.columns) - 1) + plan.box_width - MARGIN
+    notes_w = max(text_width(n, TEXT_SIZE) for n in footer.notes)
+    width = max(content_w, footer.legend_x - MARGIN + notes_w) + 2 * MARGIN
+    height = footer.top + footer.height + MARGIN
+    components = {c.construct_id: c for c in architecture.components}
+    ports = _ports(canvas)
+
+    out = _head(architecture, width, height)
+    out.append('<g class="edges" fill="none" stroke-width="1.4">')
+    for index, route in enumerate(plan.routes):
+        out.append(_edge(canvas, ports, index, category_of(components[route.target])))
     out.append("</g>")
     for column in plan.columns:
         for key in column:
             if key in components:
                 slot = plan.slots[key]
-                out += _box(components[key], column_x(slot.layer), slot_top(key), width_box, slot.height)
-    if support:
-        out += _box(support, MARGIN, footer_top, support_w, support_h, dashed=True)
-    out.append('<g class="legend">')
-    for i, key in enumerate(legend_keys):
-        y = footer_top + 18 * i
-        category = CATEGORIES[key]
-        out.append(
-            f'<rect x="{_n(legend_x)}" y="{_n(y)}" width="14" height="12" rx="2" fill="{category.fill}" '
-            f'stroke="{category.stroke}" stroke-width="1.5"/>'
-        )
-        out.append(_text(legend_x + 22, y + 10, category.label, size=TEXT_SIZE))
-    for i, note in enumerate(notes):
-        out.append(_text(legend_x, footer_top + legend_h + 6 + 16 * i, note, size=TEXT_SIZE, extra=' fill="#414D5C"'))
-    out += ["</g>", "</svg>", ""]
+                out += _box(
+                    components[key], canvas.column_x(slot.layer), canvas.slot_top(key), plan.box_width, slot.height
+                )
+    out += _footer_svg(architecture, footer, plan.box_width)
+    out += ["</svg>", ""]
     return "\n".join(out)
 
 
@@ -778,17 +882,7 @@ def render_svg(architecture: Architecture) -> str:
 def write_diagram(assembly_dir: Path, stack_name: str, output: Path) -> Architecture:
     """Render stack ``stack_name`` of ``assembly_dir`` into ``output`` (folders created); what was drawn."""
     architecture = read_architecture(assembly_dir, stack_name)
-    svg = render_svg(architecture)
-    try:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(svg, encoding="utf-8", newline="\n")
-    except OSError as error:
-        raise DiagramError(
-            where=str(output),
-            problem=f"cannot write the diagram ({error.strerror or error})",
-            show_value=False,
-            fix="choose a writable output path",
-        ) from None
+    write_generated(output, render_svg(architecture), what="the diagram", error=DiagramError)
     return architecture
 
 

@@ -22,7 +22,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from emr_platform.tools.assembly import MANIFEST, load_manifest, stack_artifacts
+from emr_platform.tools.assembly import AssemblyError, load_manifest, stack_artifacts
 
 STATEFUL_TYPES = frozenset(
     {
@@ -231,14 +231,15 @@ def main(argv: list[str] | None = None) -> int:
     accepting = "--accept" in args
     paths = [a for a in args if a != "--accept"]
     assembly, baseline = (Path(p) for p in [*paths, "cdk.out", "baseline"][:2])
-    if not (assembly / MANIFEST).is_file():
-        print(f"error: {assembly}: no cloud assembly here. Fix: run 'make synth' first", file=sys.stderr)
+    try:
+        if accepting:
+            for path in accept(assembly, baseline):
+                print(f"baseline updated: {path}")
+            return 0
+        changes = check(assembly, baseline)
+    except AssemblyError as error:  # no assembly there, or an unreadable manifest
+        print(f"error: {error}", file=sys.stderr)
         return 2
-    if accepting:
-        for path in accept(assembly, baseline):
-            print(f"baseline updated: {path}")
-        return 0
-    changes = check(assembly, baseline)
     for change in changes:
         print(change)
     if changes:

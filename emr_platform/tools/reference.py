@@ -16,7 +16,7 @@ import json
 import sys
 import types
 import typing
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin
 
@@ -62,29 +62,36 @@ def _nested_models(annotation: Any) -> Iterator[type[BaseModel]]:
         yield from _nested_models(arg)
 
 
+def _union_name(args: tuple[Any, ...]) -> str:
+    names = [type_name(a) for a in args if a is not type(None)]
+    return " or ".join(names) + (" or null" if type(None) in args else "")
+
+
+_GENERIC_NAMES: dict[Any, Callable[[tuple[Any, ...]], str]] = {
+    typing.Annotated: lambda args: type_name(args[0]),
+    Union: _union_name,
+    types.UnionType: _union_name,
+    Literal: lambda args: " or ".join(f"`{json.dumps(a)}`" for a in args),
+    tuple: lambda args: f"list of {type_name(args[0])}" if args else "list",
+    dict: lambda args: f"map of {type_name(args[0])} to {type_name(args[1])}",
+}
+"""A reader's name of a generic type, by its origin (``get_origin``), from its arguments."""
+
+_SIMPLE_NAMES = {str: "string", int: "integer", float: "number", bool: "boolean"}
+
+
 def type_name(annotation: Any) -> str:
     """A reader's name for a field type: ``list of InstanceFleetSpec``, ``"SPREAD" or "NONE"``, ``integer``."""
-    origin = get_origin(annotation)
-    args = get_args(annotation)
-    if origin is typing.Annotated:
-        return type_name(args[0])
-    if origin in (Union, types.UnionType):
-        names = [type_name(a) for a in args if a is not type(None)]
-        return " or ".join(names) + (" or null" if type(None) in args else "")
-    if origin is Literal:
-        return " or ".join(f"`{json.dumps(a)}`" for a in args)
-    if origin is tuple:
-        return f"list of {type_name(args[0])}" if args else "list"
-    if origin is dict:
-        return f"map of {type_name(args[0])} to {type_name(args[1])}"
-    if isinstance(annotation, type):
-        if issubclass(annotation, BaseModel):
-            return f"[{annotation.__name__}](#{annotation.__name__.lower()})"
-        if issubclass(annotation, enum.Enum):
-            return " or ".join(f"`{json.dumps(m.value)}`" for m in annotation)
-        simple = {str: "string", int: "integer", float: "number", bool: "boolean"}
-        return simple.get(annotation, annotation.__name__)
-    return str(annotation)
+    generic = _GENERIC_NAMES.get(get_origin(annotation))
+    if generic is not None:
+        return generic(get_args(annotation))
+    if not isinstance(annotation, type):
+        return str(annotation)
+    if issubclass(annotation, BaseModel):
+        return f"[{annotation.__name__}](#{annotation.__name__.lower()})"
+    if issubclass(annotation, enum.Enum):
+        return " or ".join(f"`{json.dumps(m.value)}`" for m in annotation)
+    return _SIMPLE_NAMES.get(annotation, annotation.__name__)
 
 
 def default_text(field: FieldInfo) -> str:

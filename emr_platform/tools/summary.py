@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from emr_platform.tools.assembly import MANIFEST, load_manifest, stack_artifacts
+from emr_platform.tools.assembly import AssemblyError, load_manifest, stack_artifacts, stack_template
 from emr_platform.tools.cost import SPOT_TYPICAL, ClusterCost, estimate
 from emr_platform.tools.pricing import PRICE_LIST_REGION, PRICES_FILE, PriceTable, refresh
 
@@ -21,9 +21,7 @@ def summarize(assembly_dir: Path, prices: PriceTable | None = None) -> str:
     prices = prices or PriceTable.load()
     lines: list[str] = []
     for name, artifact in stack_artifacts(load_manifest(assembly_dir)).items():
-        template_file = artifact["properties"]["templateFile"]
-        template = json.loads((assembly_dir / template_file).read_text(encoding="utf-8"))
-        resources: dict[str, Any] = template.get("Resources", {})
+        resources: dict[str, Any] = stack_template(assembly_dir, artifact).get("Resources", {})
         env = artifact.get("environment", "")
         region = env.rsplit("/", 1)[-1]
         lines.append(f"{name}  ({env.removeprefix('aws://')}, {len(resources)} resources)")
@@ -159,11 +157,11 @@ def main(argv: list[str] | None = None) -> int:
             )
             return 1
         print(f"prices refreshed: {PRICES_FILE}")
-    assembly = Path(args[0] if args else "cdk.out")
-    if not (assembly / MANIFEST).is_file():
-        print(f"error: {assembly}: no cloud assembly here. Fix: run 'make synth' first", file=sys.stderr)
+    try:
+        print(summarize(Path(args[0] if args else "cdk.out")))
+    except AssemblyError as error:
+        print(f"error: {error}", file=sys.stderr)
         return 1
-    print(summarize(assembly))
     return 0
 
 
