@@ -62,8 +62,9 @@ guard-accept: synth  ## make this synthesis the baseline (commit baseline/ with 
 diagram: synth  ## draw docs/architecture.svg from the dev stack's cloud assembly (make test fails while it is stale)
 	$(PY) -m emr_platform.tools.diagram cdk.out emr-platform-dev docs/architecture.svg
 
-docs: diagram  ## regenerate docs/: the architecture diagram, the settings reference and the JSON Schemas
+docs: diagram  ## regenerate docs/: the architecture diagram, the settings reference, the JSON Schemas, the acknowledged findings
 	$(PY) -m emr_platform.tools.reference docs
+	$(PY) -m emr_platform.tools.findings cdk.out docs/compliance.md
 
 lint: setup  ## ruff (lint + format check, size rules on), the layers' import contract and mypy --strict
 	$(VENV)/bin/ruff check .
