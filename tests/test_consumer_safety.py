@@ -76,7 +76,8 @@ def report(context: dict[str, object]) -> Report:
     with pytest.raises(RuntimeError) as raised:
         app.synth()
     found = re.findall(r"^\s+(\S+?)(?: \(\S+\))? \S+\n\s+Acknowledge with '([^']+)'", str(raised.value), re.MULTILINE)
-    return Report({(rule, path) for path, rule in found})
+    # Each id as its pack names it ("AwsSolutions::AwsSolutions-EMR4"): the rule after the pack's namespace.
+    return Report({(rule.split("::", 1)[-1], path) for path, rule in found})
 
 
 def _rules_at(report: Report, path: str) -> set[str]:

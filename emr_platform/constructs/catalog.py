@@ -128,12 +128,12 @@ class DataCatalog(PlatformConstruct):
             arns.append(stack.format_arn(service="glue", resource="userDefinedFunction", resource_name=f"{name}/*"))
         return arns
 
-    def _default_database(self, grantee: iam.IGrantable) -> None:
+    def _default_database(self, grantee: iam.IGrantable) -> iam.Grant:
         stack = Stack.of(self)
         role = grantee_role(grantee)
         if role is not None:
             self._grantees.append(role)
-        iam.Grant.add_to_principal(
+        return iam.Grant.add_to_principal(
             grantee=grantee,
             actions=["glue:GetDatabase"],
             resource_arns=[
@@ -144,14 +144,18 @@ class DataCatalog(PlatformConstruct):
 
     def grant_read(self, grantee: iam.IGrantable, *, zones: Iterable[str] | None = None) -> iam.Grant:
         """Read the catalog entries of ``zones`` (default all): databases, tables, partitions, functions."""
-        self._default_database(grantee)
-        return iam.Grant.add_to_principal(grantee=grantee, actions=list(_READ_ACTIONS), resource_arns=self._arns(zones))
+        default = self._default_database(grantee)
+        return default.combine(
+            iam.Grant.add_to_principal(grantee=grantee, actions=list(_READ_ACTIONS), resource_arns=self._arns(zones))
+        )
 
     def grant_read_write(self, grantee: iam.IGrantable, *, zones: Iterable[str] | None = None) -> iam.Grant:
         """Read, and create / alter / drop tables and partitions, in ``zones`` (default all)."""
-        self._default_database(grantee)
-        return iam.Grant.add_to_principal(
-            grantee=grantee, actions=[*_READ_ACTIONS, *_WRITE_ACTIONS], resource_arns=self._arns(zones)
+        default = self._default_database(grantee)
+        return default.combine(
+            iam.Grant.add_to_principal(
+                grantee=grantee, actions=[*_READ_ACTIONS, *_WRITE_ACTIONS], resource_arns=self._arns(zones)
+            )
         )
 
     def reviewed_findings(self) -> Iterator[Finding]:
@@ -308,6 +312,10 @@ class RedshiftAccessRole(PlatformConstruct):
     Trusted by Redshift for this account only; may read the buckets and catalog entries of ``zones`` (default
     ``curated``) and decrypt with the platform key, nothing else. Attach ``role`` to the Redshift cluster or
     workgroup (``IamRoles``).
+
+    :param catalog: the databases Redshift reads through.
+    :param storage: the buckets of the zones.
+    :param zones: the zones Redshift may read. Default: curated.
     """
 
     def __init__(

@@ -23,12 +23,10 @@ from emr_platform.constructs.compliance import (
 )
 from emr_platform.constructs.shared import (
     PlatformConstruct,
-    access_logs_bucket_findings,
+    bucket_findings,
     deny_grants_not_for_aws_resources,
     resolve_removal_policy,
     secure_bucket,
-    sse_s3_only,
-    versioned,
 )
 
 ARTIFACT_EXPIRATION = Duration.days(90)
@@ -98,15 +96,13 @@ class PipelineArtifactStore(PlatformConstruct):
 
     def reviewed_findings(self) -> Iterator[Finding]:
         """Replication of the versioned buckets; the access-logs bucket's SSE-S3 and no self-logging."""
-        replication = (
-            "Pipeline artifacts are rebuilt by the next run from the repository; replicating them to another region "
-            "would protect nothing that the repository does not hold."
+        yield from bucket_findings(
+            [self.bucket, self.access_logs_bucket],
+            self.access_logs_bucket,
+            replication="Pipeline artifacts are rebuilt by the next run from the repository; replicating them to "
+            "another region would protect nothing that the repository does not hold.",
+            contents="S3 server access logs of the artifacts.",
         )
-        for bucket in (self.bucket, self.access_logs_bucket):
-            if versioned(bucket):
-                yield from in_packs(bucket, "S3BucketReplicationEnabled", (HIPAA, NIST, PCI), replication)
-        if sse_s3_only(self.access_logs_bucket):
-            yield from access_logs_bucket_findings(self.access_logs_bucket, "S3 server access logs of the artifacts.")
 
 
 # Wildcard actions of aws-cdk-lib's grants (read and write of an artifact bucket and its key).

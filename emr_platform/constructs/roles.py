@@ -32,6 +32,10 @@ class EmrRoles(PlatformConstruct):
 
     The deprecated ``AmazonElasticMapReduceRole`` and ``AmazonElasticMapReduceforEC2Role`` are never used.
 
+    :param service_role: an EMR service role of your own. Default: a new one, as above.
+    :param instance_role: an EC2 role of your own for the nodes. Default: a new one, as above.
+    :param with_autoscaling_role: create the role custom autoscaling of instance groups needs. Default: false.
+
     Example::
 
         roles = EmrRoles(self, "Roles")

@@ -241,3 +241,16 @@ def sse_s3_only(bucket: s3.IBucket) -> bool:
     resolved = Stack.of(bucket).resolve(cfn.bucket_encryption) if cfn is not None else None
     text = json.dumps(resolved)
     return "AES256" in text and "aws:kms" not in text
+
+
+def bucket_findings(
+    buckets: Sequence[s3.IBucket], access_logs_bucket: s3.IBucket, *, replication: str, contents: str
+) -> Iterator[Finding]:
+    """The findings of a set of secure buckets: no replication (``replication`` says why; only for buckets that are
+    versioned), and the access-logs bucket's SSE-S3 and no self-logging (only while it is SSE-S3; ``contents``
+    says what else it holds)."""
+    for bucket in buckets:
+        if versioned(bucket):
+            yield from in_packs(bucket, "S3BucketReplicationEnabled", (HIPAA, NIST, PCI), replication)
+    if sse_s3_only(access_logs_bucket):
+        yield from access_logs_bucket_findings(access_logs_bucket, contents)

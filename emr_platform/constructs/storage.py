@@ -11,23 +11,17 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from emr_platform.constructs.compliance import (
-    HIPAA,
-    NIST,
-    PCI,
     Finding,
     grantee_role,
-    in_packs,
     own_wildcards,
     rendered,
 )
 from emr_platform.constructs.shared import (
     PlatformConstruct,
-    access_logs_bucket_findings,
+    bucket_findings,
     deny_grants_not_for_aws_resources,
     resolve_removal_policy,
     secure_bucket,
-    sse_s3_only,
-    versioned,
 )
 from emr_platform.spec.errors import PropError
 
@@ -169,19 +163,14 @@ class DataLakeStorage(PlatformConstruct):
     def reviewed_findings(self) -> Iterator[Finding]:
         """Replication (not turned on: only for versioned buckets), the access-logs bucket's SSE-S3 and no
         self-logging (only while it is SSE-S3), and the object wildcards of this construct's own grants."""
-        replication = (
-            "Cross-region replication is a disaster-recovery choice per environment that doubles storage cost; "
-            "versioning and expiring noncurrent versions already guard against deletion and overwrite."
+        yield from bucket_findings(
+            list(self.buckets.values()),
+            self.logs_bucket,
+            replication="Cross-region replication is a disaster-recovery choice per environment that doubles storage "
+            "cost; versioning and expiring noncurrent versions already guard against deletion and overwrite.",
+            contents="EMR writes its own log files here encrypted with the platform key (the cluster's "
+            "LogEncryptionKmsKeyId).",
         )
-        for bucket in self.buckets.values():
-            if versioned(bucket):
-                yield from in_packs(bucket, "S3BucketReplicationEnabled", (HIPAA, NIST, PCI), replication)
-        if sse_s3_only(self.logs_bucket):
-            yield from access_logs_bucket_findings(
-                self.logs_bucket,
-                "EMR writes its own log files here encrypted with the platform key (the cluster's "
-                "LogEncryptionKmsKeyId).",
-            )
         owned = {
             rendered(self, bucket.arn_for_objects("*")): f"Object-level actions need the objects of the platform's "
             f"own {name} bucket, under one prefix."

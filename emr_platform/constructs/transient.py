@@ -69,16 +69,26 @@ class TransientEmrCluster(EmrClusterBase):
     clusters only with that tag and act only on clusters carrying it; it may pass exactly the cluster's roles.
     Runs start on ``spec.schedule`` (if any) and on demand (``StartExecution``); run failures, aborts and timeouts
     are published to ``topic``. The state machine logs (all events, without execution data) to a log group
-    encrypted with ``log_encryption_key`` and is traced with X-Ray.
+    encrypted with the placement's ``encryption_key`` and is traced with X-Ray.
 
     ``placeholders`` maps the names steps may use (``sample_job``, ``artifacts``, ``logs``, ``zone:<zone>``,
     ``database:<zone>``) to values; a step using another name fails at synth. The construct is an ``IGrantable``
-    (the nodes' instance role) with the same grants and integrations as :class:`EmrCluster`.
+    (the nodes' instance role) and an ``IConnectable`` with the same grants and integrations as :class:`EmrCluster`.
+
+    :param spec: the cluster and its steps, schedule and timeout (see :class:`TransientClusterSpec`).
+    :param placement: where the runs' clusters run and log (its ``encryption_key`` is required: it encrypts the
+        state machine's and the reaper's logs; a cluster-dedicated KDC is refused).
+    :param cluster_name: the start of each run's cluster name. Default: ``<stack name>-<construct id>``.
+    :param placeholders: values of the placeholders steps may use. Default: none.
+    :param topic: where failed, aborted and timed-out runs are published. Default: none.
+    :param tags: tags of every run's cluster, beside the spec's own. Default: none.
+    :param assets_dir: where bootstrap scripts given as relative paths are read. Default: the package's assets.
+    :param removal_policy: what happens to the log groups when they leave the stack. Default: RETAIN; DESTROY needs
+        ``-c emr-platform:allow-destroy=true`` as well.
 
     Example::
 
-        nightly = TransientEmrCluster(self, "Nightly", spec=spec, vpc=network.vpc, subnets=network.subnets,
-                                      log_uri=storage.emr_log_uri, log_encryption_key=storage.key,
+        nightly = TransientEmrCluster(self, "Nightly", spec=spec, placement=placement,
                                       placeholders={"zone:raw": "s3://raw-bucket"})
         storage.grant_read_write(nightly)
     """
