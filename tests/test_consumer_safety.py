@@ -28,7 +28,7 @@ from emr_platform.spec.settings import ALLOW_DESTROY_CONTEXT
 
 from .test_constructs import SPEC
 
-TLS = {"in_transit_encryption": {"certificates_zip": "s3://team-pki/emr/certs.zip"}}
+TLS: dict[str, object] = {"in_transit_encryption": {"certificates_zip": "s3://team-pki/emr/certs.zip"}}
 
 
 def consumer_stack(app: App, name: str, *, security: dict[str, object] | None) -> tuple[Stack, EmrCluster]:
@@ -110,7 +110,9 @@ def test_fails_without_the_flag_that_makes_guard_findings_errors() -> None:
 
 
 def _storage_template(context: dict[str, object], **extra: object) -> tuple[Template, Annotations]:
-    stack = Stack(App(context={**context, **extra}), "Lake", env=Environment(account="444444444444", region="eu-west-1"))
+    stack = Stack(
+        App(context={**context, **extra}), "Lake", env=Environment(account="444444444444", region="eu-west-1")
+    )
     DataLakeStorage(stack, "Storage", removal_policy=RemovalPolicy.DESTROY)
     return Template.from_stack(stack), Annotations.from_stack(stack)
 
