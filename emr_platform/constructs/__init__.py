@@ -10,6 +10,7 @@ from emr_platform.constructs.cluster import ClusterPlacement, EmrCluster, EmrClu
 from emr_platform.constructs.monitoring import EmrMonitoring, PlatformNotifications, StepCompletedHandler
 from emr_platform.constructs.network import DEFAULT_INTERFACE_ENDPOINTS, EmrNetwork
 from emr_platform.constructs.pipeline import PipelineArtifactStore
+from emr_platform.constructs.platform import EmrDataPlatform
 from emr_platform.constructs.roles import EmrRoles
 from emr_platform.constructs.security_configuration import EmrSecurityConfiguration
 from emr_platform.constructs.shared import EMR_MANAGED_POLICY_TAG
@@ -25,6 +26,7 @@ __all__ = [
     "EmrBlockPublicAccess",
     "EmrCluster",
     "EmrClusterBase",
+    "EmrDataPlatform",
     "EmrMonitoring",
     "EmrNetwork",
     "EmrRoles",
