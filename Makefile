@@ -81,7 +81,7 @@ e2e: setup  ## only the deploy path: cdk bootstrap + deploy of dev into a local 
 
 test: lint unit  ## lint, type check and the whole test suite (the e2e tests included)
 
-bench: setup  ## time synthesis against the single-CfnCluster floor, and the test suite
+bench: setup  ## time synthesis against plain aws-cdk-lib making the same templates and gates (<= 1.3x), cost per cluster, the test suite
 	$(PY) scripts/bench.py
 
 diff: setup  ## cdk diff against the deployed stacks (needs AWS credentials); ENV=dev for one environment
