@@ -18,7 +18,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 CDK := cdk --no-notices
 ENV ?=
 
-.PHONY: help setup synth synth-pipeline guard guard-accept diagram docs test lint unit e2e bench diff deploy deploy-pipeline clean
+.PHONY: help setup dist synth synth-pipeline guard guard-accept diagram docs test lint unit e2e bench diff deploy deploy-pipeline clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 12
@@ -30,6 +30,11 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	# cannot be written (PYTHONDONTWRITEBYTECODE, a read-only venv) recompiles aws-cdk-lib's modules (3 s).
 	$(PY) -O -m compileall -q -j 0 $(VENV)/lib >/dev/null
 	touch $@
+
+# The package's own -O bytecode too (cdk.json runs the app with -O), refreshed by every synthesis.
+define compile_package
+	$(PY) -O -m compileall -q emr_platform app.py >/dev/null
+endef
 
 # checkov in a venv of its own: its pinned dependencies (boto3, pydantic, ...) need not match the app's.
 .venv-checkov/.installed: requirements-checkov.txt
@@ -46,6 +51,7 @@ setup: $(VENV)/.installed node_modules/.installed .venv-checkov/.installed  ## c
 
 synth: setup  ## synthesize every environment into cdk.out/ and print a summary
 	rm -rf cdk.out
+	$(compile_package)
 	$(CDK) synth --quiet
 	$(PY) -m emr_platform.tools.summary cdk.out
 
@@ -73,8 +79,8 @@ lint: setup  ## ruff (lint + format check, size rules on), the layers' import co
 	$(VENV)/bin/mypy
 	$(VENV)/bin/mypy examples/platform-team/app.py  # apart: its app.py would clash with ours as module "app"
 
-unit: setup  ## the test suite only
-	$(PY) -m pytest -q
+unit: setup  ## the test suite only (two workers; a module's fixtures stay on one)
+	$(PY) -m pytest -q -n 2 --dist loadfile
 
 e2e: setup  ## only the deploy path: cdk bootstrap + deploy of dev into a local AWS emulator, then the ops CLI
 	$(PY) -m pytest -q -m e2e
@@ -95,5 +101,9 @@ deploy-pipeline: setup  ## deploy the pipeline once (needs credentials of its ac
 	# --all selects the top-level stacks only: the pipeline stack, not the stacks of its stages (the pipeline deploys those).
 	$(CDK) deploy -c pipeline=true --all --require-approval broadening
 
+dist: setup  ## build the wheel and sdist into dist/ (what a platform team installs; see examples/platform-team)
+	rm -rf dist
+	$(PY) -m build --no-isolation --outdir dist .
+
 clean:  ## remove generated files (keeps the venvs and node_modules)
-	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf cdk.out dist .pytest_cache .mypy_cache .ruff_cache

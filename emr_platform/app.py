@@ -23,7 +23,7 @@ from aws_cdk import App
 from emr_platform.constructs.compliance import add_compliance_checks
 from emr_platform.spec.errors import EmrPlatformError, SettingsError
 from emr_platform.spec.settings import CONFIG_DIR, available_environments, load_pipeline_settings, load_settings
-from emr_platform.stacks import EmrPlatformPipelineStack, EmrPlatformStack
+from emr_platform.stacks import EmrPlatformStack
 
 
 def selected_environments(app: App, config_dir: Path) -> list[str]:
@@ -68,6 +68,8 @@ def build_app(app: App | None = None, *, config_dir: Path = CONFIG_DIR, **app_kw
     app = app or App(**app_kwargs)
     if pipeline_selected(app):
         settings, environments = load_pipeline_settings(config_dir)
+        from emr_platform.stacks.pipeline_stack import EmrPlatformPipelineStack  # noqa: PLC0415 - only when asked
+
         EmrPlatformPipelineStack(app, settings.pipeline_name, settings=settings, environments=environments)
     else:
         for name in selected_environments(app, config_dir):

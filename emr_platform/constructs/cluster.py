@@ -35,6 +35,9 @@ from emr_platform.spec.cluster import EmrClusterSpec
 from emr_platform.spec.configuration import ConfigurationSpec, PropertyValue
 from emr_platform.spec.errors import PropError
 
+_NODE_PORTS = (ec2.Port.all_tcp(), ec2.Port.all_udp(), ec2.Port.all_icmp())
+"""What EMR nodes open to each other (created once: each port object is a jsii round trip)."""
+
 LOG_WRITE_ACTIONS = ("s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts")
 """What EMR's log pusher does under the log prefix (it replaces rotated files)."""
 
@@ -510,7 +513,7 @@ class EmrClusterBase(PlatformConstruct):
         # its own (rules EMR adds are unknown to CloudFormation and make the groups undeletable).
         for group, peer_group in ((primary, core), (core, primary)):
             for source in (group, peer_group):
-                for port in (ec2.Port.all_tcp(), ec2.Port.all_udp(), ec2.Port.all_icmp()):
+                for port in _NODE_PORTS:
                     group.add_ingress_rule(source, port, "EMR nodes talk to each other")
             group.add_ingress_rule(service, ec2.Port.tcp(8443), "EMR service access")
             service.add_egress_rule(group, ec2.Port.tcp(8443), "EMR service access to nodes")

@@ -22,6 +22,8 @@ from emr_platform.constructs.compliance import Finding, outside_vpc
 from emr_platform.constructs.shared import PlatformConstruct, platform_function
 
 EMR_NAMESPACE = "AWS/ElasticMapReduce"
+METRIC_PERIOD = Duration.minutes(5)
+"""The period of every metric of the dashboards and alarms (one object: each new one is a jsii round trip)."""
 
 
 class PlatformNotifications(PlatformConstruct):
@@ -149,7 +151,7 @@ class EmrMonitoring(PlatformConstruct):
             metric_name=name,
             dimensions_map=dict(dimensions),
             statistic=statistic,
-            period=Duration.minutes(5),
+            period=METRIC_PERIOD,
         )
 
     def _dashboard(self, dimensions: Mapping[str, str]) -> None:
