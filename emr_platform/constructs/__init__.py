@@ -8,7 +8,7 @@ from emr_platform.constructs.account import EmrBlockPublicAccess
 from emr_platform.constructs.catalog import DataCatalog, RedshiftAccessRole, ZoneCrawlers
 from emr_platform.constructs.cluster import ClusterPlacement, EmrCluster, EmrClusterBase, IEmrCluster
 from emr_platform.constructs.monitoring import EmrMonitoring, PlatformNotifications, StepCompletedHandler
-from emr_platform.constructs.network import DEFAULT_INTERFACE_ENDPOINTS, EmrNetwork
+from emr_platform.constructs.network import EmrNetwork
 from emr_platform.constructs.pipeline import PipelineArtifactStore
 from emr_platform.constructs.platform import EmrDataPlatform
 from emr_platform.constructs.roles import EmrRoles
@@ -16,6 +16,7 @@ from emr_platform.constructs.security_configuration import EmrSecurityConfigurat
 from emr_platform.constructs.shared import EMR_MANAGED_POLICY_TAG
 from emr_platform.constructs.storage import DataLakeStorage
 from emr_platform.constructs.transient import TransientEmrCluster
+from emr_platform.spec.settings import DEFAULT_INTERFACE_ENDPOINTS
 
 __all__ = [
     "DEFAULT_INTERFACE_ENDPOINTS",

@@ -135,7 +135,7 @@ class EmrClusterBase(PlatformConstruct):
         self.placement = placement
         self.security_configuration = placement.security_configuration
         self._validate(placement)
-        self.cluster_name = cluster_name or f"{Stack.of(self).stack_name}-{construct_id}"
+        self.cluster_name = cluster_name or self.spec.name or f"{Stack.of(self).stack_name}-{construct_id}"
         # Resilience defaults first, so that the spec's own configurations win on the same property.
         self._configurations: list[ConfigurationSpec] = [
             *self.spec.resilience_configurations(),
@@ -143,7 +143,12 @@ class EmrClusterBase(PlatformConstruct):
         ]
         autoscales = self.spec.instance_groups is not None and self.spec.instance_groups.autoscales
         self.roles = EmrRoles(
-            self, "Roles", service_role=service_role, instance_role=instance_role, with_autoscaling_role=autoscales
+            self,
+            "Roles",
+            service_role=service_role,
+            instance_role=instance_role,
+            with_autoscaling_role=autoscales,
+            with_session_manager=self.spec.session_manager,
         )
         self.grant_principal_role: iam.IRole = self.roles.instance_role
         self.primary_security_group, self.core_security_group, self.service_access_security_group = (
@@ -466,6 +471,7 @@ class EmrClusterBase(PlatformConstruct):
             "termination_protected": spec.termination_protection,
             "keep_job_flow_alive_when_no_steps": spec.keep_alive,
             "unhealthy_node_replacement": spec.unhealthy_node_replacement,
+            "ec2_key_name": spec.key_pair.name if spec.key_pair is not None else None,
         }
         fleets = spec.fleets
         if fleets is not None:
@@ -545,7 +551,7 @@ class EmrCluster(EmrClusterBase):
 
     :param spec: what the cluster runs and on what capacity (see :class:`EmrClusterSpec` for each default).
     :param placement: where it runs and logs, and its security configuration (:class:`ClusterPlacement`).
-    :param cluster_name: the cluster's name. Default: ``<stack name>-<construct id>``.
+    :param cluster_name: the cluster's name. Default: ``spec.name``, else ``<stack name>-<construct id>``.
     :param service_role: the EMR service role. Default: a new role on ``AmazonEMRServicePolicy_v2``.
     :param instance_role: the nodes' EC2 role. Default: a new role with only what is granted to the cluster.
     :param assets_dir: where bootstrap scripts given as relative paths are read. Default: the package's assets.
@@ -608,14 +614,32 @@ class EmrCluster(EmrClusterBase):
                 f"In-transit encryption is off in this environment, as its settings state: "
                 f"{security.in_transit_disabled_reason}",
             )
-        if (security is None or not security.uses_kerberos) and self._closed_to_outside():
-            no_kerberos = (
+        if security is not None and security.uses_kerberos:
+            return
+        reason = self._no_kerberos_reason()
+        if reason is not None:
+            yield from in_packs(self.resource, "EMRKerberosEnabled", (HIPAA, PCI), reason)
+            yield Finding(self.resource, "AwsSolutions-EMR6", reason)
+
+    def _no_kerberos_reason(self) -> str | None:
+        """Why the cluster may do without Kerberos, when that holds: no ingress from outside its own groups, and
+        either no key pair or one whose reason the settings state; None otherwise."""
+        if self.ingress_from_outside():
+            return None
+        key_name = self._synthesized_key_name()
+        key_pair = self.spec.key_pair
+        if key_name is None:
+            return (
                 "No Kerberos and no SSH key pair by design: nodes sit in private subnets, their security groups "
-                "admit only each other and the EMR service, and work reaches them only through the EMR API, "
-                "authorized by IAM."
+                "admit only each other and the EMR service, and work reaches them only through the EMR API and "
+                "Session Manager, authorized by IAM."
             )
-            yield from in_packs(self.resource, "EMRKerberosEnabled", (HIPAA, PCI), no_kerberos)
-            yield Finding(self.resource, "AwsSolutions-EMR6", no_kerberos)
+        if key_pair is not None and key_pair.name == key_name:
+            return (
+                f"No Kerberos; SSH key pair {key_name} with no inbound rule (SSH only through Session Manager), as "
+                f"the settings state: {key_pair.reason}"
+            )
+        return None
 
     def _attached_security_configuration(self) -> EmrSecurityConfiguration | None:
         """The security configuration the synthesized cluster references (None if it references none of ours)."""
@@ -625,11 +649,13 @@ class EmrCluster(EmrClusterBase):
         same = rendered(self, self.resource.security_configuration) == rendered(self, security.name)
         return security if same else None
 
-    def _closed_to_outside(self) -> bool:
-        """No EC2 key pair on the synthesized cluster and no ingress from outside its own groups."""
+    def _synthesized_key_name(self) -> str | None:
+        """The EC2 key pair of the synthesized cluster, if any."""
         instances = Stack.of(self).resolve(self.resource.instances)
-        key_name = instances.get("ec2KeyName", instances.get("Ec2KeyName")) if isinstance(instances, dict) else None
-        return key_name is None and not self.ingress_from_outside()
+        if not isinstance(instances, dict):
+            return None
+        key_name = instances.get("ec2KeyName", instances.get("Ec2KeyName"))
+        return str(key_name) if key_name is not None else None
 
     # --- IEmrCluster -------------------------------------------------------------------------------------------
 

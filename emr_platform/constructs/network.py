@@ -20,17 +20,7 @@ from emr_platform.constructs.shared import (
     resolve_removal_policy,
 )
 from emr_platform.spec.errors import PropError
-
-DEFAULT_INTERFACE_ENDPOINTS: tuple[str, ...] = (
-    "elasticmapreduce",
-    "sts",
-    "kms",
-    "glue",
-    "logs",
-    "monitoring",
-    "secretsmanager",
-)
-"""Services EMR nodes call; with these and the S3 gateway endpoint a cluster runs with no route to the internet."""
+from emr_platform.spec.settings import DEFAULT_INTERFACE_ENDPOINTS
 
 
 class EmrNetwork(PlatformConstruct):

@@ -208,7 +208,11 @@ class PlatformComposition(Construct):
         self.monitoring: dict[str, EmrMonitoring] = {}
         for name, spec in self.settings.clusters.items():
             cluster = EmrCluster(
-                self, name, spec=spec, placement=placement, cluster_name=f"{self.settings.stack_name}-{name}"
+                self,
+                name,
+                spec=spec,
+                placement=placement,
+                cluster_name=spec.name or f"{self.settings.stack_name}-{name}",
             )
             self._grant_platform(cluster)
             self.clusters[name] = cluster
@@ -226,7 +230,7 @@ class PlatformComposition(Construct):
                 name,
                 spec=spec,
                 placement=placement,
-                cluster_name=f"{self.settings.stack_name}-{name}",
+                cluster_name=spec.cluster.name or f"{self.settings.stack_name}-{name}",
                 placeholders=self._placeholders(),
                 topic=self.notifications.topic,
                 tags=self.settings.tags,

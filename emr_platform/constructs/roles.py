@@ -14,6 +14,7 @@ from emr_platform.constructs.shared import ManagedPolicyRole, PlatformConstruct
 
 EMR_SERVICE_POLICY_V2 = "service-role/AmazonEMRServicePolicy_v2"
 EMR_AUTOSCALING_POLICY = "service-role/AmazonElasticMapReduceforAutoScalingRole"
+SESSION_MANAGER_POLICY = "AmazonSSMManagedInstanceCore"
 
 
 class EmrRoles(PlatformConstruct):
@@ -35,6 +36,8 @@ class EmrRoles(PlatformConstruct):
     :param service_role: an EMR service role of your own. Default: a new one, as above.
     :param instance_role: an EC2 role of your own for the nodes. Default: a new one, as above.
     :param with_autoscaling_role: create the role custom autoscaling of instance groups needs. Default: false.
+    :param with_session_manager: let Session Manager reach the nodes (``AmazonSSMManagedInstanceCore`` on an
+        instance role created here). Default: false.
 
     Example::
 
@@ -50,6 +53,7 @@ class EmrRoles(PlatformConstruct):
         service_role: iam.IRole | None = None,
         instance_role: iam.IRole | None = None,
         with_autoscaling_role: bool = False,
+        with_session_manager: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
@@ -68,6 +72,11 @@ class EmrRoles(PlatformConstruct):
             description="EC2 instance role of EMR nodes: only what this platform grants it",
         )
         self.instance_profile = iam.InstanceProfile(self, "InstanceProfile", role=self.instance_role)
+        if with_session_manager and instance_role is None:
+            self.instance_role.add_managed_policy(
+                iam.ManagedPolicy.from_aws_managed_policy_name(SESSION_MANAGER_POLICY)
+            )
+            self._managed_policies.append(SESSION_MANAGER_POLICY)
 
         if service_role is None:
             created = ManagedPolicyRole(
@@ -119,6 +128,8 @@ class EmrRoles(PlatformConstruct):
             "on resources tagged for-use-with-amazon-emr-managed-policies=true, which this platform tags.",
             EMR_AUTOSCALING_POLICY: "Custom autoscaling of instance groups needs this AWS managed policy: it only lets "
             "Application Auto Scaling read the EMR metrics alarms and resize the cluster's instance groups.",
+            SESSION_MANAGER_POLICY: "Session Manager reaches the nodes' shells without SSH keys or inbound rules; "
+            "this AWS managed policy is exactly what the SSM agent needs to register and open sessions.",
         }
         for name in self._managed_policies:
             yield Finding(

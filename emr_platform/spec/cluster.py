@@ -67,6 +67,26 @@ class BootstrapActionSpec(Spec):
         return not self.script.startswith("s3://")
 
 
+# EMR's rule for a cluster name, from botocore's model of RunJobFlow (Name: XmlStringMaxLen256, pattern
+# [\u0020-\uD7FF\uE000-\uFFFD\uD800\uDC00-\uDBFF\uDFFF\r\n\t]*): up to 256 characters, no other control character.
+# tests/test_cluster_spec.py checks these against the model botocore ships.
+CLUSTER_NAME_MAX = 256
+CLUSTER_NAME_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]+$"
+
+KEY_PAIR_FIELDS = ("key_name", "ec2_key_name", "KeyName", "Ec2KeyName", "key_pair_name")
+"""What people write for an SSH key pair (as in ``aws emr create-cluster --ec2-attributes KeyName=...``)."""
+
+
+class KeyPairSpec(Spec):
+    """An EC2 key pair on the nodes: refused unless the settings state why Session Manager is not enough."""
+
+    name: Annotated[str, Field(min_length=1, max_length=255)] = Field(description="The EC2 key pair's name.")
+    reason: Annotated[str, Field(min_length=20)] = Field(
+        description="Why the nodes need a key pair although Session Manager reaches them without one (at least 20 "
+        "characters): it is recorded with the cluster, as the acknowledgement of what a key pair opens."
+    )
+
+
 class EmrClusterSpec(Spec):
     """Everything about one EMR cluster that is a value rather than an AWS resource.
 
@@ -76,6 +96,11 @@ class EmrClusterSpec(Spec):
     stack), and scale-down at task completion. Exactly one of ``instance_fleets`` / ``instance_groups`` must be set.
     """
 
+    name: Annotated[str, Field(min_length=1, max_length=CLUSTER_NAME_MAX, pattern=CLUSTER_NAME_PATTERN)] | None = Field(
+        default=None,
+        description="The cluster's name in EMR (up to 256 characters). Changing it replaces the cluster. Default: "
+        "`<platform_name>-<environment>-<cluster key>`.",
+    )
     release_label: Annotated[str, SkipTokens] = Field(
         description="The EMR release, e.g. `emr-7.13.0`; see `emr_platform.spec.releases`."
     )
@@ -142,6 +167,30 @@ class EmrClusterSpec(Spec):
         "launch (1 below 4 core nodes, 2 below 10, else 3).",
     )
     tags: dict[str, str] = Field(default_factory=dict, description="Tags on the cluster (and its instances).")
+    session_manager: bool = Field(
+        default=True,
+        description="Reach the nodes' shells through AWS Systems Manager Session Manager, without SSH or inbound "
+        "rules: the instance role gets AmazonSSMManagedInstanceCore (the platform's VPC has the ssm, ssmmessages "
+        "and ec2messages endpoints). Default on.",
+    )
+    key_pair: KeyPairSpec | None = Field(
+        default=None,
+        description="An EC2 key pair for SSH, with the reason it is needed. Default none: use Session Manager.",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_unstated_key_pair(cls, data: object) -> object:
+        if isinstance(data, dict):
+            named = [f for f in KEY_PAIR_FIELDS if f in data]
+            if named:
+                raise invalid(
+                    f"{named[0]}: an SSH key pair is refused on purpose: nodes are reached through Session Manager "
+                    "(aws ssm start-session --target <instance id>) with no key to leak and no inbound port",
+                    "leave it out and use Session Manager (docs/operate.md), or, if a key pair is really needed, "
+                    "set key_pair: {name: <key pair>, reason: <why Session Manager is not enough>}",
+                )
+        return data
 
     @field_validator("release_label", mode="before")
     @classmethod

@@ -84,7 +84,20 @@ def _ipv4_network(value: str) -> str:
     return value
 
 
-DEFAULT_INTERFACE_ENDPOINTS = ("elasticmapreduce", "sts", "kms", "glue", "logs", "monitoring", "secretsmanager")
+DEFAULT_INTERFACE_ENDPOINTS = (
+    "elasticmapreduce",
+    "sts",
+    "kms",
+    "glue",
+    "logs",
+    "monitoring",
+    "secretsmanager",
+    "ssm",
+    "ssmmessages",
+    "ec2messages",
+)
+"""Services EMR nodes call (the last three: Session Manager); with these and the S3 gateway endpoint a cluster runs
+with no route to the internet."""
 
 
 class NetworkSettings(Spec):
