@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -129,9 +130,11 @@ class EmrClusterBase(PlatformConstruct):
         service_role: iam.IRole | None = None,
         instance_role: iam.IRole | None = None,
         assets_dir: Path | None = ASSETS_DIR,
+        placeholders: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.spec = EmrClusterSpec.parse(spec, where=f"{self.where}: spec")
+        self.placeholders = dict(placeholders or {})
         self.placement = placement
         self.security_configuration = placement.security_configuration
         self._validate(placement)
@@ -446,7 +449,7 @@ class EmrClusterBase(PlatformConstruct):
     def _render_configurations(self) -> list[IResolvable | emr.CfnCluster.ConfigurationProperty] | None:
         merged: dict[str, dict[str, Any]] = {}
         for config in self._configurations:
-            rendered = config.to_emr()
+            rendered = _substituted(config.to_emr(), self.placeholders, f"{self.where}: spec.configurations")
             existing = merged.get(config.classification)
             if existing is None:
                 merged[config.classification] = rendered
@@ -555,6 +558,9 @@ class EmrCluster(EmrClusterBase):
     :param service_role: the EMR service role. Default: a new role on ``AmazonEMRServicePolicy_v2``.
     :param instance_role: the nodes' EC2 role. Default: a new role with only what is granted to the cluster.
     :param assets_dir: where bootstrap scripts given as relative paths are read. Default: the package's assets.
+    :param placeholders: values of ``{zone:<zone>}``, ``{database:<zone>}``, ``{artifacts}`` and ``{logs}`` in
+        configuration values (the profiles put HBase's rootdir and Flink's checkpoints in a zone). Default: none,
+        and a configuration that uses one fails.
 
     A bootstrap script given as a relative path is read from ``assets_dir`` (default the package's ``assets/``
     folder) and published as a CDK file asset; the instance role may read exactly that object. The asset's key is
@@ -680,6 +686,32 @@ class EmrCluster(EmrClusterBase):
     def primary_public_dns(self) -> str:
         """The primary node's DNS name (private in a private subnet)."""
         return self.resource.attr_master_public_dns
+
+
+_CONFIG_PLACEHOLDER = re.compile(r"\{(?:(?P<kind>zone|database):(?P<zone>[a-z][a-z0-9_]*)|(?P<name>artifacts|logs))\}")
+"""The platform's names in a configuration value; other braces (log4j patterns, ``${var}``) are left alone."""
+
+
+def _substituted(rendered: dict[str, Any], values: Mapping[str, str], where: str) -> dict[str, Any]:
+    """A rendered configuration with the platform's placeholders in its property values replaced."""
+
+    def replace(match: re.Match[str]) -> str:
+        key = match["name"] or f"{match['kind']}:{match['zone']}"
+        if key not in values:
+            raise PropError(
+                where=where,
+                problem="unknown placeholder",
+                value=match.group(0),
+                fix=f"use one of {', '.join('{' + k + '}' for k in sorted(values)) or '(none given to the cluster)'}",
+            )
+        return values[key]
+
+    result = dict(rendered)
+    if "Properties" in result:
+        result["Properties"] = {k: _CONFIG_PLACEHOLDER.sub(replace, v) for k, v in result["Properties"].items()}
+    if "Configurations" in result:
+        result["Configurations"] = [_substituted(c, values, where) for c in result["Configurations"]]
+    return result
 
 
 def _configuration_property(rendered: dict[str, Any]) -> emr.CfnCluster.ConfigurationProperty:

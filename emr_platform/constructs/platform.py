@@ -213,6 +213,7 @@ class PlatformComposition(Construct):
                 spec=spec,
                 placement=placement,
                 cluster_name=spec.name or f"{self.settings.stack_name}-{name}",
+                placeholders=self._placeholders(),
             )
             self._grant_platform(cluster)
             self.clusters[name] = cluster

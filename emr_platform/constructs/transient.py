@@ -118,6 +118,7 @@ class TransientEmrCluster(EmrClusterBase):
             placement=placement,
             cluster_name=cluster_name,
             assets_dir=assets_dir,
+            placeholders=placeholders,
         )
         self.name = construct_id
         self._tags = dict(tags or {})

@@ -23,6 +23,7 @@ from emr_platform.spec.capacity import (
 )
 from emr_platform.spec.configuration import ConfigurationSpec
 from emr_platform.spec.model import SkipTokens, Spec, invalid, is_token, known
+from emr_platform.spec.profiles import ProfileName, with_profile
 from emr_platform.spec.releases import EmrRelease, release_for_label
 
 # EMR accepts these ranges (RunJobFlow API reference).
@@ -96,6 +97,12 @@ class EmrClusterSpec(Spec):
     stack), and scale-down at task completion. Exactly one of ``instance_fleets`` / ``instance_groups`` must be set.
     """
 
+    profile: ProfileName | None = Field(
+        default=None,
+        description="A workload profile whose defaults the other fields override one by one (see "
+        "`emr_platform.spec.profiles`): spark-batch, spark-ml, hbase-s3, flink-streaming, trino-interactive. "
+        "Default none.",
+    )
     name: Annotated[str, Field(min_length=1, max_length=CLUSTER_NAME_MAX, pattern=CLUSTER_NAME_PATTERN)] | None = Field(
         default=None,
         description="The cluster's name in EMR (up to 256 characters). Changing it replaces the cluster. Default: "
@@ -182,6 +189,7 @@ class EmrClusterSpec(Spec):
     @classmethod
     def _refuse_unstated_key_pair(cls, data: object) -> object:
         if isinstance(data, dict):
+            data = with_profile(data)
             named = [f for f in KEY_PAIR_FIELDS if f in data]
             if named:
                 raise invalid(
