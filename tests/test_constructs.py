@@ -27,6 +27,7 @@ from emr_platform.constructs import (
 )
 from emr_platform.constructs.shared import ManagedPolicyRole
 from emr_platform.spec.errors import PropError
+from emr_platform.spec.settings import DEFAULT_INTERFACE_ENDPOINTS
 
 from .conftest import base_stack, pinned_stack, placement_of
 
@@ -213,7 +214,7 @@ def test_network_has_an_s3_gateway_and_interface_endpoints(platform: Platform) -
     endpoints = platform.template.find_resources("AWS::EC2::VPCEndpoint")
     types = sorted(e["Properties"].get("VpcEndpointType", "Gateway") for e in endpoints.values())
     assert types.count("Gateway") == 1
-    assert types.count("Interface") == 7
+    assert types.count("Interface") == len(DEFAULT_INTERFACE_ENDPOINTS)
     platform.template.has_resource_properties(
         "AWS::EC2::SecurityGroup",
         {

@@ -112,3 +112,13 @@ def test_a_placeholder_for_a_missing_zone_fails_naming_the_known_ones(context: d
     with pytest.raises(PropError, match=r"unknown placeholder \(got '\{zone:curated\}'\)"):
         cluster = EmrCluster(stack, "Tables", spec=spec, placement=placement_of(storage, network))
         stack.resolve(cluster.resource.configurations)
+
+
+def test_hbase_and_flink_clusters_never_idle_out_unless_the_spec_says_so() -> None:
+    fleets = {"primary": {"on_demand_capacity": 1}, "core": {"on_demand_capacity": 2}}
+    base = {"release_label": "emr-7.13.0", "instance_fleets": fleets}
+    assert EmrClusterSpec.model_validate({**base, "applications": ["Hadoop", "HBase"]}).idle_timeout_minutes is None
+    assert EmrClusterSpec.model_validate({**base, "applications": ["Flink"]}).idle_timeout_minutes is None
+    stated = {**base, "applications": ["HBase"], "idle_timeout_minutes": 120}
+    assert EmrClusterSpec.model_validate(stated).idle_timeout_minutes == 120
+    assert EmrClusterSpec.model_validate({**base, "applications": ["Spark"]}).idle_timeout_minutes == 60

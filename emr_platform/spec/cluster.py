@@ -78,6 +78,16 @@ KEY_PAIR_FIELDS = ("key_name", "ec2_key_name", "KeyName", "Ec2KeyName", "key_pai
 """What people write for an SSH key pair (as in ``aws emr create-cluster --ec2-attributes KeyName=...``)."""
 
 
+ALWAYS_ON_APPLICATIONS = frozenset({"hbase", "flink"})
+"""Applications that serve a store or a stream without YARN applications running: EMR's idle check (no running YARN
+application, no active step) would terminate them."""
+
+
+def _serves_without_yarn_work(applications: object) -> bool:
+    names = applications if isinstance(applications, list | tuple) else ()
+    return any(str(name).lower() in ALWAYS_ON_APPLICATIONS for name in names)
+
+
 class KeyPairSpec(Spec):
     """An EC2 key pair on the nodes: refused unless the settings state why Session Manager is not enough."""
 
@@ -130,7 +140,9 @@ class EmrClusterSpec(Spec):
         default=None, description="EMR managed scaling limits. Default: fixed size."
     )
     idle_timeout_minutes: Annotated[int, Field(ge=IDLE_TIMEOUT_MINUTES[0], le=IDLE_TIMEOUT_MINUTES[1])] | None = Field(
-        default=60, description="Terminate after this many idle minutes (1-10080); null: never. Default 60."
+        default=60,
+        description="Terminate after this many idle minutes (1-10080); null: never. Default 60, and never for a "
+        "cluster with HBase or Flink (a store or a stream is busy without YARN work, and EMR would call it idle).",
     )
     termination_protection: bool = Field(default=True, description="Refuse API termination. Default on.")
     keep_alive: bool = Field(default=True, description="Keep running when no steps are left. Default on.")
@@ -190,6 +202,8 @@ class EmrClusterSpec(Spec):
     def _refuse_unstated_key_pair(cls, data: object) -> object:
         if isinstance(data, dict):
             data = with_profile(data)
+            if "idle_timeout_minutes" not in data and _serves_without_yarn_work(data.get("applications", ())):
+                data = {**data, "idle_timeout_minutes": None}
             named = [f for f in KEY_PAIR_FIELDS if f in data]
             if named:
                 raise invalid(
