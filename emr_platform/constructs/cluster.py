@@ -656,11 +656,13 @@ class EmrCluster(EmrClusterBase):
         return security if same else None
 
     def _synthesized_key_name(self) -> str | None:
-        """The EC2 key pair of the synthesized cluster, if any."""
-        instances = Stack.of(self).resolve(self.resource.instances)
-        if not isinstance(instances, dict):
-            return None
-        key_name = instances.get("ec2KeyName", instances.get("Ec2KeyName"))
+        """The EC2 key pair of the synthesized cluster, if any (read from its Instances property as set; resolved
+        only when that is a token, as after an escape-hatch override)."""
+        instances = self.resource.instances
+        if isinstance(instances, emr.CfnCluster.JobFlowInstancesConfigProperty):
+            return instances.ec2_key_name
+        resolved = Stack.of(self).resolve(instances)
+        key_name = resolved.get("ec2KeyName", resolved.get("Ec2KeyName")) if isinstance(resolved, dict) else None
         return str(key_name) if key_name is not None else None
 
     # --- IEmrCluster -------------------------------------------------------------------------------------------

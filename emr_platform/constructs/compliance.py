@@ -20,7 +20,7 @@ Example::
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -126,28 +126,72 @@ def add_compliance_checks(app: App) -> None:
 
 @jsii.implements(IValidation)
 class _AcknowledgeAtSynthesis:
-    """A node validation that acknowledges its owner's reviewed findings when the app synthesizes: after aspects
-    and ``prepare``, so every grant is in the policies, and before the rule packs run on the templates."""
+    """A node validation of a stack that acknowledges the reviewed findings of its constructs when the app
+    synthesizes: after aspects and ``prepare``, so every grant is in the policies, and before the rule packs run on
+    the templates. One per stack, not per construct: the constructs read the same policies, resolved once."""
 
-    def __init__(self, owner: ReviewsFindings) -> None:
-        self._owner = owner
+    def __init__(self, stack: Stack) -> None:
+        self._stack = stack
+        self.owners: list[ReviewsFindings] = []
 
     def validate(self) -> list[str]:
-        if str(self._owner.node.try_get_context(ACKNOWLEDGE_CONTEXT)).lower() == "false":
+        if str(self._stack.node.try_get_context(ACKNOWLEDGE_CONTEXT)).lower() == "false":
             return []
+        global _RESOLVED  # noqa: PLW0603 - the one synthesis-scoped cache, see _Resolved
+        _RESOLVED = _Resolved(self._stack)
         try:
-            findings = list(self._owner.reviewed_findings())
-        except AttributeError:
-            # The owner's constructor raised before it was complete (a caller caught the PropError and went on):
-            # nothing of it is acknowledged, so whatever it did create is reported as raised. The safe direction.
-            return []
+            findings = [finding for owner in self.owners for finding in _findings_of(owner)]
+        finally:
+            _RESOLVED = None
         acknowledge(findings)
         return []
 
 
-def acknowledge_at_synthesis(owner: ReviewsFindings) -> None:
-    """Acknowledge ``owner``'s reviewed findings when the app synthesizes (each construct calls this once)."""
-    owner.node.add_validation(_AcknowledgeAtSynthesis(owner))
+def _findings_of(owner: ReviewsFindings) -> list[Finding]:
+    try:
+        return list(owner.reviewed_findings())
+    except AttributeError:
+        # The owner's constructor raised before it was complete (a caller caught the PropError and went on):
+        # nothing of it is acknowledged, so whatever it did create is reported as raised. The safe direction.
+        return []
+
+
+class _Resolved:
+    """What the constructs of one stack resolve while their findings are acknowledged: the policies of roles that
+    several constructs grant to, and ARNs. Lives only during that stack's validation, when no grant is added any
+    more (every jsii resolve is a round trip)."""
+
+    def __init__(self, stack: Stack) -> None:
+        self.stack = stack
+        self.statements: dict[int, tuple[iam.IRole, list[dict[str, Any]]]] = {}
+
+
+_RESOLVED: _Resolved | None = None
+
+
+def memoized(owner: object, compute: Callable[[], Any]) -> Any:
+    """``compute()``, once per acknowledgement of a stack for ``owner`` (recomputed outside one)."""
+    memo = getattr(owner, "_emr_platform_memo", None)
+    if _RESOLVED is not None and memo is not None and memo[0] is _RESOLVED:
+        return memo[1]
+    value = compute()
+    if _RESOLVED is not None:
+        owner._emr_platform_memo = (_RESOLVED, value)  # type: ignore[attr-defined]
+    return value
+
+
+def acknowledge_at_synthesis(owner: ReviewsFindings, *, stack: Stack | None = None) -> None:
+    """Acknowledge ``owner``'s reviewed findings when the app synthesizes (each construct calls this once).
+
+    :param stack: the stack of ``owner``. Default: ``Stack.of(owner)`` (``owner`` is a construct).
+    """
+    stack = stack or Stack.of(owner)  # type: ignore[arg-type]
+    validation = getattr(stack, "_emr_platform_acknowledgements", None)
+    if validation is None:
+        validation = _AcknowledgeAtSynthesis(stack)
+        stack._emr_platform_acknowledgements = validation  # type: ignore[attr-defined]
+        stack.node.add_validation(validation)
+    validation.owners.append(owner)
 
 
 def acknowledge(findings: Iterable[Finding]) -> list[Finding]:
@@ -221,15 +265,20 @@ def outside_vpc(function: IConstruct, why: str) -> Iterator[Finding]:
 def policy_statements(role: iam.IRole) -> list[dict[str, Any]]:
     """The resolved statements of the policy that holds ``role``'s grants (its managed ``Policy`` or inline
     ``DefaultPolicy``); empty for a role of someone else's."""
+    cache = _RESOLVED.statements if _RESOLVED is not None else None
+    if cache is not None and id(role) in cache:
+        return cache[id(role)][1]
     policy = role.node.try_find_child("Policy") or role.node.try_find_child("DefaultPolicy")
-    if not isinstance(policy, iam.ManagedPolicy | iam.Policy):
-        return []
-    return statements_of(role, policy.document)
+    statements = statements_of(role, policy.document) if isinstance(policy, iam.ManagedPolicy | iam.Policy) else []
+    if cache is not None:
+        cache[id(role)] = (role, statements)  # the role is kept, so its id is not reused
+    return statements
 
 
 def statements_of(scope: IConstruct, document: iam.PolicyDocument) -> list[dict[str, Any]]:
     """The statements of ``document``, resolved in ``scope``'s stack."""
-    return list((Stack.of(scope).resolve(document.to_json()) or {}).get("Statement", []))
+    stack = _RESOLVED.stack if _RESOLVED is not None else Stack.of(scope)
+    return list((stack.resolve(document.to_json()) or {}).get("Statement", []))
 
 
 def as_list(value: Any) -> list[Any]:
@@ -267,7 +316,8 @@ def render(value: Any) -> str:
 
 def rendered(scope: IConstruct, value: str) -> str:
     """``value`` (a string with tokens, such as an ARN) resolved in ``scope``'s stack and rendered as cdk-nag does."""
-    return render(Stack.of(scope).resolve(value))
+    stack = _RESOLVED.stack if _RESOLVED is not None else Stack.of(scope)
+    return render(stack.resolve(value))
 
 
 def grantee_role(grantee: iam.IGrantable) -> iam.IRole | None:

@@ -16,7 +16,7 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 from pydantic import ValidationError
 
-from emr_platform.constructs.compliance import HIPAA, NIST, Finding, in_packs
+from emr_platform.constructs.compliance import HIPAA, NIST, Finding, in_packs, memoized
 from emr_platform.constructs.shared import PlatformConstruct, resolve_removal_policy
 from emr_platform.spec.security import SecuritySpec
 from emr_platform.spec.validation import prop_error
@@ -142,8 +142,11 @@ class EmrSecurityConfiguration(PlatformConstruct):
     # --- what the synthesized configuration does (the facts findings rely on) ---------------------------------
 
     def _synthesized(self) -> dict[str, Any]:
-        resolved = Stack.of(self).resolve(self.resource.security_configuration)
-        return resolved if isinstance(resolved, dict) else {}
+        def resolve() -> dict[str, Any]:
+            resolved = Stack.of(self).resolve(self.resource.security_configuration)
+            return resolved if isinstance(resolved, dict) else {}
+
+        return dict(memoized(self, resolve))
 
     @property
     def encrypts_at_rest(self) -> bool:

@@ -92,7 +92,7 @@ class EmrPlatformPipelineStack(Stack):
             self._add_stage(stage_settings, environments)
         # Build now, not at synth: the compliance review reads the pipeline's roles and policies.
         self.pipeline.build_pipeline()
-        acknowledge_at_synthesis(PipelineFindings(self.pipeline, self.artifacts))
+        acknowledge_at_synthesis(PipelineFindings(self.pipeline, self.artifacts), stack=self)
 
     @staticmethod
     def _source(settings: PipelineSettings) -> pipelines.CodePipelineSource:
