@@ -24,7 +24,12 @@ from emr_platform.constructs.catalog import GLUE_HIVE_CLIENT_FACTORY, DataCatalo
 from emr_platform.constructs.compliance import HIPAA, PCI, Finding, in_packs, own_wildcards, rendered
 from emr_platform.constructs.roles import EmrRoles
 from emr_platform.constructs.security_configuration import EmrSecurityConfiguration
-from emr_platform.constructs.shared import ASSETS_DIR, EMR_MANAGED_POLICY_TAG, PlatformConstruct
+from emr_platform.constructs.shared import (
+    ASSETS_DIR,
+    EMR_MANAGED_POLICY_TAG,
+    PlatformConstruct,
+    substitute_placeholders,
+)
 from emr_platform.spec.capacity import (
     EbsVolumeSpec,
     InstanceFleetSpec,
@@ -694,23 +699,19 @@ _CONFIG_PLACEHOLDER = re.compile(r"\{(?:(?P<kind>zone|database):(?P<zone>[a-z][a
 """The platform's names in a configuration value; other braces (log4j patterns, ``${var}``) are left alone."""
 
 
+def _config_key(match: re.Match[str]) -> str:
+    return str(match["name"] or f"{match['kind']}:{match['zone']}")
+
+
 def _substituted(rendered: dict[str, Any], values: Mapping[str, str], where: str) -> dict[str, Any]:
     """A rendered configuration with the platform's placeholders in its property values replaced."""
 
-    def replace(match: re.Match[str]) -> str:
-        key = match["name"] or f"{match['kind']}:{match['zone']}"
-        if key not in values:
-            raise PropError(
-                where=where,
-                problem="unknown placeholder",
-                value=match.group(0),
-                fix=f"use one of {', '.join('{' + k + '}' for k in sorted(values)) or '(none given to the cluster)'}",
-            )
-        return values[key]
-
     result = dict(rendered)
     if "Properties" in result:
-        result["Properties"] = {k: _CONFIG_PLACEHOLDER.sub(replace, v) for k, v in result["Properties"].items()}
+        result["Properties"] = {
+            k: substitute_placeholders(_CONFIG_PLACEHOLDER, v, values, key_of=_config_key, where=where)
+            for k, v in result["Properties"].items()
+        }
     if "Configurations" in result:
         result["Configurations"] = [_substituted(c, values, where) for c in result["Configurations"]]
     return result

@@ -5,7 +5,8 @@ function, key-policy statements and the secure bucket."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from emr_platform.constructs.compliance import CHECKOV, HIPAA, NIST, PCI, Finding, acknowledge_at_synthesis, in_packs
+from emr_platform.spec.errors import PropError
 from emr_platform.spec.metadata import CONSTRUCT_CLASS_METADATA
 from emr_platform.spec.settings import ALLOW_DESTROY_CONTEXT
 
@@ -254,3 +256,30 @@ def bucket_findings(
             yield from in_packs(bucket, "S3BucketReplicationEnabled", (HIPAA, NIST, PCI), replication)
     if sse_s3_only(access_logs_bucket):
         yield from access_logs_bucket_findings(access_logs_bucket, contents)
+
+
+def substitute_placeholders(
+    pattern: re.Pattern[str],
+    text: str,
+    values: Mapping[str, str],
+    *,
+    key_of: Callable[[re.Match[str]], str],
+    where: str,
+) -> str:
+    """``text`` with each match of ``pattern`` replaced by ``values[key_of(match)]``.
+
+    :raises PropError: a placeholder ``values`` has no value for, naming the ones it has.
+    """
+
+    def replace(match: re.Match[str]) -> str:
+        key = key_of(match)
+        if key not in values:
+            raise PropError(
+                where=where,
+                problem="unknown placeholder",
+                value=match.group(0),
+                fix=f"use one of {', '.join('{' + k + '}' for k in sorted(values)) or '(none given)'}",
+            )
+        return values[key]
+
+    return pattern.sub(replace, text)

@@ -26,6 +26,7 @@ from emr_platform.constructs.shared import (
     ManagedPolicyRole,
     platform_function,
     resolve_removal_policy,
+    substitute_placeholders,
 )
 from emr_platform.spec.errors import PropError
 from emr_platform.spec.transient import PLACEHOLDER, TransientClusterSpec
@@ -449,18 +450,10 @@ def _run_job_flow_instances(instances: dict[str, Any]) -> dict[str, Any]:
 def _resolve_step(command: list[str], values: Mapping[str, str], where: str) -> list[str]:
     """``command`` with its placeholders replaced by ``values``; an unknown placeholder is a PropError."""
 
-    def replace(match: re.Match[str]) -> str:
-        key = match.group(1) if match.group(2) is None else f"{match.group(1)}:{match.group(2)}"
-        if key not in values:
-            raise PropError(
-                where=where,
-                problem="unknown placeholder",
-                value=match.group(0),
-                fix=f"use one of {', '.join('{' + k + '}' for k in sorted(values)) or '(none given)'}",
-            )
-        return values[key]
+    def key_of(match: re.Match[str]) -> str:
+        return str(match.group(1) if match.group(2) is None else f"{match.group(1)}:{match.group(2)}")
 
-    return [PLACEHOLDER.sub(replace, part) for part in command]
+    return [substitute_placeholders(PLACEHOLDER, part, values, key_of=key_of, where=where) for part in command]
 
 
 def _validate_transient(placement: ClusterPlacement, where: str) -> kms.IKey:
