@@ -568,7 +568,7 @@ def load_pipeline_settings(config_dir: Path = CONFIG_DIR) -> tuple[PipelineSetti
             where=shown,
             problem="there is no pipeline settings file",
             show_value=False,
-            fix=f"create {shown} (see config/pipeline.yaml in the emr-platform repository and README 'GitOps')",
+            fix=f"create {shown} (see config/pipeline.yaml in the emr-platform repository and docs/gitops.md)",
         )
     settings, text = _load_model(PipelineSettings, path, start_hint="'account:', 'region:', 'source:' and 'stages:'")
     known = available_environments(config_dir)

@@ -42,7 +42,7 @@ def settings_error(error: ValidationError, *, file: str, text: str | None = None
 _TYPE_NAMES = {"str", "int", "float", "bool", "dict", "list", "tuple", "none", "EmrClusterSpec"}
 
 
-_SETTINGS_REFERENCE = "(see the settings reference in README.md)"
+_SETTINGS_REFERENCE = "(see the settings reference, docs/settings.md)"
 
 _FIXES: tuple[tuple[tuple[str, ...], str | None, str], ...] = (
     (("missing",), "required setting is missing", f"add it {_SETTINGS_REFERENCE}"),
