@@ -113,6 +113,17 @@ def placement_of(
     )
 
 
+def assert_cli_error_line(*args: str, returncode: int = 2) -> None:
+    """``python -m <args>`` from the project fails with ``returncode`` and one ``error: ... Fix: ...`` line, no
+    traceback (the tools' command-line contract)."""
+    result = subprocess.run(
+        [sys.executable, "-m", *args], capture_output=True, text=True, check=False, cwd=PROJECT, timeout=120
+    )
+    assert result.returncode == returncode, result.stderr
+    assert result.stderr.startswith("error: ") and "Fix: " in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def no_credentials_env(home: Path) -> dict[str, str]:
     """An environment in which boto3 finds no AWS credentials at all (no files, no instance metadata)."""
     return {

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
@@ -25,7 +23,7 @@ from emr_platform.tools.diagram import (
     read_architecture,
     render_svg,
 )
-from tests.conftest import PROJECT, Synthesized
+from tests.conftest import PROJECT, Synthesized, assert_cli_error_line
 
 SVG = "{http://www.w3.org/2000/svg}"
 DEV = "emr-platform-dev"
@@ -149,16 +147,7 @@ def test_fails_without_an_assembly(tmp_path: Path, capsys: pytest.CaptureFixture
 
 
 def test_fails_without_a_traceback_from_the_command_line(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "emr_platform.tools.diagram", str(tmp_path), DEV, str(tmp_path / "a.svg")],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=PROJECT,
-    )
-    assert result.returncode == 2
-    assert result.stderr.startswith("error: ") and "Fix: " in result.stderr
-    assert "Traceback" not in result.stderr
+    assert_cli_error_line("emr_platform.tools.diagram", str(tmp_path), DEV, str(tmp_path / "a.svg"))
 
 
 def _assembly(directory: Path, resources: dict[str, Any], tree: dict[str, Any], metadata: Any) -> Path:

@@ -4,8 +4,6 @@ error line for an assembly it cannot read."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +21,7 @@ from emr_platform.tools.findings import (
     read_findings,
     render_markdown,
 )
-from tests.conftest import PROJECT, Synthesized
+from tests.conftest import PROJECT, Synthesized, assert_cli_error_line
 
 COMMITTED = PROJECT / "docs" / "compliance.md"
 FIX = "Fix: run 'cdk --no-notices synth --quiet && python -m emr_platform.tools.findings cdk.out docs/compliance.md' and commit docs/compliance.md"
@@ -310,13 +308,4 @@ def test_fails_on_an_output_it_cannot_write(tmp_path: Path, capsys: pytest.Captu
 
 
 def test_fails_without_a_traceback_from_the_command_line(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "emr_platform.tools.findings", str(tmp_path), str(tmp_path / "compliance.md")],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=PROJECT,
-    )
-    assert result.returncode == 2
-    assert result.stderr.startswith("error: ") and "Fix: " in result.stderr
-    assert "Traceback" not in result.stderr
+    assert_cli_error_line("emr_platform.tools.findings", str(tmp_path), str(tmp_path / "compliance.md"))

@@ -4,6 +4,7 @@ overrides field by field; examples/profiles/workloads.yaml synthesizes through e
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ from aws_cdk import App
 from emr_platform.constructs import EmrCluster
 from emr_platform.constructs.compliance import add_compliance_checks
 from emr_platform.spec.cluster import EmrClusterSpec
-from emr_platform.spec.errors import PropError
+from emr_platform.spec.errors import PropError, SettingsError
 from emr_platform.spec.profiles import PROFILES
 from emr_platform.spec.settings import load_settings
 from emr_platform.stacks import EmrPlatformStack
@@ -122,3 +123,21 @@ def test_hbase_and_flink_clusters_never_idle_out_unless_the_spec_says_so() -> No
     stated = {**base, "applications": ["HBase"], "idle_timeout_minutes": 120}
     assert EmrClusterSpec.model_validate(stated).idle_timeout_minutes == 120
     assert EmrClusterSpec.model_validate({**base, "applications": ["Spark"]}).idle_timeout_minutes == 60
+
+
+def test_a_profile_naming_a_missing_zone_fails_in_the_settings_with_file_and_line(tmp_path: Path) -> None:
+    # hbase-s3 keeps its store files in the curated zone, which this environment does not have.
+    (tmp_path / "lake.yaml").write_text(
+        "environment: lake\naccount: '111111111111'\nregion: eu-west-1\navailability_zones: [eu-west-1a]\n"
+        "security: {in_transit_encryption: {certificates_zip: s3://pki/certs.zip}}\n"
+        "storage: {data_zones: [raw]}\n"
+        "clusters:\n  tables:\n    profile: hbase-s3\n    release_label: emr-7.13.0\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(SettingsError) as raised:
+        load_settings("lake", tmp_path)
+    message = str(raised.value)
+    assert message.count("\n") == 0, message
+    assert re.search(
+        r"lake\.yaml:9: clusters\.tables\.configurations: .*data zone 'curated'.*hbase-s3.*Fix: add", message
+    )

@@ -11,7 +11,6 @@ from typing import Any
 
 import botocore.session
 import pytest
-import yaml
 from aws_cdk import App, Environment, Stack
 from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Match, Template
@@ -152,8 +151,3 @@ def test_the_platform_construct_fails_on_another_account_than_its_stacks(context
     stack = Stack(App(context=context), "team", env=Environment(account=ACCOUNT, region=REGION))
     with pytest.raises(PropError, match=r"spec.account: differs from the stack's account"):
         EmrDataPlatform(stack, "Platform", spec={**team_spec(), "account": "555555555555"})
-
-
-def test_the_recipe_is_a_settings_file() -> None:
-    data = yaml.safe_load((RECIPES / "mycluster.yaml").read_text(encoding="utf-8"))
-    assert data["environment"] == "mycluster"

@@ -38,7 +38,7 @@ from emr_platform.spec.capacity import (
     ScalingRuleSpec,
 )
 from emr_platform.spec.cluster import EmrClusterSpec
-from emr_platform.spec.configuration import ConfigurationSpec, PropertyValue
+from emr_platform.spec.configuration import CONFIG_PLACEHOLDER, ConfigurationSpec, PropertyValue
 from emr_platform.spec.errors import PropError
 
 _NODE_PORTS = (ec2.Port.all_tcp(), ec2.Port.all_udp(), ec2.Port.all_icmp())
@@ -695,10 +695,6 @@ class EmrCluster(EmrClusterBase):
         return self.resource.attr_master_public_dns
 
 
-_CONFIG_PLACEHOLDER = re.compile(r"\{(?:(?P<kind>zone|database):(?P<zone>[a-z][a-z0-9_]*)|(?P<name>artifacts|logs))\}")
-"""The platform's names in a configuration value; other braces (log4j patterns, ``${var}``) are left alone."""
-
-
 def _config_key(match: re.Match[str]) -> str:
     return str(match["name"] or f"{match['kind']}:{match['zone']}")
 
@@ -709,7 +705,7 @@ def _substituted(rendered: dict[str, Any], values: Mapping[str, str], where: str
     result = dict(rendered)
     if "Properties" in result:
         result["Properties"] = {
-            k: substitute_placeholders(_CONFIG_PLACEHOLDER, v, values, key_of=_config_key, where=where)
+            k: substitute_placeholders(CONFIG_PLACEHOLDER, v, values, key_of=_config_key, where=where)
             for k, v in result["Properties"].items()
         }
     if "Configurations" in result:

@@ -4,7 +4,7 @@ Every construct of this package declares the findings its resources raise (``rev
 reason it is acceptable, and yields a finding ONLY where the fact that reason states is true of the synthesized
 resource: "encrypted at rest" only when the cluster's security configuration encrypts, "no key pair" only when the
 cluster has none, "the platform's own bucket" only for a resource that is exactly that bucket's objects. The
-findings are computed and acknowledged when the app synthesizes (a node validation of the construct, which runs
+findings are computed and acknowledged when the app synthesizes (one node validation per stack, which runs
 after every grant and aspect), so they see the final policies. Anything else fails synthesis, in your app as in
 ours.
 

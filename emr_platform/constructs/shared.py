@@ -1,6 +1,7 @@
 """Helpers every construct family of the package shares (none imports a sibling for them): paths of the shipped
 assets and functions, the EMR managed-policy tag, roles whose grants land in a managed policy, the platform's Lambda
-function, key-policy statements and the secure bucket."""
+function, key-policy statements, the secure bucket and its findings, the base of every construct
+(:class:`PlatformConstruct`), the two-key removal policy and placeholder substitution."""
 
 from __future__ import annotations
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from pydantic import Field
@@ -33,6 +34,21 @@ class ConfigurationSpec(Spec):
         if self.configurations:
             result["Configurations"] = [c.to_emr() for c in self.configurations]
         return result
+
+
+CONFIG_PLACEHOLDER = re.compile(r"\{(?:(?P<kind>zone|database):(?P<zone>[a-z][a-z0-9_]*)|(?P<name>artifacts|logs))\}")
+"""The platform's names in a configuration value (``{zone:curated}``, ``{database:raw}``, ``{artifacts}``,
+``{logs}``); other braces (log4j patterns, ``${var}``) are left alone."""
+
+
+def zones_named(configurations: tuple[ConfigurationSpec, ...]) -> set[str]:
+    """The data zones that ``{zone:...}`` and ``{database:...}`` placeholders in ``configurations`` name."""
+    zones: set[str] = set()
+    for configuration in configurations:
+        for value in (configuration.to_emr().get("Properties") or {}).values():
+            zones |= {m["zone"] for m in CONFIG_PLACEHOLDER.finditer(value) if m["zone"]}
+        zones |= zones_named(configuration.configurations)
+    return zones
 
 
 def _as_emr_string(value: PropertyValue) -> str:

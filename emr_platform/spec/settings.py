@@ -15,6 +15,7 @@ import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from emr_platform.spec.cluster import EmrClusterSpec
+from emr_platform.spec.configuration import zones_named
 from emr_platform.spec.errors import SettingsError
 from emr_platform.spec.model import ResourceTags, Spec, invalid
 from emr_platform.spec.security import SecuritySpec
@@ -328,6 +329,7 @@ class EnvironmentSettings(Spec):
                     at=("transient_clusters", name),
                 )
         self._check_transient_placeholders()
+        self._check_configuration_placeholders()
         redshift = self.integrations.redshift
         for zone in redshift.spectrum_zones if redshift is not None else ():
             if zone not in self.storage.data_zones:
@@ -409,6 +411,22 @@ class EnvironmentSettings(Spec):
                         )
                     if placeholder == "sample_job" and not self.sample_job:
                         raise invalid("{sample_job} is used but sample_job is false", "set sample_job: true", at=at)
+
+    def _check_configuration_placeholders(self) -> None:
+        """A zone a cluster's configuration names (``{zone:curated}``, as the hbase-s3 and flink-streaming profiles
+        do) exists."""
+        every: list[tuple[tuple[str, ...], EmrClusterSpec]] = [(("clusters", n), c) for n, c in self.clusters.items()]
+        every += [(("transient_clusters", n, "cluster"), t.cluster) for n, t in self.transient_clusters.items()]
+        for at, cluster in every:
+            missing = sorted(zones_named(cluster.configurations) - set(self.storage.data_zones))
+            if missing:
+                raise invalid(
+                    f"the configurations name data zone {missing[0]!r}, which storage.data_zones does not have"
+                    + (f" (from profile {cluster.profile})" if cluster.profile else ""),
+                    f"add {missing[0]!r} to storage.data_zones, or set the property to one of "
+                    f"{', '.join('{zone:' + z + '}' for z in self.storage.data_zones)} in the cluster's configurations",
+                    at=(*at, "configurations"),
+                )
 
     @property
     def stack_name(self) -> str:
