@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from emr_platform.constructs.platform import RETENTION_DAYS
 from emr_platform.spec.errors import SettingsError
-from emr_platform.spec.settings import CONFIG_DIR, available_environments, load_settings
+from emr_platform.spec.settings import CONFIG_DIR, RETENTION_PERIODS, available_environments, load_settings
 
 
 def _write(tmp_path: Path, name: str, text: str) -> Path:
@@ -138,3 +139,9 @@ def test_missing_required_settings_are_named(tmp_path: Path) -> None:
     config = _write(tmp_path, "dev", yaml.safe_dump(data))
     with pytest.raises(SettingsError, match=r"account: required setting is missing"):
         load_settings("dev", config)
+
+
+def test_every_retention_period_of_the_settings_has_its_cdk_spelling() -> None:
+    # The settings accept RETENTION_PERIODS; the stack maps each to logs.RetentionDays. A period in one list only
+    # would be a KeyError at synth (or a setting nobody can choose).
+    assert set(RETENTION_DAYS) == set(RETENTION_PERIODS)
