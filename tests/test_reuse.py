@@ -151,3 +151,14 @@ def test_the_platform_construct_fails_on_another_account_than_its_stacks(context
     stack = Stack(App(context=context), "team", env=Environment(account=ACCOUNT, region=REGION))
     with pytest.raises(PropError, match=r"spec.account: differs from the stack's account"):
         EmrDataPlatform(stack, "Platform", spec={**team_spec(), "account": "555555555555"})
+
+
+def test_the_platform_construct_fails_on_a_spec_that_is_not_a_mapping(context: dict[str, object]) -> None:
+    stack = Stack(App(context=context), "team", env=Environment(account=ACCOUNT, region=REGION))
+    with pytest.raises(PropError, match=r"spec: not a settings mapping \(got 'list'\)\. Fix:"):
+        EmrDataPlatform(stack, "Platform", spec=["clusters"])  # type: ignore[arg-type]
+
+
+def test_a_short_construct_id_still_gives_a_valid_environment_name(context: dict[str, object]) -> None:
+    stack = Stack(App(context=context), "team", env=Environment(account=ACCOUNT, region=REGION))
+    assert EmrDataPlatform(stack, "P", spec=team_spec()).settings.environment == "platform-p"

@@ -9,6 +9,7 @@ stack of its own; the constructs stay usable one by one.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -351,7 +352,7 @@ class EmrDataPlatform(PlatformConstruct, PlatformComposition):
 
     ``spec`` is an :class:`EnvironmentSettings` (e.g. ``load_settings("analytics", Path("config"))``) or a mapping
     of the same shape; in a mapping, ``account`` and ``region`` default to the stack's and ``environment`` to the
-    construct id in lower case. The stack must have a concrete account and region equal to the spec's.
+    construct id in lower case (``Platform``: ``platform``; a one-letter id: ``platform-<id>``). The stack must have a concrete account and region equal to the spec's.
 
     The availability zones of the spec are written into the stack's context, where the CDK reads them, so the app
     synthesizes offline with no lookup: create the platform before anything else in its stack (context cannot be
@@ -389,12 +390,19 @@ def _settings_for(
         )
     if isinstance(spec, EnvironmentSettings):
         settings = spec
-    else:
-        defaults = {"account": stack.account, "region": stack.region, "environment": construct_id.lower()}
+    elif isinstance(spec, Mapping):
+        defaults = {"account": stack.account, "region": stack.region, "environment": _environment_name(construct_id)}
         try:
             settings = EnvironmentSettings.model_validate({**defaults, **spec})
         except ValidationError as error:
             raise prop_error(error, where=f"{where}: spec") from None
+    else:
+        raise PropError(
+            where=f"{where}: spec",
+            problem="not a settings mapping",
+            value=type(spec).__name__,
+            fix="pass a mapping shaped like a settings file, or load_settings(<name>, <folder>)",
+        )
     for field, actual in (("account", stack.account), ("region", stack.region)):
         if getattr(settings, field) != actual:
             raise PropError(
@@ -404,6 +412,13 @@ def _settings_for(
                 fix=f"use the stack's {field} in the spec, or leave it out",
             )
     return settings
+
+
+def _environment_name(construct_id: str) -> str:
+    """The default environment name of a platform construct: its id in lower case, with ``-`` for anything else
+    than letters and digits, at least two characters (the settings' rule for names)."""
+    name = "-".join(part for part in re.split(r"[^a-z0-9]+", construct_id.lower()) if part)
+    return name if len(name) >= 2 and name[0].isalpha() else f"platform-{name}".strip("-")
 
 
 def zones_context_key(account: str, region: str) -> str:
