@@ -34,6 +34,7 @@ def team_spec() -> dict[str, Any]:
     """A team's platform as a mapping (account and region come from the stack)."""
     return {
         "platform_name": "team",
+        "tags": {"team": "marketing"},
         "availability_zones": ["eu-west-1a", "eu-west-1c"],
         "security": {"in_transit_encryption": {"certificates_zip": "s3://team-pki/emr/certs.zip"}},
         "clusters": {"spark": {**SPEC, "name": "team-spark"}},
@@ -162,3 +163,9 @@ def test_the_platform_construct_fails_on_a_spec_that_is_not_a_mapping(context: d
 def test_a_short_construct_id_still_gives_a_valid_environment_name(context: dict[str, object]) -> None:
     stack = Stack(App(context=context), "team", env=Environment(account=ACCOUNT, region=REGION))
     assert EmrDataPlatform(stack, "P", spec=team_spec()).settings.environment == "platform-p"
+
+
+def test_the_platform_constructs_tags_reach_its_resources(built: Built) -> None:
+    built.team.has_resource_properties(
+        "AWS::S3::Bucket", {"Tags": Match.array_with([{"Key": "team", "Value": "marketing"}])}
+    )

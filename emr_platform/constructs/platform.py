@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from aws_cdk import Annotations, CfnOutput, Duration, RemovalPolicy, Stack, Token
+from aws_cdk import Annotations, CfnOutput, Duration, RemovalPolicy, Stack, Tags, Token
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
@@ -352,7 +352,9 @@ class EmrDataPlatform(PlatformConstruct, PlatformComposition):
 
     ``spec`` is an :class:`EnvironmentSettings` (e.g. ``load_settings("analytics", Path("config"))``) or a mapping
     of the same shape; in a mapping, ``account`` and ``region`` default to the stack's and ``environment`` to the
-    construct id in lower case (``Platform``: ``platform``; a one-letter id: ``platform-<id>``). The stack must have a concrete account and region equal to the spec's.
+    construct id in lower case (``Platform``: ``platform``; a one-letter id: ``platform-<id>``). The spec's
+    ``tags`` go on every resource of the construct; ``data_protection.stack_termination_protection`` is the
+    stack's business (yours), not the construct's. The stack must have a concrete account and region equal to the spec's.
 
     The availability zones of the spec are written into the stack's context, where the CDK reads them, so the app
     synthesizes offline with no lookup: create the platform before anything else in its stack (context cannot be
@@ -374,6 +376,8 @@ class EmrDataPlatform(PlatformConstruct, PlatformComposition):
         pin_availability_zones(stack, settings.availability_zones, where)
         super().__init__(scope, construct_id)
         self.settings = settings
+        for key, value in settings.tags.items():
+            Tags.of(self).add(key, value)
         self._compose()
 
 
