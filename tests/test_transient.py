@@ -13,7 +13,7 @@ import pytest
 from aws_cdk.assertions import Match, Template
 from botocore.validate import ParamValidator
 
-from emr_platform.constructs import EmrSecurityConfiguration, TransientEmrCluster
+from emr_platform.constructs import EmrMonitoring, EmrSecurityConfiguration, PlatformNotifications, TransientEmrCluster
 from emr_platform.spec.errors import PropError, SettingsError
 from emr_platform.spec.security import SecuritySpec
 from emr_platform.spec.settings import load_settings
@@ -315,3 +315,27 @@ def test_settings_refuse_a_transient_cluster_named_like_a_cluster(tmp_path: Path
     (tmp_path / "dev.yaml").write_text(text, encoding="utf-8")
     with pytest.raises(SettingsError, match="'analytics' names both a cluster and a transient cluster"):
         load_settings("dev", tmp_path)
+
+
+def test_a_transient_cluster_is_monitored_by_its_runs_events(context: dict[str, object]) -> None:
+    stack, storage, network = base_stack(context)
+    nightly = TransientEmrCluster(
+        stack,
+        "Nightly",
+        spec={"cluster": CLUSTER, "steps": [{"name": "etl", "script": "s3://a/b.py"}]},
+        placement=placement_of(storage, network),
+    )
+    topic = PlatformNotifications(stack, "Alerts", encryption_key=storage.key).topic
+    monitoring = EmrMonitoring(stack, "NightlyMonitoring", cluster=nightly, topic=topic)
+    assert monitoring.dashboard is None and monitoring.alarms == []  # each run has its own cluster ID
+    template = Template.from_stack(stack)
+    template.has_resource_properties(
+        "AWS::Events::Rule",
+        {
+            "EventPattern": {
+                "source": ["aws.emr"],
+                "detail-type": ["EMR Cluster State Change"],
+                "detail": {"name": [{"prefix": f"{nightly.cluster_name}-"}]},
+            }
+        },
+    )
