@@ -18,7 +18,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 CDK := cdk --no-notices
 ENV ?=
 
-.PHONY: help setup dist synth synth-pipeline guard guard-accept diagram docs test lint unit e2e bench diff deploy deploy-pipeline clean
+.PHONY: help setup dist catalog refresh-catalog synth synth-pipeline guard guard-accept diagram docs test lint unit e2e bench diff deploy deploy-pipeline clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 12
@@ -68,9 +68,18 @@ guard-accept: synth  ## make this synthesis the baseline (commit baseline/ with 
 diagram: synth  ## draw docs/architecture.svg from the dev stack's cloud assembly (make test fails while it is stale)
 	$(PY) -m emr_platform.tools.diagram cdk.out emr-platform-dev docs/architecture.svg
 
-docs: diagram  ## regenerate docs/: the architecture diagram, the settings reference, the JSON Schemas, the acknowledged findings
+docs: diagram  ## regenerate docs/: the architecture diagram, the settings reference, the JSON Schemas, the release list, the acknowledged findings
 	$(PY) -m emr_platform.tools.reference docs
+	$(PY) -m emr_platform.tools.catalog docs docs/releases.md
 	$(PY) -m emr_platform.tools.findings cdk.out docs/compliance.md
+
+catalog: setup  ## rebuild the release and instance catalog offline (moto's copy of EMR's API answers + catalog/ seeds)
+	$(PY) -m emr_platform.tools.catalog build
+	$(PY) -m emr_platform.tools.catalog docs docs/releases.md
+
+refresh-catalog: setup  ## rebuild the catalog from EMR's API (needs AWS credentials; REGIONS="eu-west-1 us-east-1" to limit)
+	$(PY) -m emr_platform.tools.catalog refresh $(if $(REGIONS),--regions $(REGIONS),)
+	$(PY) -m emr_platform.tools.catalog docs docs/releases.md
 
 lint: setup  ## ruff (lint + format check, size rules on), the layers' import contract and mypy --strict
 	$(VENV)/bin/ruff check .

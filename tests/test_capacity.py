@@ -507,11 +507,13 @@ def test_fails_on_what_emr_would_reject(data: dict[str, Any], message: str) -> N
 
 
 def test_release_feature_minimums_follow_each_release_line() -> None:
-    # No supported release lacks it today; the rule is exercised through the release's own predicate.
-    assert all(r.supports_high_availability_fleets for r in EmrRelease)
-    assert all(r.supports_graviton for r in EmrRelease)
-    assert EmrRelease.EMR_5_36_2.at_least((5, 36, 1), (6, 8, 1))
-    assert not EmrRelease.EMR_5_36_2.at_least((5, 37, 0), (6, 8, 1))
+    assert EmrRelease.of("emr-7.14.0").supports_high_availability_fleets
+    assert not EmrRelease.of("emr-6.8.0").supports_high_availability_fleets
+    assert EmrRelease.of("emr-6.8.1").supports_high_availability_fleets
+    assert not EmrRelease.of("emr-5.30.0").supports_graviton
+    assert EmrRelease.of("emr-spark-8.1.0").supports_graviton
+    assert EmrRelease.of("emr-5.36.2").at_least((5, 36, 1), (6, 8, 1))
+    assert not EmrRelease.of("emr-5.36.2").at_least((5, 37, 0), (6, 8, 1))
 
 
 SECURITY = {"in_transit_encryption": {"disabled_reason": "tests: no certificate authority here"}}
@@ -573,7 +575,10 @@ def test_fails_on_a_spot_primary_group_in_an_environment_that_forbids_it() -> No
 
 
 def test_the_typed_release_is_accepted_for_its_label() -> None:
-    assert EmrClusterSpec.model_validate(fleets_spec(release_label=EmrRelease.EMR_7_12_0)).release_label == "emr-7.12.0"
+    assert (
+        EmrClusterSpec.model_validate(fleets_spec(release_label=EmrRelease.of("emr-7.12.0"))).release_label
+        == "emr-7.12.0"
+    )
 
 
 def test_construct_api_errors_name_field_value_and_fix(context: dict[str, object]) -> None:

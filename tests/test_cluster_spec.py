@@ -9,6 +9,7 @@ from pydantic import ValidationError
 
 from emr_platform import EmrClusterSpec, EmrRelease
 from emr_platform.spec.capacity import InstanceFleetSpec, ManagedScalingSpec
+from emr_platform.spec.catalog import catalog
 
 
 def fleet(*types: str, od: int = 0, spot: int = 0, **extra: Any) -> dict[str, Any]:
@@ -42,7 +43,7 @@ def groups(primary: int = 1, core: int = 2) -> dict[str, Any]:
 
 def test_a_valid_spec_keeps_its_values_and_safe_defaults() -> None:
     parsed = EmrClusterSpec.model_validate(spec())
-    assert parsed.release is EmrRelease.EMR_7_13_0
+    assert parsed.release == EmrRelease.of("emr-7.13.0")
     assert parsed.termination_protection is True
     assert parsed.idle_timeout_minutes == 60
     assert parsed.canonical_applications == ("Hadoop", "Spark", "Hive", "Livy")
@@ -89,7 +90,11 @@ def test_application_names_are_matched_case_insensitively() -> None:
         ),
         ({"applications": ["Spark", "PrestoSQL"]}, "ships Presto's successor as 'Trino'"),
         ({"applications": ["Spark", "spark"]}, "an application is listed twice"),
-        ({"release_label": "emr-6.0.0"}, "'emr-6.0.0' is not an EMR release this package knows"),
+        ({"release_label": "emr-6.0.9"}, "'emr-6.0.9' is not an EMR release label"),
+        ({"release_label": "emr-7.14"}, "did you mean emr-7.14.0"),
+        ({"release_label": "emr-6.0.0"}, "emr-6.0.0 does not run on Graviton"),
+        ({"applications": ["Spark", "Iceberg"]}, "switch it on with the classification iceberg-defaults"),
+        ({"configurations": [{"classification": "spark-default"}]}, "did you mean spark-defaults"),
         ({"idle_timeout_minutes": 10081}, "less than or equal to 10080"),
         ({"step_concurrency": 257}, "less than or equal to 256"),
         ({"step_concurrency": 0}, "greater than or equal to 1"),
@@ -159,8 +164,10 @@ def test_managed_scaling_fails_on_inconsistent_limits(fields: dict[str, Any], me
     assert message in str(raised.value)
 
 
-def test_every_release_ships_hadoop_and_spark() -> None:
-    for release in EmrRelease:
-        assert {"Hadoop", "Spark", "Hive"} <= release.applications, release
-    assert "Trino" not in EmrRelease.EMR_5_36_2.applications
-    assert "Sqoop" not in EmrRelease.EMR_7_13_0.applications
+def test_every_emr_release_ships_hadoop_and_spark_and_the_spark_runtime_ships_spark() -> None:
+    for label in catalog().labels:
+        release = EmrRelease.of(label)
+        wanted = {"Hadoop", "Spark", "Hive"} if release.family == "emr" and release.version >= (5, 0, 0) else {"Spark"}
+        assert wanted <= release.applications, label
+    assert "Trino" not in EmrRelease.of("emr-5.36.2").applications
+    assert "Sqoop" not in EmrRelease.of("emr-7.13.0").applications

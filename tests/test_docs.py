@@ -41,10 +41,11 @@ from .conftest import PROJECT, Synthesized
 
 README = PROJECT / "README.md"
 EXAMPLE = PROJECT / "examples" / "platform-team"
-GENERATED = {PROJECT / "docs" / "settings.md", PROJECT / "docs" / "compliance.md"}
+GENERATED = {PROJECT / "docs" / name for name in ("settings.md", "compliance.md", "releases.md")}
 PAGES = [README, EXAMPLE / "README.md", *sorted((PROJECT / "docs").glob("*.md"))]
 WRITTEN = [page for page in PAGES if page not in GENERATED]
-"""The pages people write (the generated ones are checked by tests/test_reference.py and tests/test_findings.py)."""
+"""The pages people write (the generated ones are checked by tests/test_reference.py, tests/test_findings.py and
+tests/test_catalog.py)."""
 
 EXAMPLE_CONTEXT: dict[str, Any] = json.loads((EXAMPLE / "cdk.json").read_text(encoding="utf-8"))["context"]
 """The context a platform team's app needs: the two flags the README names."""

@@ -57,7 +57,11 @@ def test_shipped_environments_load() -> None:
         # out of EMR's range
         ("idle_timeout_minutes: 30", "idle_timeout_minutes: 0", ["idle_timeout_minutes", "(got 0)"]),
         # release the package does not know
-        ("release_label: emr-7.13.0", "release_label: emr-9.9.9", ["release_label", "'emr-9.9.9'", "emr-7.13.0"]),
+        (
+            "release_label: emr-7.13.0",
+            "release_label: emr-9.9.9",
+            ["release_label", "'emr-9.9.9'", "emr-7.14.0", "docs/releases.md"],
+        ),
         # application the release does not ship
         ("[Hadoop, Spark, Hive, Livy]", "[Hadoop, Spark, Sqoop]", ["does not ship the application 'Sqoop'"]),
         # zones of another region

@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
+from emr_platform.spec.catalog import catalog
 from emr_platform.spec.configuration import ConfigurationSpec
 from emr_platform.spec.model import (
     InstanceTypeName,
@@ -42,7 +43,12 @@ OnDemandAllocationStrategy = Literal["lowest-price", "prioritized"]
 
 
 def architecture_of(instance_type: str) -> Architecture:
-    """``graviton`` for arm64 instance types (m7g, r6gd, ...), ``x86`` otherwise."""
+    """``graviton`` for arm64 instance types (m7g, r6gd, a1, ...), ``x86`` for x86_64 ones, as the catalog records
+    them (EMR ListSupportedInstanceTypes, EC2 DescribeInstanceTypes); by name (a ``g`` after the generation) for
+    a type the catalog does not know."""
+    known_architecture = catalog().architecture(instance_type)
+    if known_architecture is not None:
+        return "graviton" if known_architecture == "arm64" else "x86"
     return "graviton" if is_graviton(instance_type) else "x86"
 
 

@@ -11,6 +11,7 @@ import re
 from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from emr_platform.spec.capacity import (
     Architecture,
@@ -21,6 +22,7 @@ from emr_platform.spec.capacity import (
     architecture_of,
     check_volume_performance,
 )
+from emr_platform.spec.catalog import catalog
 from emr_platform.spec.configuration import ConfigurationSpec
 from emr_platform.spec.model import SkipTokens, Spec, invalid, is_token, known
 from emr_platform.spec.profiles import ProfileName, with_profile
@@ -119,11 +121,12 @@ class EmrClusterSpec(Spec):
         "`<platform_name>-<environment>-<cluster key>`.",
     )
     release_label: Annotated[str, SkipTokens] = Field(
-        description="The EMR release, e.g. `emr-7.13.0`; see `emr_platform.spec.releases`."
+        description="The EMR release label, e.g. `emr-7.14.0` or `emr-spark-8.1.0`: one EMR lists in the region (docs/releases.md)."
     )
     applications: tuple[str, ...] = Field(
         default=("Hadoop", "Spark", "Hive", "Livy"),
-        description="Applications to install, as EMR names them. Default Hadoop, Spark, Hive, Livy.",
+        description="Applications to install, as EMR names them (the release must ship each one; docs/releases.md). "
+        "Default Hadoop, Spark, Hive, Livy (on emr-spark-* releases, which ship the Spark family only: Spark, Livy).",
     )
     configurations: tuple[ConfigurationSpec, ...] = Field(default=(), description="Extra configurations. Default none.")
     bootstrap_actions: tuple[BootstrapActionSpec, ...] = Field(
@@ -202,6 +205,7 @@ class EmrClusterSpec(Spec):
     def _refuse_unstated_key_pair(cls, data: object) -> object:
         if isinstance(data, dict):
             data = with_profile(data)
+            data = _release_default_applications(data)
             if "idle_timeout_minutes" not in data and _serves_without_yarn_work(data.get("applications", ())):
                 data = {**data, "idle_timeout_minutes": None}
             named = [f for f in KEY_PAIR_FIELDS if f in data]
@@ -217,7 +221,7 @@ class EmrClusterSpec(Spec):
     @field_validator("release_label", mode="before")
     @classmethod
     def _release_enum(cls, value: object) -> object:
-        # The typed release (EmrRelease.EMR_7_13_0) is accepted as well as its label.
+        # The typed release (EmrRelease.of("emr-7.14.0")) is accepted as well as its label.
         return value.label if isinstance(value, EmrRelease) else value
 
     @field_validator("release_label")
@@ -247,6 +251,7 @@ class EmrClusterSpec(Spec):
         self._check_capacity()
         self._check_release_features(release)
         self._check_architecture(release)
+        self._check_classifications(release)
         return self
 
     def _check_capacity(self) -> None:
@@ -343,12 +348,49 @@ class EmrClusterSpec(Spec):
         for role, name in self.instance_types():
             if is_token(name):
                 continue
+            if release is not None:
+                try:
+                    release.check_instance_type(name)
+                except PydanticCustomError as error:
+                    problem, fix = str(error.context["problem"]), str(error.context["fix"])  # type: ignore[index]
+                    raise invalid(f"{role} nodes: {problem}", fix) from None
             if architecture_of(name) != self.architecture:
                 other = architecture_of(name)
                 raise invalid(
                     f"{role} instance type {name!r} is {other}, the cluster's architecture is {self.architecture}",
                     f"use {self.architecture} instance types, or set architecture: {other} for the whole cluster",
                 )
+
+    def _check_classifications(self, release: EmrRelease | None) -> None:
+        if release is None:
+            return
+        for path, configuration in self._configurations_by_path():
+            if configuration.unlisted_reason is not None or is_token(configuration.classification):
+                continue
+            try:
+                release.check_classification(configuration.classification)
+            except PydanticCustomError as error:
+                problem, fix = str(error.context["problem"]), str(error.context["fix"])  # type: ignore[index]
+                raise invalid(problem, fix, at=(*path, "classification")) from None
+
+    def _configurations_by_path(self) -> list[tuple[tuple[str | int, ...], ConfigurationSpec]]:
+        """Every top-level configuration the spec lists (cluster, fleet instance types, groups), with its path."""
+        found: list[tuple[tuple[str | int, ...], ConfigurationSpec]] = [
+            (("configurations", i), c) for i, c in enumerate(self.configurations)
+        ]
+        if self.instance_fleets is not None:
+            for role, fleet in self.instance_fleets.roles():
+                for t, entry in enumerate(fleet.instance_types):
+                    found += [
+                        (("instance_fleets", role, "instance_types", t, "configurations", i), c)
+                        for i, c in enumerate(entry.configurations)
+                    ]
+        if self.instance_groups is not None:
+            for role, group in self.instance_groups.roles():
+                found += [
+                    (("instance_groups", role, "configurations", i), c) for i, c in enumerate(group.configurations)
+                ]
+        return found
 
     # --- derived values ------------------------------------------------------------------------------------------
 
@@ -485,3 +527,15 @@ class EmrClusterSpec(Spec):
     def has_application(self, name: str) -> bool:
         """Whether the cluster installs ``name`` (case-insensitive)."""
         return name.lower() in {a.lower() for a in self.applications}
+
+
+def _release_default_applications(data: dict[str, object]) -> dict[str, object]:
+    """Without ``applications``, a release that does not ship all of the default ones (emr-spark-*) gets those of
+    them it ships, as the field's description states."""
+    label = data.get("release_label")
+    if "applications" in data or not isinstance(label, str) or is_token(label):
+        return data
+    record = catalog().release(label)
+    if record is None or record.family == "emr":
+        return data
+    return {**data, "applications": list(EmrRelease(label).default_applications)}

@@ -25,6 +25,12 @@ class ConfigurationSpec(Spec):
     configurations: tuple[ConfigurationSpec, ...] = Field(
         default=(), description="Nested classifications (e.g. `export` under `spark-env`). Default none."
     )
+    unlisted_reason: Annotated[str, Field(min_length=10, max_length=300)] | None = Field(
+        default=None,
+        description="Use a classification the package's catalog of the release does not list (docs/releases.md), "
+        "stating where AWS documents it (e.g. `Release Guide, emr-7.14.0 classifications`). Default none: a "
+        "classification the release does not accept fails at synth.",
+    )
 
     def to_emr(self) -> dict[str, Any]:
         """The configuration in EMR's shape, property values as strings."""

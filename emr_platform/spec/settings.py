@@ -13,6 +13,7 @@ from typing import Annotated, Any, TypeVar
 
 import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from emr_platform.spec.cluster import EmrClusterSpec
 from emr_platform.spec.configuration import zones_named
@@ -340,7 +341,26 @@ class EnvironmentSettings(Spec):
                 )
         if not self.capacity_policy.allow_spot_on_primary_and_core:
             self._check_no_spot_on_primary_and_core()
+        self._check_releases_in_region()
         return self
+
+    def _check_releases_in_region(self) -> None:
+        """Every cluster's release is offered in the region (EMR ListReleaseLabels there, from the catalog)."""
+        clusters: list[tuple[tuple[str, ...], EmrClusterSpec]] = [
+            (("clusters", name), c) for name, c in self.clusters.items()
+        ]
+        clusters += [
+            (("transient_clusters", name, "cluster"), t.cluster) for name, t in self.transient_clusters.items()
+        ]
+        for path, cluster in clusters:
+            release = cluster.release
+            if release is None:
+                continue
+            try:
+                release.check_region(self.region)
+            except PydanticCustomError as error:
+                problem, fix = str(error.context["problem"]), str(error.context["fix"])  # type: ignore[index]
+                raise invalid(problem, fix, at=(*path, "release_label")) from None
 
     def _check_zones(self) -> None:
         """The availability zones are in the region, and an existing VPC has a private subnet in each."""
