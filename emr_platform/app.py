@@ -13,6 +13,7 @@ the test suite, which builds the same stacks without ``-O``, still runs them.
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 from pathlib import Path
@@ -111,8 +112,47 @@ def _resource_limit_message(error: str) -> str | None:
     )
 
 
+DEBUG_VARIABLE = "EMR_PLATFORM_DEBUG"
+"""Set it (``EMR_PLATFORM_DEBUG=1 cdk synth``) to see the traceback behind an internal error."""
+
+_JSII_NOISE = re.compile(r"^(?:Error|RuntimeError|ValidationError|jsii\.errors\.JSIIError): ")
+_CONSTRUCT_PATH = re.compile(r"\b(emr-platform-[A-Za-z0-9-]+(?:/[A-Za-z0-9_.-]+)+)")
+
+
+def _cdk_error_message(error: Exception) -> str:
+    """An error aws-cdk-lib raised while building the stacks, as one line: the construct it names (which maps to
+    a setting: ``emr-platform-dev/analytics/...`` is ``clusters.analytics``), CDK's own first line, the fix."""
+    first = _JSII_NOISE.sub("", str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__)
+    found = _CONSTRUCT_PATH.search(str(error))
+    where = f"{found.group(1)}: " if found else ""
+    return (
+        f"{where}the CDK refused a value derived from the settings: {first[:300]}. Fix: correct the setting the "
+        "construct path names (<stack>/<name>/... is clusters.<name> or transient_clusters.<name>, <zone>Bucket is "
+        "storage.data_zones); the settings passed validation, so this is a gap in it: please report it "
+        f"(with {DEBUG_VARIABLE}=1 for the traceback)"
+    )
+
+
 def main() -> int:
-    """Entry point of ``app.py``: synthesize, or print one clear error."""
+    """Entry point of ``app.py``: synthesize, or print one clear error (never a traceback, unless
+    ``EMR_PLATFORM_DEBUG`` is set)."""
+    try:
+        return _synthesize()
+    except Exception as error:
+        if os.environ.get(DEBUG_VARIABLE):
+            raise
+        if isinstance(error, RuntimeError):  # jsii surfaces aws-cdk-lib's errors as RuntimeError
+            print(f"error: {_cdk_error_message(error)}", file=sys.stderr)
+        else:
+            print(
+                f"internal error: {type(error).__name__}: {str(error)[:300]}. Fix: none needed in your settings; "
+                f"please report it, with the output of {DEBUG_VARIABLE}=1 cdk synth",
+                file=sys.stderr,
+            )
+        return 1
+
+
+def _synthesize() -> int:
     try:
         build_app(context=cdk_json_context()).synth()
     except EmrPlatformError as error:

@@ -210,6 +210,38 @@ def test_a_failed_compliance_gate_is_a_report_not_a_traceback(
     assert "AwsSolutions-S1" in err and "Traceback" not in err
 
 
+def test_an_error_the_cdk_raises_is_one_line_naming_the_construct(
+    context: dict[str, object], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    def clashing(**_: object) -> App:
+        app = App(context=context, outdir=str(tmp_path))
+        stack = Stack(app, "emr-platform-dev")
+        Bucket(stack, "analytics")
+        Bucket(stack, "analytics")  # aws-cdk-lib: "There is already a Construct with name 'analytics' in ..."
+        return app
+
+    monkeypatch.setattr(app_module, "build_app", clashing)
+    assert app_module.main() == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert "There is already a Construct with name 'analytics'" in err and "Fix: " in err
+
+
+def test_an_internal_error_is_one_line_unless_debugging(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def broken(**_: object) -> App:
+        return {}["missing"]  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(app_module, "build_app", broken)
+    assert app_module.main() == 1
+    err = capsys.readouterr().err
+    assert err.startswith("internal error: KeyError: 'missing'. Fix: ") and err.count("\n") == 1
+    monkeypatch.setenv(app_module.DEBUG_VARIABLE, "1")
+    with pytest.raises(KeyError):
+        app_module.main()
+
+
 def test_integrations_from_settings_pass_the_gates(context: dict[str, object], tmp_path: Path) -> None:
     # Each integration in the settings becomes the construct's grant on every cluster, transient ones too.
     dev = (PROJECT / "config" / "dev.yaml").read_text(encoding="utf-8")
