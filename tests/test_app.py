@@ -231,7 +231,7 @@ def test_an_internal_error_is_one_line_unless_debugging(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     def broken(**_: object) -> App:
-        return {}["missing"]  # type: ignore[no-any-return]
+        raise KeyError("missing")
 
     monkeypatch.setattr(app_module, "build_app", broken)
     assert app_module.main() == 1
