@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -79,7 +80,17 @@ PROPERTY_CASES = {"generated": 0, "synthesized": 0, "rejected": 0}
 """Counts of tests/test_properties.py, reported at the end of the run."""
 
 
+CORPUS_COUNTS: Counter[str] = Counter()
+"""Outcomes of tests/test_corpus.py (rejected, accepted, synthesized clean, accepted but invalid, traceback)."""
+
+
 def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if CORPUS_COUNTS:
+        counts = {k: 0 for k in ("rejected", "accepted", "synthesized clean", "accepted but invalid", "traceback")}
+        counts.update(CORPUS_COUNTS)
+        terminalreporter.write_line(
+            "corpus of mistakes: " + ", ".join(f"{count} {outcome}" for outcome, count in counts.items())
+        )
     if PROPERTY_CASES["generated"]:
         terminalreporter.write_line(
             "property-based settings: {generated} generated, {synthesized} synthesized (cfn-lint clean), "

@@ -31,7 +31,7 @@ from typing import Any
 import boto3
 import yaml
 
-from emr_platform.spec.catalog import CATALOG_PATH, version_of
+from emr_platform.spec.catalog import CATALOG_PATH, ReleaseRecord, catalog, version_of
 
 ROOT = Path(__file__).resolve().parents[2]
 SEEDS = ROOT / "catalog"
@@ -326,3 +326,62 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+def template_violations(template: dict[str, Any], region: str) -> list[str]:
+    """What a synthesized template asks of EMR that the catalog says EMR would refuse: per ``AWS::EMR::Cluster``
+    and ``AWS::EMR::InstanceFleetConfig``, a release not offered in ``region``, an application the release does
+    not install, an instance type it does not run, a classification it does not accept. Empty when none."""
+    resources = template.get("Resources", {})
+    problems: list[str] = []
+    releases: dict[str, str] = {}
+    for logical_id, resource in resources.items():
+        if resource.get("Type") != "AWS::EMR::Cluster":
+            continue
+        props = resource.get("Properties", {})
+        label = props.get("ReleaseLabel")
+        if not isinstance(label, str):
+            continue
+        record = catalog().release(label)
+        if record is None:
+            problems.append(f"{logical_id}: unknown release {label}")
+            continue
+        releases[logical_id] = label
+        if region not in record.regions:
+            problems.append(f"{logical_id}: {label} is not offered in {region}")
+        for app in props.get("Applications", []):
+            if app.get("Name") not in record.applications:
+                problems.append(f"{logical_id}: {label} does not install {app.get('Name')}")
+        problems += _classification_problems(logical_id, record, props.get("Configurations", []))
+        problems += _type_problems(logical_id, record, props.get("Instances", {}))
+    for logical_id, resource in resources.items():
+        if resource.get("Type") == "AWS::EMR::InstanceFleetConfig":
+            cluster = resource.get("Properties", {}).get("ClusterId", {}).get("Ref")
+            record = catalog().release(releases.get(cluster, ""))
+            if record is not None:
+                fleet = {"TaskInstanceFleets": [resource.get("Properties", {})]}
+                problems += _type_problems(logical_id, record, fleet)
+    return problems
+
+
+def _classification_problems(where: str, record: ReleaseRecord, configurations: list[Any]) -> list[str]:
+    return [
+        f"{where}: {record.label} does not accept the classification {c.get('Classification')}"
+        for c in configurations
+        if isinstance(c.get("Classification"), str) and c["Classification"] not in record.classifications
+    ]
+
+
+def _type_problems(where: str, record: ReleaseRecord, instances: dict[str, Any]) -> list[str]:
+    fleets = [instances.get(k) for k in ("MasterInstanceFleet", "CoreInstanceFleet")]
+    fleets += list(instances.get("TaskInstanceFleets", []))
+    groups = [instances.get(k) for k in ("MasterInstanceGroup", "CoreInstanceGroup")]
+    groups += list(instances.get("TaskInstanceGroups", []))
+    configs = [t for f in fleets if f for t in f.get("InstanceTypeConfigs", [])] + [g for g in groups if g]
+    problems: list[str] = []
+    for config in configs:
+        name = config.get("InstanceType")
+        if isinstance(name, str) and name not in record.instance_types:
+            problems.append(f"{where}: {record.label} does not run {name}")
+        problems += _classification_problems(where, record, config.get("Configurations", []))
+    return problems
