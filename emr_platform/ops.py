@@ -108,9 +108,9 @@ lower-case letters, digits, dots and hyphens, starting and ending with a letter 
 an IP address. Object keys are at most 1024 bytes of UTF-8 ("Naming Amazon S3 objects")."""
 S3_KEY_BYTES = 1024
 
-_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]{1,576}$")
-"""An IAM role ARN: a role name of up to 64 ``[\\w+=,.@-]`` characters after a path of up to 512 (IAM User Guide,
-"IAM object quotas")."""
+_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9_+=,.@/-]{1,576}$")
+"""An IAM role ARN: a role name of up to 64 ASCII letters, digits and ``_+=,.@-`` after a path of up to 512
+characters (IAM User Guide, "IAM object quotas")."""
 
 _EXECUTION_NAME_FORBIDDEN = re.compile(r"[\s<>{}\[\]?*\"#%\\^|~`$&,;:/\x00-\x1f\x7f-\x9f\ufffe\uffff]")
 """Characters an execution name must not contain (StartExecution's ``name`` in botocore's Step Functions model)."""
