@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import importlib.util
 import json
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -12,8 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import botocore.session
 import pytest
+from botocore.stub import Stubber
 
+from emr_platform import ops
 from emr_platform.ops import main
 
 from .conftest import PROJECT, no_credentials_env, running_emulator
@@ -96,6 +100,7 @@ def test_status_finds_the_cluster_from_the_stack(deployed: dict[str, Any], capsy
 def test_submit_a_script_from_the_artifacts_bucket_and_wait(
     deployed: dict[str, Any], capsys: pytest.CaptureFixture[str]
 ) -> None:
+    deployed["s3"].put_object(Bucket="opsdev-artifacts", Key="jobs/etl.py", Body=b"print('etl')\n")
     assert run(deployed, "submit", "opsdev", "jobs/etl.py", "--arg", "s3://raw/", "--name", "etl") == 0
     step_id = capsys.readouterr().out.strip()
     step = deployed["emr"].describe_step(ClusterId=deployed["cluster_id"], StepId=step_id)["Step"]
@@ -119,7 +124,7 @@ def test_logs_reads_a_steps_stderr_from_s3(deployed: dict[str, Any], capsys: pyt
     assert run(deployed, "logs", "opsdev", "s-LOGS") == 0
     assert capsys.readouterr().out == "Traceback: boom\n"
     assert run(deployed, "logs", "opsdev", "s-NONE") == 1
-    assert "no stderr for s-NONE" in capsys.readouterr().err
+    assert "no logs yet for s-NONE of " in capsys.readouterr().err
 
 
 def test_resize_sets_the_task_group(deployed: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
@@ -171,7 +176,7 @@ def test_fails_without_credentials(tmp_path: Path) -> None:
     )
     assert result.returncode == 1
     assert result.stderr.startswith("error: no AWS credentials found. Fix: ")
-    assert len(result.stderr.strip().splitlines()) == 1
+    assert_one_line(result.stderr)
 
 
 def test_step_completed_function_crawls_the_zones_a_step_names(
@@ -221,3 +226,211 @@ def test_step_completed_function_crawls_the_zones_a_step_names(
     summary = function.handler(event)
     assert summary["zones"] == ["curated"] and summary["crawlers_started"] == ["opsdev-curated"]
     assert glue.get_crawler(Name="opsdev-curated")["Crawler"]["State"] in ("RUNNING", "STOPPING", "READY")
+
+
+# --- failing cases: each ends in one line with its fix, never a traceback --------------------------------------
+
+
+def assert_one_line(err: str, *parts: str) -> None:
+    """``err`` is one ``error: ... Fix: ...`` line, no traceback, containing each of ``parts``."""
+    assert len(err.strip().splitlines()) == 1, err
+    assert err.startswith("error: ") and "Fix: " in err, err
+    assert "Traceback" not in err, err
+    for part in parts:
+        assert part in err, err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("resize", "opsdev", "--task", "-1"), "argument --task: out of range: must be from 0 to 2,147,483,647"),
+        (("resize", "opsdev", "--task", "2147483648"), "argument --task: out of range"),
+        (("resize", "opsdev", "--task", "1.5"), "argument --task: not a whole number (got '1.5')"),
+        (("wait", "opsdev", "s-ABC", "--poll", "0"), "argument --poll: out of range: must be from 0.1 to 3,600"),
+        (("wait", "opsdev", "s-ABC", "--poll", "-1"), "argument --poll: out of range"),
+        (("wait", "opsdev", "s-ABC", "--poll", "nan"), "argument --poll: not a number"),
+        (("wait", "opsdev", "s-ABC", "--timeout", "-5"), "argument --timeout: out of range: must be from 1 to 604,800"),
+        (("status", "opsdev", "--cluster", "j-bad!"), "argument --cluster: neither a cluster name"),
+        (("status", "opsdev", "--steps", "0"), "argument --steps: out of range: must be from 1 to 50"),
+        (("logs", "opsdev", "s-../../other"), "argument step_id: not an EMR step id"),
+        (("status", "../opsdev"), "argument environment: not a name the settings allow"),
+        (("submit", "opsdev", "jobs/x.py", "--name", "n" * 257), "argument --name: not a valid step name"),
+        (("submit", "opsdev", "s3://Bad_Bucket/x.py"), "the bucket name 'Bad_Bucket' breaks S3's naming rules"),
+        (("submit", "opsdev", "s3://opsdev-artifacts/jobs/"), "names a bucket or folder, not an object"),
+        (("submit", "opsdev", "/home/me/etl.py"), "a path on this machine: the cluster reads the script from S3"),
+        (("submit", "opsdev", "jobs/x.py", "--execution-role", "admin"), "argument --execution-role: not an IAM role"),
+        (("run", "opsdev", "weblogs", "--run-name", "a b"), "argument --run-name: not a Step Functions execution name"),
+        (("status",), "the following arguments are required: environment. Fix: see emr-platform-ops status --help"),
+    ],
+)
+def test_fails_on_a_bad_argument_before_calling_aws(
+    deployed: dict[str, Any], capsys: pytest.CaptureFixture[str], args: tuple[str, ...], message: str
+) -> None:
+    assert run(deployed, *args) == 2
+    assert_one_line(capsys.readouterr().err, message)
+
+
+def test_the_rules_are_read_from_botocores_model() -> None:
+    # The limits the checks use are the EMR API's own (botocore's service model), not copies.
+    emr: Any = botocore.session.get_session().get_service_model("emr")
+    fleet = emr.shape_for("InstanceFleetModifyConfig").members
+    assert fleet["TargetSpotCapacity"].metadata == {"min": 0} == fleet["TargetOnDemandCapacity"].metadata
+    assert emr.shape_for("StepConfig").members["Name"].metadata["max"] == 256
+    assert ops.task_capacity("2147483647") == ops.INT32_MAX
+    assert ops.step_name("n" * 256) == "n" * 256
+    assert ops.poll_seconds("0.5") == 0.5
+    assert ops.cluster_ref("j-2AXXXXXXGAPLF") == "j-2AXXXXXXGAPLF" and ops.cluster_ref("analytics") == "analytics"
+
+
+def test_a_cluster_id_is_used_as_it_is_and_aws_refusal_is_one_line(
+    deployed: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(deployed, "status", "opsdev", "--cluster", deployed["cluster_id"]) == 0
+    assert f"({deployed['cluster_id']}): " in capsys.readouterr().out
+    # A well-formed id of no cluster: the emulator answers InvalidRequestException, shown with AWS's message.
+    assert run(deployed, "status", "opsdev", "--cluster", "j-0000000000000") == 1
+    assert_one_line(
+        capsys.readouterr().err, "AWS refused a parameter of DescribeCluster: Cluster id 'j-0000000000000' is not valid"
+    )
+
+
+def test_submit_fails_when_the_script_is_not_in_s3(
+    deployed: dict[str, Any], capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    steps = len(deployed["emr"].list_steps(ClusterId=deployed["cluster_id"])["Steps"])
+    assert run(deployed, "submit", "opsdev", "s3://opsdev-artifacts/jobs/missing.py") == 1
+    assert_one_line(
+        capsys.readouterr().err,
+        "the script s3://opsdev-artifacts/jobs/missing.py does not exist. Fix: upload it first (aws s3 cp <your script>",
+    )
+    # A key that is still only a file here: the fix is the upload of that file.
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "jobs").mkdir()
+    (tmp_path / "jobs" / "new.py").write_text("print('new')\n", encoding="utf-8")
+    assert run(deployed, "submit", "opsdev", "jobs/new.py") == 1
+    assert_one_line(capsys.readouterr().err, "aws s3 cp jobs/new.py s3://opsdev-artifacts/jobs/new.py")
+    assert len(deployed["emr"].list_steps(ClusterId=deployed["cluster_id"])["Steps"]) == steps
+
+
+def stub_error(
+    monkeypatch: pytest.MonkeyPatch, service: str, method: str, code: str, message: str, status: int
+) -> None:
+    """Make ``service``'s client answer ``method`` with an AWS error, for what the emulator cannot do (deny a
+    request, throttle, expire a token); every other client still talks to the emulator."""
+    real = ops.Environment.client
+
+    def client(self: ops.Environment, name: str) -> Any:
+        made = real(self, name)
+        if name == service:
+            stubber = Stubber(made)
+            stubber.add_client_error(method, service_error_code=code, service_message=message, http_status_code=status)
+            stubber.activate()
+        return made
+
+    monkeypatch.setattr(ops.Environment, "client", client)
+
+
+def test_submit_fails_when_the_script_may_not_be_read(
+    deployed: dict[str, Any], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stub_error(monkeypatch, "s3", "head_object", "403", "Forbidden", 403)
+    assert run(deployed, "submit", "opsdev", "s3://opsdev-artifacts/jobs/etl.py") == 1
+    assert_one_line(
+        capsys.readouterr().err,
+        "you may not read the script s3://opsdev-artifacts/jobs/etl.py",
+        "grant s3:GetObject on arn:aws:s3:::opsdev-artifacts/jobs/etl.py",
+    )
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "message", "expected"),
+    [
+        ("ExpiredTokenException", 400, "The security token included in the request is expired", "refresh them"),
+        ("AccessDeniedException", 400, "not authorized", "Fix: grant elasticmapreduce:DescribeCluster to the identity"),
+        (
+            "ThrottlingException",
+            400,
+            "Rate exceeded",
+            "AWS throttled DescribeCluster (ThrottlingException). Fix: retry",
+        ),
+        ("ValidationException", 400, "x" * 5000, "AWS refused a parameter of DescribeCluster: xxx"),
+    ],
+)
+def test_aws_errors_name_their_fix(
+    deployed: dict[str, Any],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    code: str,
+    status: int,
+    message: str,
+    expected: str,
+) -> None:
+    stub_error(monkeypatch, "emr", "describe_cluster", code, message, status)
+    assert run(deployed, "status", "opsdev") == 1
+    err = capsys.readouterr().err
+    assert_one_line(err, expected)
+    assert len(err) < 500, err  # AWS's message is cut to about 200 characters
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b"\x89PNG\r\n\x1a\n\x00\x00", "is neither gzip nor text (10 bytes"),
+        (gzip.compress(b"a log line\n" * 100)[:40], "is truncated or corrupt gzip"),
+        (gzip.compress(b"a log line\n")[:-8] + b"\x00" * 8, "is truncated or corrupt gzip"),  # wrong CRC
+        (b"\x1f\x8b" + b"garbage" * 10, "is truncated or corrupt gzip"),
+    ],
+)
+def test_logs_fails_in_one_line_on_a_log_that_is_not_gzip_text(
+    deployed: dict[str, Any], capsys: pytest.CaptureFixture[str], body: bytes, message: str
+) -> None:
+    key = f"emr-logs/{deployed['cluster_id']}/steps/s-BAD/stderr.gz"
+    deployed["s3"].put_object(Bucket="opsdev-logs", Key=key, Body=body)
+    assert run(deployed, "logs", "opsdev", "s-BAD") == 1
+    assert_one_line(capsys.readouterr().err, f"s3://opsdev-logs/{key} {message}")
+
+
+def test_logs_shows_a_plain_text_log_and_says_which_logs_exist(
+    deployed: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = f"emr-logs/{deployed['cluster_id']}/steps/s-PLAIN/"
+    deployed["s3"].put_object(Bucket="opsdev-logs", Key=f"{folder}stderr.gz", Body=b"not compressed after all\n")
+    assert run(deployed, "logs", "opsdev", "s-PLAIN") == 0
+    assert capsys.readouterr().out == "not compressed after all\n"
+    assert run(deployed, "logs", "opsdev", "s-PLAIN", "--stream", "stdout") == 1
+    assert_one_line(capsys.readouterr().err, "there is stderr. Fix: try again shortly, or choose one with --stream")
+    assert run(deployed, "logs", "opsdev", "s-NOLOGS") == 1
+    assert_one_line(capsys.readouterr().err, "no logs yet for s-NOLOGS", "Fix: EMR uploads step logs about every")
+
+
+def test_wait_fails_in_one_line_on_an_unknown_step(
+    deployed: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(deployed, "wait", "opsdev", "s-NOSUCHSTEP", "--timeout", "5") == 2
+    assert_one_line(capsys.readouterr().err, "no step s-NOSUCHSTEP on j-")
+
+
+def test_fails_when_the_endpoint_cannot_be_reached(
+    deployed: dict[str, Any], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with socket.socket() as sock:  # a port nobody listens on once closed
+        sock.bind(("localhost", 0))
+        port = sock.getsockname()[1]
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://localhost:{port}")
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    assert run(deployed, "status", "opsdev") == 1
+    assert_one_line(
+        capsys.readouterr().err,
+        f"cannot reach http://localhost:{port}/ (EndpointConnectionError)",
+        f"AWS_ENDPOINT_URL (now 'http://localhost:{port}'; unset it to reach AWS)",
+    )
+
+
+def test_a_bug_still_raises(deployed: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    # Only the arguments' and AWS's failures become one line; a programming error keeps its traceback.
+    def broken(env: ops.Environment, args: Any) -> int:
+        raise KeyError("bug")
+
+    monkeypatch.setattr(ops, "status", broken)
+    with pytest.raises(KeyError):
+        run(deployed, "status", "opsdev")
