@@ -139,5 +139,5 @@ def test_a_profile_naming_a_missing_zone_fails_in_the_settings_with_file_and_lin
     message = str(raised.value)
     assert message.count("\n") == 0, message
     assert re.search(
-        r"lake\.yaml:9: clusters\.tables\.configurations: .*data zone 'curated'.*hbase-s3.*Fix: add", message
+        r"lake\.yaml:8: clusters\.tables\.configurations: .*data zone 'curated'.*hbase-s3.*Fix: add", message
     )

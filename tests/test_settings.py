@@ -110,7 +110,11 @@ def test_fails_when_the_name_does_not_match_the_file(tmp_path: Path) -> None:
 
 def test_fails_on_duplicate_keys(tmp_path: Path) -> None:
     config = _dev_with(tmp_path, "region: eu-west-1", "region: eu-west-1\nregion: us-east-1")
-    with pytest.raises(SettingsError, match=r"dev\.yaml:\d+: not valid YAML: duplicate key 'region'"):
+    with pytest.raises(
+        SettingsError,
+        match=r"dev\.yaml:8: duplicate key 'region': the second one would silently win\. Fix: keep one of "
+        r"them \(the first is on line 7\)$",
+    ):
         load_settings("dev", config)
 
 

@@ -7,21 +7,22 @@ its allowed values live here, once; the app, the tests and the settings referenc
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated
 
-import yaml
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from emr_platform.spec.cluster import EmrClusterSpec
 from emr_platform.spec.configuration import zones_named
 from emr_platform.spec.errors import SettingsError
+from emr_platform.spec.loader import display, load_model
 from emr_platform.spec.model import ResourceTags, Spec, invalid
 from emr_platform.spec.security import SecuritySpec
 from emr_platform.spec.transient import PLACEHOLDER_NAMES, TransientClusterSpec
-from emr_platform.spec.validation import line_of, settings_error
+from emr_platform.spec.validation import every_problem
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
 
@@ -56,7 +57,6 @@ _NAME = r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$"
 Name = Annotated[str, Field(pattern=_NAME)]
 AccountId = Annotated[str, Field(pattern=r"^[0-9]{12}$")]
 RegionName = Annotated[str, Field(pattern=r"^[a-z]{2}(-[a-z]+)+-[0-9]$")]
-_M = TypeVar("_M", bound=Spec)
 
 
 class ExistingVpcSettings(Spec):
@@ -319,9 +319,23 @@ class EnvironmentSettings(Spec):
 
     @model_validator(mode="after")
     def _check(self) -> EnvironmentSettings:
-        """The rules that span sections, in the order a reader meets the sections: the first broken one is raised."""
-        self._check_zones()
-        self._check_runtime_roles()
+        """The rules that span sections, in the order a reader meets the sections; every broken one is reported
+        (each check stops at its own first problem)."""
+        every_problem(
+            (
+                self._check_zones,
+                self._check_runtime_roles,
+                self._check_transient_names,
+                self._check_transient_placeholders,
+                self._check_configuration_placeholders,
+                self._check_spectrum_zones,
+                self._check_no_spot_on_primary_and_core,
+                self._check_releases_in_region,
+            )
+        )
+        return self
+
+    def _check_transient_names(self) -> None:
         for name in self.transient_clusters:
             if name in self.clusters:
                 raise invalid(
@@ -329,8 +343,8 @@ class EnvironmentSettings(Spec):
                     "give the transient cluster another name",
                     at=("transient_clusters", name),
                 )
-        self._check_transient_placeholders()
-        self._check_configuration_placeholders()
+
+    def _check_spectrum_zones(self) -> None:
         redshift = self.integrations.redshift
         for zone in redshift.spectrum_zones if redshift is not None else ():
             if zone not in self.storage.data_zones:
@@ -339,10 +353,6 @@ class EnvironmentSettings(Spec):
                     f"use zones of storage.data_zones: {', '.join(self.storage.data_zones)}",
                     at=("integrations", "redshift", "spectrum_zones"),
                 )
-        if not self.capacity_policy.allow_spot_on_primary_and_core:
-            self._check_no_spot_on_primary_and_core()
-        self._check_releases_in_region()
-        return self
 
     def _check_releases_in_region(self) -> None:
         """Every cluster's release is offered in the region (EMR ListReleaseLabels there, from the catalog)."""
@@ -364,11 +374,12 @@ class EnvironmentSettings(Spec):
 
     def _check_zones(self) -> None:
         """The availability zones are in the region, and an existing VPC has a private subnet in each."""
-        for zone in self.availability_zones:
+        for index, zone in enumerate(self.availability_zones):
             if not (zone.startswith(self.region) and re.fullmatch(r"[a-z]", zone[len(self.region) :])):
                 raise invalid(
                     f"availability zone {zone!r} is not in region {self.region}",
                     f"use zones of {self.region}, e.g. {self.region}a",
+                    at=("availability_zones", index),
                 )
         existing = self.network.existing_vpc
         if existing is not None and len(existing.private_subnet_ids) != len(self.availability_zones):
@@ -376,6 +387,7 @@ class EnvironmentSettings(Spec):
                 f"network.existing_vpc lists {len(existing.private_subnet_ids)} subnets for "
                 f"{len(self.availability_zones)} availability zones",
                 "give one private subnet per availability zone, in the same order",
+                at=("network", "existing_vpc", "private_subnet_ids"),
             )
 
     def _check_runtime_roles(self) -> None:
@@ -395,7 +407,9 @@ class EnvironmentSettings(Spec):
                 )
 
     def _check_no_spot_on_primary_and_core(self) -> None:
-        """No cluster, long-running or transient, runs primary or core nodes on Spot."""
+        """No cluster, long-running or transient, runs primary or core nodes on Spot (unless the policy allows it)."""
+        if self.capacity_policy.allow_spot_on_primary_and_core:
+            return
         every: list[tuple[tuple[str, ...], EmrClusterSpec]] = [(("clusters", n), c) for n, c in self.clusters.items()]
         every += [(("transient_clusters", n, "cluster"), t.cluster) for n, t in self.transient_clusters.items()]
         for at, cluster in every:
@@ -540,25 +554,6 @@ class PipelineSettings(Spec):
         return self
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """A safe YAML loader that rejects duplicate keys (PyYAML keeps the last one silently)."""
-
-
-def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-    seen: set[Any] = set()
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=deep)
-        if key in seen:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r}: the second one would silently win", key_node.start_mark
-            )
-        seen.add(key)
-    return loader.construct_mapping(node, deep=deep)
-
-
-_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-
-
 def available_environments(config_dir: Path = CONFIG_DIR) -> list[str]:
     """The environments that have a settings file in ``config_dir``, sorted (``pipeline.yaml`` is not one)."""
     return sorted(p.stem for p in config_dir.glob("*.yaml") if p.stem != PIPELINE_FILE)
@@ -571,8 +566,9 @@ def load_settings(environment: str, config_dir: Path = CONFIG_DIR) -> Environmen
         the line, the field, the value and the fix, one line per problem.
     """
     path = config_dir / f"{environment}.yaml"
-    shown = _display(path)
-    if environment == PIPELINE_FILE or not path.is_file():
+    shown = display(path)
+    # lexists: a directory, a dangling link or a link loop named like a settings file is reported as what it is.
+    if environment == PIPELINE_FILE or not os.path.lexists(path):
         known = available_environments(config_dir)
         raise SettingsError(
             where=shown,
@@ -581,10 +577,10 @@ def load_settings(environment: str, config_dir: Path = CONFIG_DIR) -> Environmen
             show_value=False,
             fix=f"use one of {', '.join(known) or '(none)'} or create {shown}",
         )
-    settings, text = _load_model(EnvironmentSettings, path, start_hint="'environment: <name>'")
+    settings, document = load_model(EnvironmentSettings, path, start_hint="'environment: <name>'")
     if settings.environment != environment:
         raise SettingsError(
-            where=f"{shown}{line_of(text, ('environment',))}: environment",
+            where=f"{shown}{document.line(('environment',))}: environment",
             problem="the environment name does not match the file name",
             value=settings.environment,
             fix=f"set 'environment: {environment}' or rename the file",
@@ -600,21 +596,21 @@ def load_pipeline_settings(config_dir: Path = CONFIG_DIR) -> tuple[PipelineSetti
         valid settings file, or one in another region.
     """
     path = config_dir / f"{PIPELINE_FILE}.yaml"
-    shown = _display(path)
-    if not path.is_file():
+    shown = display(path)
+    if not os.path.lexists(path):
         raise SettingsError(
             where=shown,
             problem="there is no pipeline settings file",
             show_value=False,
             fix=f"create {shown} (see config/pipeline.yaml in the emr-platform repository and docs/gitops.md)",
         )
-    settings, text = _load_model(PipelineSettings, path, start_hint="'account:', 'region:', 'source:' and 'stages:'")
+    settings, document = load_model(PipelineSettings, path, start_hint="'account:', 'region:', 'source:' and 'stages:'")
     known = available_environments(config_dir)
     environments: dict[str, EnvironmentSettings] = {}
     for index, stage in enumerate(settings.stages):
         if stage.environment not in known:
             raise SettingsError(
-                where=f"{shown}{line_of(text, ('stages', index, 'environment'))}: stages.{index}.environment",
+                where=f"{shown}{document.line(('stages', index, 'environment'))}: stages.{index}.environment",
                 problem="no settings file for this environment",
                 value=stage.environment,
                 fix=f"use one of {', '.join(known) or '(none)'} or create {config_dir.name}/{stage.environment}.yaml",
@@ -625,46 +621,10 @@ def load_pipeline_settings(config_dir: Path = CONFIG_DIR) -> tuple[PipelineSetti
             # Another region needs a KMS-encrypted artifact replication bucket there, which the pipeline does not
             # create; aws-cdk-lib would fail at synth with a stack trace.
             raise SettingsError(
-                where=f"{shown}{line_of(text, ('stages', index, 'environment'))}: stages.{index}.environment",
+                where=f"{shown}{document.line(('stages', index, 'environment'))}: stages.{index}.environment",
                 problem=f"the environment deploys to {region}, the pipeline runs in {settings.region}; stages in "
                 "other regions are not supported",
                 value=stage.environment,
                 fix=f"run the pipeline in {region} (region: {region}), or give each region a pipeline of its own",
             )
     return settings, environments
-
-
-def _load_model(model: type[_M], path: Path, *, start_hint: str) -> tuple[_M, str]:
-    """Parse ``path`` as YAML (duplicate keys rejected) and validate it as ``model``; returns it and the text."""
-    shown = _display(path)
-    text = path.read_text(encoding="utf-8")
-    try:
-        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark is not None else ""
-        problem = str(getattr(error, "problem", None) or error)
-        raise SettingsError(
-            where=f"{shown}{line}",
-            problem=f"not valid YAML: {problem}",
-            show_value=False,
-            fix="correct the YAML syntax",
-        ) from None
-    if not isinstance(data, dict):
-        raise SettingsError(
-            where=shown,
-            problem="the file must be a mapping of settings",
-            value=data,
-            fix=f"start with {start_hint} and the other top-level fields",
-        )
-    try:
-        return model.model_validate(data), text
-    except ValidationError as error:
-        raise settings_error(error, file=shown, text=text) from None
-
-
-def _display(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)

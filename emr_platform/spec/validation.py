@@ -1,42 +1,107 @@
 """Turning pydantic's validation errors into the project's own: one line per problem, each with where, the
-value and the fix (file and line for settings files, construct path and prop for the construct API)."""
+value and the fix (file and line for settings files, construct path and prop for the construct API).
+
+However many problems and however large the input, the message stays readable: at most :data:`MAX_PROBLEMS`
+lines (then a count of the rest), each part cut to a bounded length (see :mod:`emr_platform.spec.errors`).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
 from fnmatch import fnmatchcase
 from typing import Any
 
 import yaml
 from pydantic import ValidationError
+from pydantic_core import PydanticCustomError
 
-from emr_platform.spec.errors import PropError, SettingsError
+from emr_platform.spec.errors import MAX_PART_CHARS, PropError, SettingsError, clip, shown_value
+
+MAX_PROBLEMS = 20
+"""Problems listed in one message; the rest are counted on a last line (fixing the first ones often fixes them)."""
+
+_MAX_FIELD_CHARS = 120
 
 
-def settings_error(error: ValidationError, *, file: str, text: str | None = None) -> SettingsError:
-    """One :class:`SettingsError` for every problem pydantic found, each on a line with its fix."""
+def settings_error(
+    error: ValidationError, *, file: str, text: str | None = None, node: yaml.Node | None = None
+) -> SettingsError:
+    """One :class:`SettingsError` for every problem pydantic found, each on a line with its fix.
+
+    :param file: the file (or construct and prop) every line starts with.
+    :param text: the YAML text, to name each problem's line. Default: no line numbers (unless ``node``).
+    :param node: the composed YAML document (faster than ``text``, and what the settings loader passes).
+    """
+    source: str | yaml.Node | None = node if node is not None else text
     lines: list[str] = []
     first: dict[str, Any] | None = None
-    for item in error.errors(include_url=False):
+    for item in _items(error):
         loc = tuple(item["loc"])
         # A union's branch name (e.g. 'str' or 'function-after[...]') is noise to the reader.
         loc = tuple(part for part in loc if not (isinstance(part, str) and ("[" in part or part in _TYPE_NAMES)))
         at = str((item.get("ctx") or {}).get("at") or "")
         if at:  # a rule over several fields names the one at fault
             loc = (*loc, *(int(p) if p.isdigit() else p for p in at.split(".")))
-        field = _dotted(loc)
-        line = line_of(text, loc) if text is not None else ""
+        field = clip(_dotted(loc), _MAX_FIELD_CHARS)
+        line = line_of(source, loc)
         message, fix = _message_and_fix(item)
         # A rule over a whole section states the values in its message; the section itself is noise.
         shows_value = "input" in item and item["type"] != "missing" and not isinstance(item["input"], dict)
-        value = f" (got {item['input']!r})" if shows_value else ""
-        lines.append(f"{file}{line}: {field}: {message}{value}. Fix: {fix}")
+        value = f" (got {shown_value(item['input'])})" if shows_value else ""
+        lines.append(f"{file}{line}: {field}: {clip(message)}{value}. Fix: {clip(fix, 2 * MAX_PART_CHARS)}")
         if first is None:
             first = {"where": f"{file}{line}: {field}", "value": item.get("input"), "message": message, "fix": fix}
     if first is None:  # pydantic never raises an empty ValidationError; be explicit rather than assert
         return SettingsError(where=file, problem=str(error), show_value=False, fix="correct the settings")
     err = SettingsError(where=first["where"], problem=first["message"], value=first["value"], fix=first["fix"])
-    err.args = ("\n".join(lines),)
+    err.args = ("\n".join(capped(lines, where=file)),)
     return err
+
+
+def capped(lines: list[str], *, where: str) -> list[str]:
+    """The first :data:`MAX_PROBLEMS` of ``lines``, then one line counting the others (if any)."""
+    if len(lines) <= MAX_PROBLEMS:
+        return lines
+    rest = len(lines) - MAX_PROBLEMS
+    return [
+        *lines[:MAX_PROBLEMS],
+        f"{where}: ... and {rest} more problem{'s' if rest > 1 else ''} not shown. Fix: correct the ones above "
+        "and run again",
+    ]
+
+
+def _items(error: ValidationError) -> Iterator[dict[str, Any]]:
+    """pydantic's errors, minus the echoes of others, plus the problems a cross-field rule bundled together."""
+    for item in error.errors(include_url=False):
+        ctx = item.get("ctx") or {}
+        # pydantic-core counts only the items that validated when it checks a tuple's min_length, so one bad
+        # step of a one-step list also reports "should have at least 1 item": an echo of the real error.
+        echo = item["type"] == "too_short" and isinstance(item.get("input"), (list, tuple))
+        if echo and len(item["input"]) >= int(ctx.get("min_length", 0)):
+            continue
+        yield dict(item)
+        for also in ctx.get("also", ()):
+            yield {**item, "ctx": also, "msg": f"{also['problem']}. Fix: {also['fix']}"}
+
+
+def every_problem(checks: Iterable[Callable[[], None]]) -> None:
+    """Run independent checks (each raising a project ``invalid(...)`` error) and raise all their problems as one.
+
+    A model validator that raises at its first problem hides the others until that one is fixed; running each
+    check and bundling what they raise reports them all in one run (:func:`settings_error` unpacks the bundle).
+    """
+    found: list[PydanticCustomError] = []
+    for check in checks:
+        try:
+            check()
+        except PydanticCustomError as error:
+            found.append(error)
+    if not found:
+        return
+    first, *others = found
+    context = dict(first.context or {})
+    context["also"] = tuple(dict(other.context or {}) for other in others)
+    raise PydanticCustomError(first.type, first.message_template, context)
 
 
 _TYPE_NAMES = {"str", "int", "float", "bool", "dict", "list", "tuple", "none", "EmrClusterSpec"}
@@ -80,28 +145,58 @@ def _dotted(loc: tuple[Any, ...]) -> str:
     return out or "(top level)"
 
 
-def line_of(text: str | None, loc: tuple[Any, ...]) -> str:
-    """``:N``, the 1-based line of ``loc`` in the YAML text (the deepest node that exists), or ``""``."""
-    if text is None:
+def line_of(source: str | yaml.Node | None, loc: tuple[Any, ...]) -> str:
+    """``:N``, the 1-based line of ``loc`` in a YAML document (the deepest part of it that exists), or ``""``.
+
+    :param source: the composed document, or its text (composed here; text that is not YAML gives ``""``).
+    :param loc: the field's path: mapping keys and sequence indexes. A field is found through merge keys
+        (``<<: *defaults``) too, and its line is the one its key is written on (inside the anchored mapping for a
+        merged field); a list item's line is the item's.
+    """
+    node: Any = source
+    if isinstance(source, str):
+        try:
+            node = yaml.compose(source, Loader=yaml.SafeLoader)
+        except (yaml.YAMLError, RecursionError):
+            return ""
+    if not isinstance(node, yaml.Node):
         return ""
-    try:
-        node: Any = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError:
-        return ""
-    best = node
+    mark = node.start_mark
     for part in loc:
-        child = None
-        if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                if key.value == part:
-                    child = value if isinstance(value, yaml.CollectionNode) else key
-                    break
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-            child = node.value[part]
-        if child is None:
+        found = _child(node, part)
+        if found is None:
             break
-        node = best = child
-    return f":{best.start_mark.line + 1}" if best is not None else ""
+        node, mark = found
+    return f":{mark.line + 1}"
+
+
+def _child(node: yaml.Node, part: Any, depth: int = 0) -> tuple[yaml.Node, Any] | None:
+    """The node at ``part`` below ``node`` and the mark of where it is named, or None."""
+    if isinstance(node, yaml.SequenceNode):
+        if isinstance(part, int) and 0 <= part < len(node.value):
+            return node.value[part], node.value[part].start_mark
+        return None
+    if not isinstance(node, yaml.MappingNode) or depth > 20:  # merges of merges: the loader bounds them anyway
+        return None
+    merged: list[yaml.Node] = []
+    found: tuple[yaml.Node, Any] | None = None
+    for key, value in node.value:
+        if key.tag == _MERGE_TAG:
+            merged.extend(value.value if isinstance(value, yaml.SequenceNode) else [value])
+        elif isinstance(key, yaml.ScalarNode) and key.value == str(part):
+            # The last one, as in the built mapping: once built, PyYAML has moved merged pairs in front of the
+            # explicit ones (which override them, as YAML's merge key says).
+            found = value, key.start_mark
+    if found is not None:
+        return found
+    for source in merged:  # not built yet: the first merged mapping that has the key wins
+        found = _child(source, part, depth + 1)
+        if found is not None:
+            return found
+    return None
+
+
+_MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
 def prop_error(error: ValidationError, *, where: str) -> PropError:
