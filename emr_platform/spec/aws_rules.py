@@ -268,8 +268,11 @@ def check_zones(region: str, zones: tuple[str, ...]) -> None:
                 "shows both)",
                 at=("availability_zones", index),
             )
-        fits_shape = zone.startswith(region) and re.fullmatch(r"[a-z]", zone[len(region) :]) is not None
-        if not fits_shape if known_zones is None else zone not in known_zones:
+        if known_zones is not None:
+            in_region = zone in known_zones
+        else:  # a region newer than the data: its zones are the region's name and a letter
+            in_region = zone.startswith(region) and re.fullmatch(r"[a-z]", zone[len(region) :]) is not None
+        if not in_region:
             raise invalid(
                 f"availability zone {zone!r} is not in region {region}",
                 f"use zones of {region}: {', '.join(known_zones)}"
