@@ -280,6 +280,11 @@ FAILING: list[tuple[str, Settings, list[str]]] = [
         },
         ["'secretsmanager'", "integrations.databases"],
     ),
+    (
+        "no redshift endpoint",
+        _with("integrations", {"redshift": {"cluster_identifier": "dw", "database": "db", "db_user": "emr"}}),
+        ["'redshift'", "integrations.redshift"],
+    ),
     # 9. settings the compliance gates can never pass
     ("nat gateways", _with("network.nat_gateways", 1), ["network.nat_gateways", "(got 1)", "PCI DSS"]),
     # 10. names that collide once normalized

@@ -501,8 +501,8 @@ def required_endpoints(settings: EnvironmentSettings) -> dict[str, str]:
     integrations = settings.integrations
     if integrations.databases:
         needed["secretsmanager"] = "the nodes read the databases' JDBC secrets (integrations.databases)"
-    if integrations.dynamodb_tables:
-        needed["dynamodb"] = "the nodes read DynamoDB tables (integrations.dynamodb_tables)"
+    # DynamoDB tables are not required here: their usual route is a gateway endpoint, which the network does not
+    # create, and whether an interface endpoint with private DNS is accepted is not in AWS's shipped data.
     if integrations.redshift is not None:
         needed["redshift"] = "the nodes get Redshift credentials (integrations.redshift)"
     return needed

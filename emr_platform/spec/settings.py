@@ -109,7 +109,8 @@ class NetworkSettings(Spec):
     vpc_cidr: str = Field(default="10.0.0.0/16", description="CIDR of the new VPC. Default 10.0.0.0/16.")
     nat_gateways: Annotated[int, Field(ge=0, le=6)] = Field(
         default=0,
-        description="NAT gateways for outbound internet (package downloads). Default 0: private, endpoints only.",
+        description="NAT gateways for outbound internet. Default 0: private, endpoints only. Any other value fails: "
+        "the public subnets NAT needs never pass the PCI DSS rule pack every stack runs.",
     )
     interface_endpoints: tuple[Annotated[str, Field(pattern=r"^[a-z0-9.-]+$")], ...] = Field(
         default=DEFAULT_INTERFACE_ENDPOINTS,
