@@ -19,6 +19,7 @@ from cdk_nag import AwsSolutionsChecks
 import emr_platform.app as app_module
 from emr_platform.app import build_app
 from emr_platform.constructs.compliance import RULE_PACKS, add_compliance_checks
+from emr_platform.spec.settings import DEFAULT_INTERFACE_ENDPOINTS
 from emr_platform.stacks import EmrPlatformStack
 from emr_platform.tools.guard import STATEFUL_TYPES
 
@@ -245,6 +246,9 @@ def test_an_internal_error_is_one_line_unless_debugging(
 def test_integrations_from_settings_pass_the_gates(context: dict[str, object], tmp_path: Path) -> None:
     # Each integration in the settings becomes the construct's grant on every cluster, transient ones too.
     dev = (PROJECT / "config" / "dev.yaml").read_text(encoding="utf-8")
+    # Without NAT the nodes reach Redshift's API through its endpoint (emr_platform.spec.aws_rules.required_endpoints).
+    endpoints = ", ".join((*DEFAULT_INTERFACE_ENDPOINTS, "redshift"))
+    dev = dev.replace("network:\n", f"network:\n  interface_endpoints: [{endpoints}]\n", 1)
     (tmp_path / "dev.yaml").write_text(
         dev
         + """

@@ -16,7 +16,7 @@ from emr_platform import EmrClusterSpec, EmrRelease
 from emr_platform.constructs import EmrCluster
 from emr_platform.spec.capacity import DEFAULT_INSTANCE_TYPES, MAX_TASK_FLEETS, architecture_of
 from emr_platform.spec.errors import PropError
-from emr_platform.spec.settings import EnvironmentSettings
+from emr_platform.spec.settings import DEFAULT_INTERFACE_ENDPOINTS, EnvironmentSettings
 from emr_platform.spec.validation import settings_error
 
 from .conftest import PROJECT, base_stack, cfn_lint_errors, placement_of
@@ -403,7 +403,7 @@ def rejects(data: dict[str, Any], message: str) -> str:
                 "core",
                 instance_types=[{"instance_type": "r7g.xlarge", "ebs_volumes": [{"size_gib": 100, "iops": 2000}]}],
             ),
-            "gp3 volumes take 3000-16000 IOPS, got 2000",
+            "gp3 volumes take 3000-80000 IOPS, got 2000",
         ),
         (
             with_fleet(
@@ -892,6 +892,8 @@ def test_fails_on_runtime_roles_with_a_release_without_them() -> None:
             **SECURITY,
             "runtime_roles": {"role_arns": ["arn:aws:iam::333333333333:role/steps"], "lake_formation": True},
         },
+        # Lake Formation needs its endpoint in a VPC without NAT (tests/test_aws_rules.py).
+        "network": {"interface_endpoints": [*DEFAULT_INTERFACE_ENDPOINTS, "lakeformation"]},
         "clusters": {"etl": fleets_spec(release_label="emr-6.15.0")},
     }
     EnvironmentSettings.model_validate(settings)  # 6.15 has both

@@ -216,7 +216,7 @@ PIPELINE_YAML = (CONFIG_DIR / "pipeline.yaml").read_text(encoding="utf-8")
         ("connection_arn: arn:aws:codeconnections", "connection_arn: arn:aws:codecommit", "source.connection_arn"),
         ("  branch: main\n", "  branch: main\n  branches: [main]\n", "source.branches"),
         ("region: eu-west-1\n", "region: eu-central-1\n", "the environment deploys to eu-west-1, the pipeline runs in"),
-        ("  project: emr-platform\n", "  project: emr<platform>\n", "tags: the value of tag 'project'"),
+        ("  project: emr-platform\n", "  project: emr<platform>\n", "tags.project: the value of tag 'project'"),
     ],
     ids=["unknown-environment", "twice", "bad-connection", "unknown-key", "other-region", "bad-tag"],
 )

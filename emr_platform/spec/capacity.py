@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
+from emr_platform.spec.aws_rules import EmrName, check_ebs_volume
 from emr_platform.spec.catalog import catalog
 from emr_platform.spec.configuration import ConfigurationSpec
 from emr_platform.spec.model import (
@@ -115,18 +116,25 @@ class EbsVolumeSpec(Spec):
     Defaults: one gp3 volume per instance at gp3's baseline (3000 IOPS, 125 MiB/s).
     """
 
-    size_gib: Annotated[int, Field(ge=1, le=16384, description="Volume size in GiB (1-16384).")]
+    size_gib: Annotated[
+        int,
+        Field(
+            ge=1,
+            le=65536,
+            description="Volume size in GiB (per type: gp3/gp2 1-16384, io1 4-16384, io2 4-65536, st1/sc1 125-16384, standard 1-1024).",
+        ),
+    ]
     volume_type: VolumeType = Field(default="gp3", description="EBS volume type. Default `gp3`.")
     volumes_per_instance: Annotated[int, Field(ge=1, le=25)] = Field(
         default=1, description="How many such volumes each instance gets. Default 1."
     )
     iops: Annotated[int, Field(ge=100, le=256000)] | None = Field(
         default=None,
-        description="Provisioned IOPS (gp3: 3000-16000, io1/io2: 100-64000, at most 500 per GiB for gp3 and "
-        "io2, 50 for io1). Default: the volume type's baseline.",
+        description="Provisioned IOPS (gp3: 3000-80000 at most 500 per GiB, io1: 100-64000 at most 50 per GiB, "
+        "io2: 100-256000 at most 1000 per GiB). Default: the volume type's baseline.",
     )
-    throughput_mibps: Annotated[int, Field(ge=125, le=1000)] | None = Field(
-        default=None, description="Throughput in MiB/s (gp3 only, 125-1000). Default 125."
+    throughput_mibps: Annotated[int, Field(ge=125, le=2000)] | None = Field(
+        default=None, description="Throughput in MiB/s (gp3 only, 125-2000, at most 0.25 per IOPS). Default 125."
     )
 
     @model_validator(mode="after")
@@ -141,29 +149,10 @@ class EbsVolumeSpec(Spec):
         return self
 
 
-_IOPS_RANGE = {"gp3": (3000, 16000), "io1": (100, 64000), "io2": (100, 64000)}
-_IOPS_PER_GIB = {"gp3": 500, "io1": 50, "io2": 500}
-
-
 def check_volume_performance(volume_type: str, size_gib: int, iops: int | None, throughput_mibps: int | None) -> None:
-    """EBS's own limits: the IOPS range of the type, IOPS per GiB, and gp3 throughput of at most IOPS / 4."""
-    if iops is not None and volume_type in _IOPS_RANGE:
-        low, high = _IOPS_RANGE[volume_type]
-        per_gib = _IOPS_PER_GIB[volume_type]
-        if not low <= iops <= high:
-            raise invalid(f"{volume_type} volumes take {low}-{high} IOPS, got {iops}", f"set iops within {low}-{high}")
-        if iops > per_gib * size_gib:
-            raise invalid(
-                f"{iops} IOPS on {size_gib} GiB is above {volume_type}'s {per_gib} IOPS per GiB",
-                f"grow the volume to at least {-(-iops // per_gib)} GiB, or lower iops to {per_gib * size_gib}",
-            )
-    if throughput_mibps is not None and volume_type == "gp3":
-        effective = iops if iops is not None else 3000
-        if throughput_mibps > effective // 4:
-            raise invalid(
-                f"{throughput_mibps} MiB/s is above gp3's 0.25 MiB/s per IOPS ({effective} IOPS allow {effective // 4})",
-                f"raise iops to at least {throughput_mibps * 4}, or lower the throughput",
-            )
+    """EBS's own limits (:data:`emr_platform.spec.aws_rules.EBS_LIMITS`): the type's size and IOPS ranges, IOPS per
+    GiB, and gp3 throughput of 125-2000 MiB/s and at most IOPS / 4."""
+    check_ebs_volume(volume_type, size_gib, iops, throughput_mibps)
 
 
 class FleetInstanceType(Spec):
@@ -287,7 +276,7 @@ class InstanceFleetSpec(Spec):
     :class:`SpotSpec`, On-Demand per :class:`OnDemandSpec`, EMR's resize timeouts.
     """
 
-    name: str | None = Field(default=None, description="Fleet name shown in the EMR console. Default: the role.")
+    name: EmrName | None = Field(default=None, description="Fleet name shown in the EMR console. Default: the role.")
     instance_types: tuple[FleetInstanceType, ...] = Field(
         default=(),
         description="Instance types the fleet may launch (up to 30); more types, better Spot odds. Default: the "
@@ -473,7 +462,7 @@ class ScalingRuleSpec(Spec):
     one 5-minute period; a 5-minute cooldown; ``CHANGE_IN_CAPACITY``.
     """
 
-    name: Annotated[str, Field(min_length=1, max_length=256)] = Field(description="Rule name, unique in the group.")
+    name: EmrName = Field(description="Rule name, unique in the group.")
     description: str | None = Field(default=None, description="What the rule is for. Default none.")
     adjustment: int = Field(description="Instances to add (positive) or remove (negative), or the % or count.")
     adjustment_type: Literal["CHANGE_IN_CAPACITY", "PERCENT_CHANGE_IN_CAPACITY", "EXACT_CAPACITY"] = Field(
@@ -567,7 +556,7 @@ class InstanceGroupSpec(Spec):
     Defaults: On-Demand, no extra EBS volumes, no autoscaling.
     """
 
-    name: str | None = Field(default=None, description="Group name shown in the EMR console. Default: the role.")
+    name: EmrName | None = Field(default=None, description="Group name shown in the EMR console. Default: the role.")
     instance_type: InstanceTypeName
     instance_count: NonNegativeInt = Field(description="Number of instances.")
     market: Literal["ON_DEMAND", "SPOT"] = Field(default="ON_DEMAND", description="Purchase option. Default On-Demand.")

@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from emr_platform.spec.aws_rules import EMR_STRING_MAX, EMR_STRING_PATTERN, MAX_BOOTSTRAP_ACTIONS, EmrName, ResourceTags
 from emr_platform.spec.capacity import (
     Architecture,
     InstanceFleetsSpec,
@@ -47,7 +48,7 @@ class BootstrapActionSpec(Spec):
     ``bootstrap/install-python-packages.sh``), which the cluster publishes as a CDK file asset.
     """
 
-    name: Annotated[str, Field(min_length=1, max_length=256)] = Field(description="Name shown in the EMR console.")
+    name: EmrName = Field(description="Name shown in the EMR console (1-256 characters).")
     script: str = Field(description="`s3://bucket/key` or a path under `emr_platform/assets/`.")
     args: tuple[str, ...] = Field(default=(), description="Arguments passed to the script. Default none.")
 
@@ -73,8 +74,8 @@ class BootstrapActionSpec(Spec):
 # EMR's rule for a cluster name, from botocore's model of RunJobFlow (Name: XmlStringMaxLen256, pattern
 # [\u0020-\uD7FF\uE000-\uFFFD\uD800\uDC00-\uDBFF\uDFFF\r\n\t]*): up to 256 characters, no other control character.
 # tests/test_cluster_spec.py checks these against the model botocore ships.
-CLUSTER_NAME_MAX = 256
-CLUSTER_NAME_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]+$"
+CLUSTER_NAME_MAX = EMR_STRING_MAX
+CLUSTER_NAME_PATTERN = EMR_STRING_PATTERN
 
 KEY_PAIR_FIELDS = ("key_name", "ec2_key_name", "KeyName", "Ec2KeyName", "key_pair_name")
 """What people write for an SSH key pair (as in ``aws emr create-cluster --ec2-attributes KeyName=...``)."""
@@ -130,7 +131,7 @@ class EmrClusterSpec(Spec):
     )
     configurations: tuple[ConfigurationSpec, ...] = Field(default=(), description="Extra configurations. Default none.")
     bootstrap_actions: tuple[BootstrapActionSpec, ...] = Field(
-        default=(), description="Bootstrap actions. Default none."
+        default=(), max_length=MAX_BOOTSTRAP_ACTIONS, description="Bootstrap actions (up to 16). Default none."
     )
     architecture: Architecture = Field(
         default="graviton",
@@ -188,7 +189,7 @@ class EmrClusterSpec(Spec):
         description="HDFS block replication (1-3, at most the fewest core nodes). Default: EMR's, by core size at "
         "launch (1 below 4 core nodes, 2 below 10, else 3).",
     )
-    tags: dict[str, str] = Field(default_factory=dict, description="Tags on the cluster (and its instances).")
+    tags: ResourceTags = Field(default_factory=dict, description="Tags on the cluster (and its instances).")
     session_manager: bool = Field(
         default=True,
         description="Reach the nodes' shells through AWS Systems Manager Session Manager, without SSH or inbound "

@@ -113,9 +113,13 @@ InstanceTypeName = Annotated[
 ]
 """An EC2 instance type name such as ``m7g.xlarge``, checked for shape (not for regional availability)."""
 
-NonNegativeInt = Annotated[int, Field(ge=0), SkipTokens]
-PositiveInt = Annotated[int, Field(ge=1), SkipTokens]
-"""Counts and capacities; a CDK number token passes unchecked."""
+INT32_MAX = 2**31 - 1
+"""botocore's EMR model types counts and capacities as ``Integer`` (32-bit signed): TargetOnDemandCapacity,
+WeightedCapacity, InstanceCount, ComputeLimits' units, ScalingConstraints. A larger value fails at deploy."""
+
+NonNegativeInt = Annotated[int, Field(ge=0, le=INT32_MAX), SkipTokens]
+PositiveInt = Annotated[int, Field(ge=1, le=INT32_MAX), SkipTokens]
+"""Counts and capacities (at most 2^31 - 1, EMR's 32-bit integers); a CDK number token passes unchecked."""
 
 _GRAVITON_FAMILY = re.compile(r"^[a-z]+[0-9]+g")
 
@@ -136,27 +140,3 @@ def vcpus_of(instance_type: str) -> int | None:
     if size.endswith("xlarge") and size[: -len("xlarge")].isdigit():
         return 4 * int(size[: -len("xlarge")])
     return None
-
-
-# What CloudFormation accepts as a tag: keys 1-128 characters, not starting with the reserved "aws:", values up to
-# 256; letters, digits, spaces and + - = . _ : / @ (EC2's rule, the strictest of the tagged services).
-_TAG_TEXT = re.compile(r"^[\w\s+\-=.:/@]*$")
-
-
-def _check_tags(tags: dict[str, str]) -> dict[str, str]:
-    for key, value in tags.items():
-        if not 1 <= len(key) <= 128 or not _TAG_TEXT.match(key) or key.lower().startswith("aws:"):
-            raise invalid(
-                f"tag key {key!r} is not a valid AWS tag key",
-                "use 1-128 letters, digits, spaces or + - = . _ : / @, not starting with the reserved 'aws:'",
-            )
-        if len(value) > 256 or not _TAG_TEXT.match(value):
-            raise invalid(
-                f"the value of tag {key!r} is not a valid AWS tag value",
-                "use up to 256 letters, digits, spaces or + - = . _ : / @",
-            )
-    return tags
-
-
-ResourceTags = Annotated[dict[str, str], AfterValidator(_check_tags)]
-"""Tags for the resources of a stack, checked as CloudFormation would check them at deploy time."""

@@ -6,20 +6,20 @@ its allowed values live here, once; the app, the tests and the settings referenc
 
 from __future__ import annotations
 
-import ipaddress
 import os
-import re
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from emr_platform.spec import aws_rules
+from emr_platform.spec.aws_rules import GlueSchedule, ResourceTags
 from emr_platform.spec.cluster import EmrClusterSpec
 from emr_platform.spec.configuration import zones_named
 from emr_platform.spec.errors import SettingsError
 from emr_platform.spec.loader import display, load_model
-from emr_platform.spec.model import ResourceTags, Spec, invalid
+from emr_platform.spec.model import Spec, invalid
 from emr_platform.spec.security import SecuritySpec
 from emr_platform.spec.transient import PLACEHOLDER_NAMES, TransientClusterSpec
 from emr_platform.spec.validation import every_problem
@@ -56,7 +56,7 @@ RETENTION_PERIODS = (
 _NAME = r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$"
 Name = Annotated[str, Field(pattern=_NAME)]
 AccountId = Annotated[str, Field(pattern=r"^[0-9]{12}$")]
-RegionName = Annotated[str, Field(pattern=r"^[a-z]{2}(-[a-z]+)+-[0-9]$")]
+RegionName = Annotated[str, Field(pattern=r"^[a-z]{2}(-[a-z]+)+-[0-9]$"), AfterValidator(aws_rules.check_region)]
 
 
 class ExistingVpcSettings(Spec):
@@ -75,15 +75,14 @@ class ExistingVpcSettings(Spec):
     @field_validator("vpc_cidr")
     @classmethod
     def _check_cidr(cls, value: str) -> str:
-        return _ipv4_network(value)
+        return aws_rules.check_vpc_cidr(value)
 
-
-def _ipv4_network(value: str) -> str:
-    try:
-        ipaddress.IPv4Network(value)
-    except ValueError:
-        raise invalid("not an IPv4 network in CIDR notation", "write it like 10.20.0.0/16") from None
-    return value
+    @field_validator("private_subnet_ids")
+    @classmethod
+    def _check_subnets(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if len(set(value)) != len(value):
+            raise invalid("a subnet is listed twice", "list one private subnet per availability zone, each once")
+        return value
 
 
 DEFAULT_INTERFACE_ENDPOINTS = (
@@ -111,7 +110,8 @@ class NetworkSettings(Spec):
     vpc_cidr: str = Field(default="10.0.0.0/16", description="CIDR of the new VPC. Default 10.0.0.0/16.")
     nat_gateways: Annotated[int, Field(ge=0, le=6)] = Field(
         default=0,
-        description="NAT gateways for outbound internet (package downloads). Default 0: private, endpoints only.",
+        description="NAT gateways for outbound internet. Default 0: private, endpoints only. Any other value fails: "
+        "the public subnets NAT needs never pass the PCI DSS rule pack every stack runs.",
     )
     interface_endpoints: tuple[Annotated[str, Field(pattern=r"^[a-z0-9.-]+$")], ...] = Field(
         default=DEFAULT_INTERFACE_ENDPOINTS,
@@ -124,7 +124,12 @@ class NetworkSettings(Spec):
     @field_validator("vpc_cidr")
     @classmethod
     def _check_cidr(cls, value: str) -> str:
-        return _ipv4_network(value)
+        return aws_rules.check_vpc_cidr(value)
+
+    @field_validator("nat_gateways")
+    @classmethod
+    def _check_nat(cls, value: int) -> int:
+        return aws_rules.check_passes_compliance(value)
 
     @field_validator("flow_logs_retention_days")
     @classmethod
@@ -174,7 +179,7 @@ class CatalogSettings(Spec):
     database_prefix: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,200}$")] | None = Field(
         default=None, description="Prefix of the Glue database names. Default `<platform_name>_<environment>`."
     )
-    crawler_schedule: Annotated[str, Field(pattern=r"^cron\(\S+( \S+){5}\)$")] | None = Field(
+    crawler_schedule: GlueSchedule | None = Field(
         default=None,
         description="When the zone crawlers run, a Glue cron expression such as `cron(0 3 * * ? *)`. Default: on "
         "demand only.",
@@ -324,6 +329,7 @@ class EnvironmentSettings(Spec):
         every_problem(
             (
                 self._check_zones,
+                self._check_aws_rules,
                 self._check_runtime_roles,
                 self._check_transient_names,
                 self._check_transient_placeholders,
@@ -374,13 +380,7 @@ class EnvironmentSettings(Spec):
 
     def _check_zones(self) -> None:
         """The availability zones are in the region, and an existing VPC has a private subnet in each."""
-        for index, zone in enumerate(self.availability_zones):
-            if not (zone.startswith(self.region) and re.fullmatch(r"[a-z]", zone[len(self.region) :])):
-                raise invalid(
-                    f"availability zone {zone!r} is not in region {self.region}",
-                    f"use zones of {self.region}, e.g. {self.region}a",
-                    at=("availability_zones", index),
-                )
+        aws_rules.check_zones(self.region, self.availability_zones)
         existing = self.network.existing_vpc
         if existing is not None and len(existing.private_subnet_ids) != len(self.availability_zones):
             raise invalid(
@@ -389,6 +389,39 @@ class EnvironmentSettings(Spec):
                 "give one private subnet per availability zone, in the same order",
                 at=("network", "existing_vpc", "private_subnet_ids"),
             )
+
+    def _check_aws_rules(self) -> None:
+        """What AWS would refuse at deploy: endpoint services, subnet space, reachable services, Glue names, names
+        that collide once normalized, and tag counts (emr_platform.spec.aws_rules cites each source)."""
+        network = self.network
+        aws_rules.check_interface_endpoints(network.interface_endpoints, self.region)
+        if network.existing_vpc is None:
+            aws_rules.check_subnets_fit(network.vpc_cidr, len(self.availability_zones), network.nat_gateways)
+            aws_rules.check_subnet_addresses(self)
+        aws_rules.check_reachability(self)
+        for zone in self.storage.data_zones:
+            at = ("catalog", "database_prefix") if self.catalog.database_prefix else ("platform_name",)
+            aws_rules.check_glue_database_name(f"{self.database_prefix}_{zone}", at=at)
+        names: dict[tuple[str | int, ...], str] = {("clusters", n): n for n in self.clusters}
+        names |= {("transient_clusters", n): n for n in self.transient_clusters if n not in self.clusters}
+        aws_rules.check_no_normalized_collisions(names, what="cluster")
+        for name, cluster in self.clusters.items():
+            aws_rules.check_tag_count(
+                self.tags,
+                cluster.tags,
+                added=aws_rules.TAGS_ADDED_TO_CLUSTERS,
+                at=("clusters", name, "tags"),
+                where=f"cluster {name!r}",
+            )
+        for name, transient in self.transient_clusters.items():
+            aws_rules.check_tag_count(
+                self.tags,
+                transient.cluster.tags,
+                added=aws_rules.TAGS_ADDED_TO_TRANSIENT_CLUSTERS,
+                at=("transient_clusters", name, "cluster", "tags"),
+                where=f"transient cluster {name!r}",
+            )
+        aws_rules.check_tag_count(self.tags, added=aws_rules.TAGS_ADDED_TO_CLUSTERS, at=("tags",), where="a subnet")
 
     def _check_runtime_roles(self) -> None:
         """Runtime roles need a release that has them (a later one with Lake Formation) on every cluster."""

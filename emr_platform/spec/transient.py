@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
+from emr_platform.spec.aws_rules import TRANSIENT_CLUSTER_NAME_MAX, EmrName, EventBridgeSchedule
 from emr_platform.spec.cluster import EmrClusterSpec
 from emr_platform.spec.model import Spec, invalid
 
@@ -28,7 +29,7 @@ class StepSpec(Spec):
     (``s3://<artifacts bucket>``), ``{logs}`` (the EMR log URI) and ``{sample_job}`` (the sample job's S3 URI).
     """
 
-    name: Annotated[str, Field(min_length=1, max_length=256)] = Field(description="The step's name.")
+    name: EmrName = Field(description="The step's name (1-256 characters, no control characters).")
     type: Literal["spark", "command"] = Field(
         default="spark",
         description="`spark`: `spark-submit --deploy-mode cluster <spark_options> <script> <args>`; `command`: "
@@ -81,10 +82,7 @@ class TransientClusterSpec(Spec):
 
     cluster: EmrClusterSpec = Field(description="The cluster, as under `clusters:`.")
     steps: tuple[StepSpec, ...] = Field(min_length=1, max_length=100, description="The steps, run in order.")
-    schedule: (
-        Annotated[str, Field(pattern=r"^(cron\(\S+( \S+){5}\)|rate\(\d+ (minute|minutes|hour|hours|day|days)\))$")]
-        | None
-    ) = Field(
+    schedule: EventBridgeSchedule | None = Field(
         default=None,
         description="When runs start, an EventBridge expression such as `cron(0 2 * * ? *)` (UTC) or "
         "`rate(6 hours)`. Default: on demand only.",
@@ -112,6 +110,14 @@ class TransientClusterSpec(Spec):
                 "a transient cluster stays up between its steps (the run adds them one by one)",
                 "remove keep_alive",
                 at=("cluster", "keep_alive"),
+            )
+        if cluster.name is not None and len(cluster.name) > TRANSIENT_CLUSTER_NAME_MAX:
+            # Each run names its cluster <name>-<execution name>, and an execution name takes up to 80 characters.
+            raise invalid(
+                f"a transient cluster's name is at most {TRANSIENT_CLUSTER_NAME_MAX} characters (each run appends "
+                f"'-<execution name>', up to 80, to EMR's 256), got {len(cluster.name)}",
+                f"shorten cluster.name to {TRANSIENT_CLUSTER_NAME_MAX} characters",
+                at=("cluster", "name"),
             )
         if cluster.idle_timeout_minutes is None:
             raise invalid(
