@@ -86,7 +86,15 @@ CORPUS_COUNTS: Counter[str] = Counter()
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     if CORPUS_COUNTS:
-        counts = {k: 0 for k in ("rejected", "accepted", "synthesized clean", "accepted but invalid", "traceback")}
+        outcomes = (
+            "rejected",
+            "accepted",
+            "synthesized clean",
+            "accepted but invalid",
+            "traceback",
+            "stacks synthesized",
+        )
+        counts = dict.fromkeys(outcomes, 0)
         counts.update(CORPUS_COUNTS)
         terminalreporter.write_line(
             "corpus of mistakes: " + ", ".join(f"{count} {outcome}" for outcome, count in counts.items())

@@ -29,7 +29,7 @@ DEV_TEXT = (CONFIG_DIR / "dev.yaml").read_text(encoding="utf-8")
 MAX_MESSAGE = 600
 """No line of an error is longer, whatever the input (the value shown is cut)."""
 
-_WHERE = re.compile(r"^dev\.yaml(?::\d+)?: (?P<field>[^:]*?)(?:: |$)")
+_WHERE = re.compile(r"^dev\.yaml(?::\d+)?: (?P<field>.*?)(?:: |$)")
 
 
 @dataclass
@@ -42,7 +42,8 @@ class Case:
     where: str | None = None
     says: str | None = None
     accept: bool = False
-    paths: list[str] = field(default_factory=list)
+    changes: dict[str, Any] = field(default_factory=dict)
+    """A generated case's change to dev.yaml (path -> value): accepted ones are synthesized together."""
 
 
 def _set(data: Any, dotted: str, value: Any) -> None:
@@ -75,7 +76,9 @@ def _hand_written() -> list[Case]:
         else:
             text = str(raw["file"]).encode(raw.get("encoding", "utf-8"))
         name = f"{index:02d}-{raw['class']}"
-        cases.append(Case(name, raw["class"], text, raw.get("field"), raw.get("says"), bool(raw.get("accept")), []))
+        changes = dict(raw.get("set", {}))
+        kind, where, says, accept = raw["class"], raw.get("field"), raw.get("says"), bool(raw.get("accept"))
+        cases.append(Case(name, kind, text, where, says, accept, changes=changes))
     return cases
 
 
@@ -104,7 +107,8 @@ def _generated() -> list[Case]:
         else:
             continue
         for i, bad in enumerate(hostile):
-            cases.append(Case(f"gen-{path}-{i}", "generated", _dev_with({path: bad}), where=path, paths=[path]))
+            change = {path: bad}
+            cases.append(Case(f"gen-{path}-{i}", "generated", _dev_with(change), where=path, changes=change))
     return cases
 
 
@@ -115,7 +119,7 @@ ALL_CASES = _hand_written() + _generated()
 class Outcomes:
     """What happened to every case; filled by the per-case test, checked by the last one."""
 
-    accepted: dict[str, EnvironmentSettings] = field(default_factory=dict)
+    accepted: dict[str, Case] = field(default_factory=dict)
     counts: Counter[str] = field(default_factory=Counter)
 
 
@@ -161,8 +165,45 @@ def test_a_mistake_is_rejected_on_its_field_or_is_valid(case: Case, tmp_path: Pa
     except Exception as error:  # anything else is a traceback a user would see
         CORPUS_COUNTS["traceback"] += 1
         raise AssertionError(f"traceback: {type(error).__name__}: {str(error)[:300]}") from error
-    OUTCOMES.accepted[case.name] = settings
+    assert isinstance(settings, EnvironmentSettings)
+    # A hand-written mistake states the field it must be rejected on: accepting it is a regression.
+    assert case.kind == "generated" or case.accept, f"accepted, expected a rejection on {case.where}"
+    OUTCOMES.accepted[case.name] = case
     CORPUS_COUNTS["accepted"] += 1
+
+
+def _to_synthesize(accepted: dict[str, Case], tmp_path: Path) -> dict[str, tuple[list[str], EnvironmentSettings]]:
+    """The settings to synthesize: accepted cases merged into as few files as stay valid (a case joins the first
+    file whose changes touch none of its paths and that validates with it), so that a few stacks cover them all;
+    a case that edits the text itself is synthesized alone."""
+    groups: list[tuple[dict[str, Any], list[Case], EnvironmentSettings]] = []
+    alone: list[Case] = []
+    for case in accepted.values():
+        if not case.changes:
+            alone.append(case)
+            continue
+        for index, (changes, cases, _) in enumerate(groups):
+            if any(p == q or p.startswith(f"{q}.") or q.startswith(f"{p}.") for p in case.changes for q in changes):
+                continue
+            candidate = {**changes, **case.changes}
+            try:
+                settings = _valid(tmp_path / f"try-{case.name}-{index}", _dev_with(candidate))
+            except EmrPlatformError:  # valid alone, not together with this file's changes
+                continue
+            groups[index] = (candidate, [*cases, case], settings)
+            break
+        else:
+            groups.append((dict(case.changes), [case], _valid(tmp_path / f"group-{case.name}", case.text)))
+    result = {f"merged-{i}": ([c.name for c in cases], settings) for i, (_, cases, settings) in enumerate(groups)}
+    for case in alone:
+        result[case.name] = ([case.name], _valid(tmp_path / case.name, case.text))
+    return result
+
+
+def _valid(folder: Path, text: bytes) -> EnvironmentSettings:
+    folder.mkdir(parents=True)
+    (folder / "dev.yaml").write_bytes(text)
+    return load_settings("dev", folder)
 
 
 def test_every_accepted_case_synthesizes_clean_and_passes_the_catalog(
@@ -172,7 +213,8 @@ def test_every_accepted_case_synthesizes_clean_and_passes_the_catalog(
     if not accepted:
         pytest.fail("no case was accepted: run the whole module (the accepted cases come from the per-case test)")
     app = App(context=context, outdir=str(tmp_path / "cdk.out"))
-    stacks = {name: EmrPlatformStack(app, f"case-{i}", settings=s) for i, (name, s) in enumerate(accepted.items())}
+    groups = _to_synthesize(accepted, tmp_path)
+    stacks = {key: EmrPlatformStack(app, f"case-{i}", settings=s) for i, (key, (_, s)) in enumerate(groups.items())}
     add_compliance_checks(app)
     failures: list[str] = []
     try:
@@ -186,7 +228,11 @@ def test_every_accepted_case_synthesizes_clean_and_passes_the_catalog(
         path = tmp_path / "cdk.out" / f"{stack.artifact_id}.template.json"
         if path.is_file():
             failures += [f"{name}: {v}" for v in template_violations(json.loads(path.read_text()), stack.region)]
-    invalid = {f.split(":")[0] for f in failures}
-    CORPUS_COUNTS["accepted but invalid"] = len(invalid)
-    CORPUS_COUNTS["synthesized clean"] = len(accepted) - len(invalid)
-    assert failures == [], "\n".join(failures[:20])
+    keys = list(groups)
+    named = {int(n) for failure in failures for n in re.findall(r"\bcase-(\d+)\b", failure)}
+    invalid = {keys[n] for n in named} | {f.split(":")[0] for f in failures if f.split(":")[0] in groups}
+    CORPUS_COUNTS["accepted but invalid"] = sum(len(groups[k][0]) for k in invalid) or len(failures)
+    CORPUS_COUNTS["synthesized clean"] = len(accepted) - CORPUS_COUNTS["accepted but invalid"]
+    CORPUS_COUNTS["stacks synthesized"] = len(stacks)
+    cases = {k: groups[k][0] for k in sorted(invalid)}
+    assert failures == [], f"cases {cases}:\n" + "\n".join(failures[:20])

@@ -430,13 +430,16 @@ class EmrClusterBase(PlatformConstruct):
     ) -> iam.Grant:
         """Use the Glue Data Catalog as the Hive, Spark, Presto and Trino metastore, and grant access to it.
 
-        Adds ``hive-site`` and ``spark-hive-site`` (and the Presto / Trino Hive connector settings when those
-        applications are installed) and grants the instance role read (``read_only``) or read-write access to
+        Adds ``hive-site`` and ``spark-hive-site`` (those the release accepts: emr-spark-* has no Hive), the Presto /
+        Trino Hive connector settings when those applications are installed, and grants the instance role read (``read_only``) or read-write access to
         the catalog databases of ``zones`` (default all).
         """
         factory: dict[str, PropertyValue] = {"hive.metastore.client.factory.class": GLUE_HIVE_CLIENT_FACTORY}
-        self.add_configuration(ConfigurationSpec(classification="hive-site", properties=factory))
-        self.add_configuration(ConfigurationSpec(classification="spark-hive-site", properties=factory))
+        release = self.spec.release
+        for classification in ("hive-site", "spark-hive-site"):
+            # emr-spark-8.x has no Hive: its release accepts spark-hive-site only (the catalog's classifications).
+            if release is None or classification in release.record.classifications:
+                self.add_configuration(ConfigurationSpec(classification=classification, properties=factory))
         if self.spec.has_application("Trino"):
             self.add_configuration(
                 ConfigurationSpec(classification="trino-connector-hive", properties={"hive.metastore": "glue"})

@@ -169,6 +169,14 @@ def check_tags(tags: dict[str, str]) -> dict[str, str]:
                 "use up to 256 letters, digits, spaces or _ . : / = + - @",
                 at=(key,),
             )
+        if value == "":
+            # The stack's tags reach every resource, and CloudFormation's schemas of AWS::CloudWatch::Alarm and
+            # AWS::CloudWatch::Dashboard (cfn-lint's copies) give Tags.Value a minLength of 1.
+            raise invalid(
+                f"the value of tag {key!r} is empty, which CloudWatch alarms and dashboards refuse",
+                "give the tag a value (or remove it)",
+                at=(key,),
+            )
         if key.lower() in seen:
             raise invalid(
                 f"tag keys {seen[key.lower()]!r} and {key!r} differ only by case, which IAM refuses on one role",
