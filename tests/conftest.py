@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -84,7 +86,33 @@ CORPUS_COUNTS: Counter[str] = Counter()
 """Outcomes of tests/test_corpus.py (rejected, accepted, synthesized clean, accepted but invalid, traceback)."""
 
 
+_COUNTS_DIR = PROJECT / ".pytest_cache" / "emr-platform-counts"
+"""Where each xdist worker leaves its counts for the controller's summary (workers print nothing themselves)."""
+
+
+def pytest_sessionstart(session: Any) -> None:
+    if not hasattr(session.config, "workerinput"):  # the controller (or a run without xdist): start afresh
+        shutil.rmtree(_COUNTS_DIR, ignore_errors=True)
+
+
+def pytest_sessionfinish(session: Any) -> None:
+    worker = getattr(session.config, "workerinput", None)
+    if worker is not None and (CORPUS_COUNTS or PROPERTY_CASES["generated"]):
+        _COUNTS_DIR.mkdir(parents=True, exist_ok=True)
+        counts = {"corpus": dict(CORPUS_COUNTS), "property": PROPERTY_CASES}
+        (_COUNTS_DIR / f"{worker['workerid']}.json").write_text(json.dumps(counts), encoding="utf-8")
+
+
+def _gather_worker_counts() -> None:
+    for path in sorted(_COUNTS_DIR.glob("*.json")):
+        counts = json.loads(path.read_text(encoding="utf-8"))
+        CORPUS_COUNTS.update(counts["corpus"])
+        for key, value in counts["property"].items():
+            PROPERTY_CASES[key] += value
+
+
 def pytest_terminal_summary(terminalreporter: Any) -> None:
+    _gather_worker_counts()
     if CORPUS_COUNTS:
         outcomes = (
             "rejected",
