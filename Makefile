@@ -18,7 +18,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 CDK := cdk --no-notices
 ENV ?=
 
-.PHONY: help setup dist catalog refresh-catalog synth synth-pipeline guard guard-accept diagram docs test lint unit e2e bench diff deploy deploy-pipeline clean
+.PHONY: help setup dist catalog refresh-catalog synth synth-pipeline guard guard-base guard-accept diagram docs test lint unit e2e bench diff deploy deploy-pipeline clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 12
@@ -61,6 +61,17 @@ synth-pipeline: setup  ## synthesize the GitOps pipeline of config/pipeline.yaml
 
 guard: synth  ## name every change that would replace or delete a resource against baseline/ (exit 1 if any)
 	$(PY) -m emr_platform.tools.guard cdk.out baseline
+
+# The base branch synthesized in a worktree of its own with this checkout's venv and CLI, so that the guard
+# compares two real syntheses: an accepted (or hand-edited) baseline cannot hide a change from a pull request.
+BASE ?= origin/main
+guard-base: synth  ## compare this synthesis with the base branch's (BASE=origin/main); every verdict needs an entry in guard-acknowledgements.yaml
+	rm -rf base.out && git worktree remove --force .guard-base 2>/dev/null || true
+	git worktree add --detach .guard-base $(BASE)
+	ln -s $(CURDIR)/.venv .guard-base/.venv && ln -s $(CURDIR)/node_modules .guard-base/node_modules
+	cd .guard-base && $(CDK) synth --quiet -o $(CURDIR)/base.out >/dev/null
+	git worktree remove --force .guard-base
+	$(PY) -m emr_platform.tools.guard cdk.out --base base.out --report guard-report.md
 
 guard-accept: synth  ## make this synthesis the baseline (commit baseline/ with the change that needs it)
 	$(PY) -m emr_platform.tools.guard cdk.out baseline --accept
@@ -115,4 +126,4 @@ dist: setup  ## build the wheel and sdist into dist/ (what a platform team insta
 	$(PY) -m build --no-isolation --outdir dist .
 
 clean:  ## remove generated files (keeps the venvs and node_modules)
-	rm -rf cdk.out dist .pytest_cache .mypy_cache .ruff_cache
+	rm -rf cdk.out base.out guard-report.md dist .pytest_cache .mypy_cache .ruff_cache

@@ -35,6 +35,7 @@ from emr_platform.spec.errors import PropError, SettingsError
 from emr_platform.spec.settings import load_settings
 from emr_platform.spec.transient import TransientClusterSpec
 from emr_platform.tools.guard import compare, replacing_properties
+from emr_platform.tools.replacement import fleet_in_place, group_in_place
 from emr_platform.tools.summary import summarize
 
 from .conftest import PROJECT, Synthesized
@@ -166,12 +167,21 @@ def _first(template: dict[str, Any], kind: str) -> str:
 def test_the_guard_sample_is_what_the_guard_prints() -> None:
     prod = _baseline("prod")
     release = copy.deepcopy(prod)
-    release["Resources"][_first(release, "AWS::EMR::Cluster")]["Properties"]["ReleaseLabel"] = "emr-7.12.0"
+    release["Resources"][_first(release, "AWS::EMR::Cluster")]["Properties"]["ReleaseLabel"] = "emr-7.14.0"
+    staging = _baseline("staging")
+    secured = copy.deepcopy(staging)
+    config = secured["Resources"][_first(secured, "AWS::EMR::SecurityConfiguration")]["Properties"]
+    config["SecurityConfiguration"]["InstanceMetadataServiceConfiguration"] = {}
     dev = _baseline("dev")
     renamed = copy.deepcopy(dev)
     bucket = _first(renamed, "AWS::S3::Bucket")
     renamed["Resources"][f"{bucket}Renamed"] = renamed["Resources"].pop(bucket)
-    printed = "\n".join(str(c) for c in [*compare("prod", prod, release), *compare("dev", dev, renamed)])
+    verdicts = [
+        *compare("emr-platform-prod", prod, release),
+        *compare("emr-platform-staging", staging, secured),
+        *compare("emr-platform-dev", dev, renamed),
+    ]
+    printed = "\n".join(str(v) for v in verdicts)
     [(page, sample)] = _samples("guard")
     assert sample == printed, f"{_rel(page)}: the guard sample differs from:\n{printed}"
 
@@ -468,13 +478,19 @@ def test_the_replacement_lists_in_safe_changes_match_the_schemas() -> None:
         *("PlacementGroupConfigs", "KerberosAttributes", "ServiceRole", "JobFlowRole", "LogUri"),
         *("LogEncryptionKmsKeyId", "Name", "Instances/Ec2SubnetId", "Instances/Ec2SubnetIds"),
         *("Instances/EmrManagedMasterSecurityGroup", "Instances/EmrManagedSlaveSecurityGroup"),
-        *("Instances/ServiceAccessSecurityGroup", "Instances/MasterInstanceFleet", "Instances/CoreInstanceFleet"),
-        *("Instances/MasterInstanceGroup", "Instances/CoreInstanceGroup"),
+        *("Instances/ServiceAccessSecurityGroup",),
     }
     in_place = {
         *("ManagedScalingPolicy", "Instances/TaskInstanceFleets", "Instances/TaskInstanceGroups"),
         *("AutoTerminationPolicy", "StepConcurrencyLevel", "Instances/TerminationProtected", "Tags"),
+        *("Instances/MasterInstanceFleet", "Instances/CoreInstanceFleet"),  # decided part by part (below)
     }
     assert replaces <= cluster
     assert not in_place & cluster
+    assert {"TargetOnDemandCapacity", "TargetSpotCapacity", "ResizeSpecifications", "InstanceTypeConfigs"} <= (
+        fleet_in_place()
+    )
+    assert not {"Name", "LaunchSpecifications"} & fleet_in_place()
+    assert {"InstanceCount", "Configurations", "AutoScalingPolicy"} <= group_in_place()
+    assert not {"InstanceType", "Market", "EbsConfiguration"} & group_in_place()
     assert "/properties/SecurityConfiguration" in replacing_properties("AWS::EMR::SecurityConfiguration")

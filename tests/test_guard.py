@@ -4,12 +4,23 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
-from emr_platform.tools.guard import STATEFUL_IDS, compare, main, replacing_properties, stack_templates, stateful_ids
+from emr_platform.tools.guard import (
+    STATEFUL_IDS,
+    Verdict,
+    compare,
+    main,
+    replacing_properties,
+    stack_templates,
+    stateful_ids,
+)
+from emr_platform.tools.replacement import fleet_in_place
 
 from .conftest import PROJECT, Synthesized
 
@@ -63,33 +74,155 @@ def test_replacing_properties_come_from_the_resource_schemas() -> None:
     assert "/properties/ManagedScalingPolicy" not in cluster, "managed scaling updates in place"
 
 
-def test_the_guard_names_a_release_change_in_plain_words() -> None:
+def _edited(name: str, edit: Any) -> list[Verdict]:
+    before = _template(name)
+    after = copy.deepcopy(before)
+    edit(after)
+    return compare(f"emr-platform-{name}", before, after)
+
+
+def _cluster(template: dict[str, Any]) -> dict[str, Any]:
+    properties: dict[str, Any] = template["Resources"][_of_type(template, "AWS::EMR::Cluster")]["Properties"]
+    return properties
+
+
+def test_a_release_change_is_named_in_the_settings_words_with_what_is_at_risk() -> None:
+    def edit(t: dict[str, Any]) -> None:
+        _cluster(t)["ReleaseLabel"] = "emr-7.14.0"
+        _cluster(t)["ManagedScalingPolicy"]["ComputeLimits"]["MaximumCapacityUnits"] = 200  # in place: not named
+
+    [verdict] = _edited("prod", edit)
+    text = str(verdict)
+    assert text.startswith("emr-platform-prod: config/prod.yaml: clusters.analytics: release_label\n")
+    assert "REPLACE the cluster" in text and "HDFS data, running steps and the state of cluster analytics" in text
+    assert f"Acknowledge with: {verdict.id}" in text and verdict.action == "replace"
+
+
+def test_a_security_configuration_change_replaces_every_cluster_that_refers_to_it() -> None:
+    def edit(t: dict[str, Any]) -> None:
+        config = _of_type(t, "AWS::EMR::SecurityConfiguration")
+        t["Resources"][config]["Properties"]["SecurityConfiguration"]["InstanceMetadataServiceConfiguration"] = {}
+
+    [verdict] = _edited("staging", edit)
+    assert verdict.setting == "config/staging.yaml: security"
+    assert any(f.startswith("the cluster analytics (") for f in verdict.followers)
+    assert "cluster analytics" in verdict.at_risk
+
+
+def test_a_vpc_change_follows_the_graph_to_subnets_groups_endpoints_and_the_cluster() -> None:
+    [verdict] = _edited(
+        "prod", lambda t: t["Resources"][_of_type(t, "AWS::EC2::VPC")]["Properties"].update(CidrBlock="10.99.0.0/16")
+    )
+    assert verdict.setting.endswith("network: network.vpc_cidr")
+    followers = " ".join(verdict.followers)
+    assert "the cluster analytics" in followers and "AWS::EC2::Subnet" in followers
+    assert "AWS::EC2::SecurityGroup" in followers and "AWS::EC2::VPCEndpoint" in followers
+
+
+def test_fleet_changes_emr_makes_in_place_replace_nothing() -> None:
+    def edit(t: dict[str, Any]) -> None:
+        instances = _cluster(t)["Instances"]
+        instances["CoreInstanceFleet"]["TargetOnDemandCapacity"] = 9  # ModifyInstanceFleet takes capacities
+        instances["CoreInstanceFleet"]["InstanceTypeConfigs"][0]["WeightedCapacity"] = 3  # and instance types
+        instances["TaskInstanceFleets"][0]["TargetSpotCapacity"] = 40
+
+    assert _edited("prod", edit) == []
+    assert {"TargetOnDemandCapacity", "InstanceTypeConfigs", "ResizeSpecifications"} <= fleet_in_place()
+
+
+@pytest.mark.parametrize(
+    ("edit", "cause"),
+    [
+        (
+            lambda t: _cluster(t)["Instances"]["TaskInstanceFleets"][0].update(
+                LaunchSpecifications={
+                    "SpotSpecification": {"TimeoutAction": "TERMINATE_CLUSTER", "TimeoutDurationMinutes": 5}
+                }
+            ),
+            "Instances/TaskInstanceFleets/spot-task/LaunchSpecifications",
+        ),
+        (
+            lambda t: _cluster(t)["Instances"].update(TaskInstanceFleets=[]),
+            "Instances/TaskInstanceFleets/spot-task (removed)",
+        ),
+        (
+            lambda t: _cluster(t)["Instances"]["CoreInstanceFleet"].update(Name="other"),
+            "Instances/CoreInstanceFleet/Name",
+        ),
+    ],
+)
+def test_fleet_changes_emr_cannot_make_in_place_replace_the_cluster(edit: Any, cause: str) -> None:
+    [verdict] = _edited("prod", edit)
+    assert verdict.action == "replace" and verdict.cause == cause and "instance_fleets" in verdict.setting
+
+
+def test_a_retained_bucket_that_disappears_is_reported_orphaned_not_deleted() -> None:
+    def edit(t: dict[str, Any]) -> None:
+        bucket = _of_type(t, "AWS::S3::Bucket")
+        t["Resources"][f"{bucket}Renamed"] = t["Resources"].pop(bucket)
+
+    [verdict] = _edited("prod", edit)
+    text = str(verdict)
+    assert verdict.action == "orphan" and "KEEP it with its data (DeletionPolicy Retain)" in text
+    assert "overrideLogicalId" in text and "DELETE" not in text
+
+
+def test_a_replaced_retained_bucket_is_kept_and_orphaned_and_a_new_empty_one_made() -> None:
+    def edit(t: dict[str, Any]) -> None:
+        t["Resources"][_of_type(t, "AWS::S3::Bucket")]["Properties"]["BucketName"] = "a-new-name"  # createOnly
+
+    [verdict] = _edited("prod", edit)
+    assert verdict.action == "orphan" and "the new one starts empty" in str(verdict)
+
+
+def test_turning_retention_off_is_reported_as_data_loss_enabled() -> None:
+    def edit(t: dict[str, Any]) -> None:
+        for resource in t["Resources"].values():
+            if resource["Type"] in {"AWS::S3::Bucket", "AWS::KMS::Key"}:
+                resource["DeletionPolicy"] = resource["UpdateReplacePolicy"] = "Delete"
+
+    verdicts = _edited("prod", edit)
+    assert {v.action for v in verdicts} == {"destroy-enabled"}
+    assert {v.resource_type for v in verdicts} == {"AWS::S3::Bucket", "AWS::KMS::Key"}
+    assert all("DELETES it with its data" in str(v) for v in verdicts)
+
+
+def test_shorter_expiry_and_retention_are_reported_with_the_days() -> None:
+    def edit(t: dict[str, Any]) -> None:
+        for resource in t["Resources"].values():
+            if resource["Type"] == "AWS::S3::Bucket":
+                for rule in resource["Properties"].get("LifecycleConfiguration", {}).get("Rules", []):
+                    if "NoncurrentVersionExpiration" in rule:
+                        rule["NoncurrentVersionExpiration"]["NoncurrentDays"] = 1
+            if resource["Type"] == "AWS::Logs::LogGroup":
+                resource["Properties"]["RetentionInDays"] = 1
+
+    verdicts = _edited("prod", edit)
+    assert verdicts and {v.action for v in verdicts} == {"expiry"}
+    assert any("noncurrent versions older than 1 days" in str(v) for v in verdicts)
+    assert any(v.resource_type == "AWS::Logs::LogGroup" and "log events older than 1 days" in str(v) for v in verdicts)
+
+
+def test_renaming_a_glue_database_is_reported_as_a_failing_update() -> None:
+    def edit(t: dict[str, Any]) -> None:
+        t["Resources"][_of_type(t, "AWS::Glue::Database")]["Properties"]["DatabaseInput"]["Name"] = "renamed"
+
+    [verdict] = _edited("prod", edit)
+    assert verdict.action == "fail" and "Glue cannot rename a database" in str(verdict)
+
+
+def test_replacing_a_resource_whose_custom_name_stays_fails() -> None:
+    def edit(t: dict[str, Any]) -> None:
+        config = _of_type(t, "AWS::EMR::SecurityConfiguration")
+        t["Resources"][config]["Properties"]["Name"] = "fixed-name"
+        t["Resources"][config]["Properties"]["SecurityConfiguration"]["X"] = {}
+
     before = _template("prod")
+    before["Resources"][_of_type(before, "AWS::EMR::SecurityConfiguration")]["Properties"]["Name"] = "fixed-name"
     after = copy.deepcopy(before)
-    cluster = _of_type(after, "AWS::EMR::Cluster")
-    after["Resources"][cluster]["Properties"]["ReleaseLabel"] = "emr-7.12.0"
-    after["Resources"][cluster]["Properties"]["ManagedScalingPolicy"]["ComputeLimits"]["MaximumCapacityUnits"] = 200
-    [change] = compare("prod", before, after)
-    assert str(change) == f"prod: changing `release_label` replaces the cluster ({cluster})"
-
-
-def test_the_guard_names_a_security_configuration_change() -> None:
-    before = _template("staging")
-    after = copy.deepcopy(before)
-    config = _of_type(after, "AWS::EMR::SecurityConfiguration")
-    after["Resources"][config]["Properties"]["SecurityConfiguration"]["InstanceMetadataServiceConfiguration"] = {}
-    [change] = compare("staging", before, after)
-    assert "changing `security` replaces the security configuration (and so every cluster using it)" in str(change)
-
-
-def test_the_guard_names_a_lost_bucket_and_how_to_keep_it() -> None:
-    before = _template("dev")
-    after = copy.deepcopy(before)
-    bucket = _of_type(after, "AWS::S3::Bucket")
-    after["Resources"][f"{bucket}Renamed"] = after["Resources"].pop(bucket)
-    [change] = compare("dev", before, after)
-    assert f"dev: {bucket} (AWS::S3::Bucket) is no longer in the template" in str(change)
-    assert "delete the bucket and its data" in str(change) and "overrideLogicalId" in str(change)
+    edit(after)
+    [verdict] = compare("emr-platform-prod", before, after)
+    assert verdict.action == "fail" and "cannot replace a resource with a custom name" in str(verdict)
 
 
 @pytest.mark.parametrize("accepting", [False, True])
@@ -136,3 +269,38 @@ def test_every_stack_stays_within_cloudformation_limits(synthesized: Synthesized
         )
         assert size < MAX_TEMPLATE_BYTES, f"{name}'s template is {size} bytes, over CloudFormation's 1 MiB"
         assert len(template.get("Outputs", {})) < MAX_OUTPUTS, f"{name} has too many outputs"
+
+
+def _assembly(folder: Path, templates: dict[str, dict[str, Any]]) -> Path:
+    folder.mkdir()
+    artifacts = {}
+    for name, template in templates.items():
+        (folder / f"{name}.template.json").write_text(json.dumps(template), encoding="utf-8")
+        artifacts[name] = {"type": "aws:cloudformation:stack", "properties": {"templateFile": f"{name}.template.json"}}
+    (folder / "manifest.json").write_text(json.dumps({"artifacts": artifacts}), encoding="utf-8")
+    return folder
+
+
+def test_a_pull_request_is_compared_with_its_base_and_needs_a_committed_acknowledgement(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    prod, dev = _template("prod"), _template("dev")
+    head = copy.deepcopy(prod)
+    _cluster(head)["ReleaseLabel"] = "emr-7.14.0"
+    base = _assembly(tmp_path / "base.out", {"emr-platform-prod": prod, "emr-platform-dev": dev})
+    assembly = _assembly(tmp_path / "cdk.out", {"emr-platform-prod": head})
+    acks, report = tmp_path / "guard-acknowledgements.yaml", tmp_path / "report.md"
+    args = [str(assembly), "--base", str(base), "--acknowledgements", str(acks), "--report", str(report)]
+    assert main(args) == 1  # an accepted baseline plays no part: the base branch's synthesis is the reference
+    out = capsys.readouterr().out
+    assert "emr-platform-dev: " in out and "no longer synthesized" in out  # the stack that disappears
+    ids = re.findall(r"Acknowledge with: (\S+)", out)
+    assert len(ids) == 2 and "| **no** |" in report.read_text(encoding="utf-8")
+    acks.write_text(yaml.safe_dump([{"id": i, "reason": "agreed with the data team, ticket DATA-42"} for i in ids]))
+    assert main(args) == 0
+    assert "yes: agreed with the data team" in report.read_text(encoding="utf-8")
+    _cluster(head)["ReleaseLabel"] = "emr-7.13.1"  # another change: the old acknowledgement does not cover it
+    (assembly / "emr-platform-prod.template.json").write_text(json.dumps(head), encoding="utf-8")
+    assert main(args) == 1
+    acks.write_text(yaml.safe_dump([{"id": ids[0], "reason": "ok"}]))
+    assert main(args) == 2 and "reason" in capsys.readouterr().err

@@ -189,9 +189,10 @@ def test_the_guard_names_what_moving_a_hand_deployed_environment_into_the_pipeli
     which gains the stage. The guard, run on a stage's assembly against the hand-deployed baseline, names them all,
     and nothing stateful is among them."""
     for stage in SETTINGS.stages:
-        changes = guard.check(pipeline[0] / f"assembly-emr-platform-pipeline-{stage.environment}", PROJECT / "baseline")
+        stage_assembly = pipeline[0] / f"assembly-emr-platform-pipeline-{stage.environment}"
+        changes = guard.check(stage_assembly, PROJECT / "baseline", missing_stacks=False)
         assert {c.stack for c in changes} == {f"emr-platform-{stage.environment}"}
-        assert {c.what for c in changes} == {"removed"}
+        assert {c.cause for c in changes} == {"removed"} and {c.action for c in changes} == {"delete"}
         types = {c.resource_type for c in changes}
         assert types <= {"AWS::EC2::SecurityGroupIngress", "AWS::EC2::SecurityGroupEgress", "AWS::Lambda::Permission"}
         assert not types & STATEFUL_TYPES

@@ -35,7 +35,7 @@ def _steps() -> list[dict[str, Any]]:
 
 def _make_step(target: str) -> tuple[int, dict[str, Any]]:
     """The position and the step that runs ``make ... <target>``."""
-    pattern = re.compile(rf"^\s*make\b[^|;&\n]*\s{re.escape(target)}\b", re.MULTILINE)
+    pattern = re.compile(rf"^\s*make\b[^|;&\n]*\s{re.escape(target)}(?![\w-])", re.MULTILINE)
     found = [(i, step) for i, step in enumerate(_steps()) if pattern.search(step.get("run", ""))]
     assert len(found) == 1, f"expected one step running `make {target}`, found {len(found)}"
     return found[0]
@@ -79,6 +79,19 @@ def test_a_failing_guard_fails_the_job_and_still_writes_its_report() -> None:
     assert step.get("continue-on-error") is not True
 
 
+def test_a_pull_request_is_guarded_against_its_base_branch_with_a_summary() -> None:
+    position, step = _make_step("guard-base")
+    assert position > _make_step("guard")[0]
+    assert step["if"] == "github.event_name == 'pull_request'"
+    assert "${{" not in step["run"], "the base ref reaches the script through env only (no injection)"
+    assert step["env"]["BASE_REF"] == "${{ github.base_ref }}" and "GITHUB_STEP_SUMMARY" in step["run"]
+    checkout = next(s for s in _steps() if str(s.get("uses", "")).startswith("actions/checkout@"))
+    assert checkout["with"]["fetch-depth"] == 0, "the base branch must be in the clone"
+    assert any(
+        ("guard-base" in line and "--base base.out" in line) or "--base" in line for line in _dry_run("guard-base")
+    )
+
+
 def test_workflow_uploads_cdk_out_and_the_guard_report_always() -> None:
     uploads = [s for s in _steps() if str(s.get("uses", "")).startswith("actions/upload-artifact@")]
     assert len(uploads) == 1
@@ -86,7 +99,7 @@ def test_workflow_uploads_cdk_out_and_the_guard_report_always() -> None:
     condition = str(upload.get("if", "")).strip()
     assert re.fullmatch(r"(\$\{\{\s*)?always\(\)(\s*\}\})?", condition), f"upload on failure too, not if: {condition!r}"
     paths = {line.strip().rstrip("/") for line in upload["with"]["path"].splitlines() if line.strip()}
-    assert {"cdk.out", "guard-report.txt"} <= paths
+    assert {"cdk.out", "guard-report.txt", "guard-report.md"} <= paths
 
 
 def test_workflow_is_read_only_and_uses_no_credentials() -> None:

@@ -1,175 +1,43 @@
-"""Replacement guard: which changes against a baseline would make CloudFormation replace (or delete) a resource.
+"""Replacement guard: what CloudFormation would replace, delete, orphan or refuse, before anyone deploys.
 
-``python -m emr_platform.tools.guard cdk.out baseline`` (``make guard``) compares each stack template of a synthesis with
-the committed baseline of the same name, and names, in plain words per environment, every change to a property
-that CloudFormation can only apply by replacing the resource, and every resource that would disappear. It exits
-1 while there are any, so that a replacement is always a deliberate act: ``make guard-accept`` makes the current
-synthesis the new baseline.
+Two ways to run it:
 
-Which properties replace a resource comes from the CloudFormation resource schemas that cfn-lint ships
-(``createOnlyProperties``). The EMR cluster's schema does not list the parts of ``Instances`` that replace it;
-those come from :data:`SCHEMA_GAPS` (the EMR documentation of ``JobFlowInstancesConfig``).
+- ``python -m emr_platform.tools.guard cdk.out baseline`` (``make guard``) compares each stack of a synthesis with
+  the committed baseline of the same name; ``--accept`` (``make guard-accept``) makes the synthesis the baseline.
+- ``python -m emr_platform.tools.guard cdk.out --base base.out`` compares a pull request's synthesis with its
+  base branch's (the pull-request workflow does this), so that a regenerated baseline cannot hide a change. Each
+  verdict must then be acknowledged in ``guard-acknowledgements.yaml``, committed with the change: a list of
+  ``{id: <the ID the report prints>, reason: <why it is safe>}``. ``--report FILE`` writes the report as Markdown
+  (the job summary).
+
+Each verdict is one root cause in the settings' words: the setting that changed (file and field), what
+CloudFormation will do, what is replaced with it, and what is at risk. The engine is
+:mod:`emr_platform.tools.replacement` (the resource graph and the rules, with their sources).
 """
 
 from __future__ import annotations
 
-import importlib.util
+import argparse
 import json
 import shutil
 import sys
-from dataclasses import dataclass
-from functools import cache
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from emr_platform.tools.assembly import AssemblyError, load_manifest, stack_artifacts
+from emr_platform.tools.replacement import STATEFUL_TYPES, create_only, digest
+from emr_platform.tools.verdicts import Verdict, compare
 
-STATEFUL_TYPES = frozenset(
-    {
-        "AWS::S3::Bucket",
-        "AWS::KMS::Key",
-        "AWS::Glue::Database",
-        "AWS::Logs::LogGroup",
-        "AWS::SecretsManager::Secret",
-        "AWS::EMR::Cluster",
-    }
-)
-"""Resources whose loss loses data or a running platform: their logical IDs must never change."""
+__all__ = ["STATEFUL_IDS", "STATEFUL_TYPES", "Verdict", "check", "compare", "main", "replacing_properties"]
 
-SCHEMA_GAPS: dict[str, tuple[str, ...]] = {
-    "AWS::EMR::Cluster": tuple(
-        f"/properties/Instances/{name}"
-        for name in (
-            "Ec2SubnetId",
-            "Ec2SubnetIds",
-            "Ec2KeyName",
-            "EmrManagedMasterSecurityGroup",
-            "EmrManagedSlaveSecurityGroup",
-            "ServiceAccessSecurityGroup",
-            "AdditionalMasterSecurityGroups",
-            "AdditionalSlaveSecurityGroups",
-            "MasterInstanceFleet",
-            "MasterInstanceGroup",
-            "CoreInstanceFleet",
-            "CoreInstanceGroup",
-            "Placement",
-            "HadoopVersion",
-        )
-    )
-}
+replacing_properties = create_only
+"""JSON pointers of the properties whose change replaces a resource of a type (the schemas' createOnlyProperties)."""
 
-# Settings names for the properties people change most, so that a message speaks the settings' language.
-_SETTINGS_NAMES = {
-    ("AWS::EMR::Cluster", "ReleaseLabel"): "release_label",
-    ("AWS::EMR::Cluster", "Applications"): "applications",
-    ("AWS::EMR::Cluster", "Configurations"): "configurations (or a setting that adds one)",
-    ("AWS::EMR::Cluster", "BootstrapActions"): "bootstrap_actions (or a bootstrap script's content)",
-    ("AWS::EMR::Cluster", "SecurityConfiguration"): "security (the security configuration)",
-    ("AWS::EMR::Cluster", "EbsRootVolumeSize"): "ebs_root_volume_size_gib",
-    ("AWS::EMR::Cluster", "EbsRootVolumeIops"): "ebs_root_volume_iops",
-    ("AWS::EMR::Cluster", "EbsRootVolumeThroughput"): "ebs_root_volume_throughput_mibps",
-    ("AWS::EMR::Cluster", "CustomAmiId"): "custom_ami_id",
-    ("AWS::EMR::Cluster", "OSReleaseLabel"): "os_release_label",
-    ("AWS::EMR::Cluster", "ScaleDownBehavior"): "scale_down_behavior",
-    ("AWS::EMR::Cluster", "PlacementGroupConfigs"): "primary_placement_strategy",
-    ("AWS::EMR::Cluster", "KerberosAttributes"): "security.kerberos",
-    ("AWS::EMR::Cluster", "Name"): "the cluster's name",
-    ("AWS::EMR::Cluster", "Instances/MasterInstanceFleet"): "instance_fleets.primary",
-    ("AWS::EMR::Cluster", "Instances/CoreInstanceFleet"): "instance_fleets.core",
-    ("AWS::EMR::Cluster", "Instances/MasterInstanceGroup"): "instance_groups.primary",
-    ("AWS::EMR::Cluster", "Instances/CoreInstanceGroup"): "instance_groups.core",
-    ("AWS::EMR::Cluster", "Instances/Ec2SubnetIds"): "network (the subnets)",
-    ("AWS::EMR::Cluster", "Instances/Ec2SubnetId"): "network (the subnet)",
-    ("AWS::EMR::SecurityConfiguration", "SecurityConfiguration"): "security",
-    ("AWS::EC2::VPC", "CidrBlock"): "network.vpc_cidr",
-    ("AWS::EC2::Subnet", "CidrBlock"): "network.vpc_cidr",
-    ("AWS::EC2::Subnet", "AvailabilityZone"): "availability_zones",
-}
-
-_NOUNS = {
-    "AWS::EMR::Cluster": "the cluster",
-    "AWS::EMR::SecurityConfiguration": "the security configuration (and so every cluster using it)",
-    "AWS::S3::Bucket": "the bucket",
-    "AWS::Glue::Database": "the Glue database",
-    "AWS::KMS::Key": "the KMS key",
-    "AWS::EC2::VPC": "the VPC (and everything in it)",
-    "AWS::EC2::Subnet": "the subnet",
-}
-
-
-NO_BASELINE = "no baseline"
-
-
-@dataclass(frozen=True)
-class Change:
-    """One change that replaces or deletes a resource."""
-
-    stack: str
-    logical_id: str
-    resource_type: str
-    what: str  # the property path, or "removed"
-
-    def __str__(self) -> str:
-        noun = _NOUNS.get(self.resource_type, f"{self.resource_type} {self.logical_id}")
-        if self.what == NO_BASELINE:
-            return (
-                f"{self.stack}: no baseline to compare with (a new environment?): review it, then 'make guard-accept'"
-            )
-        if self.what == "removed":
-            lost = " and its data" if self.resource_type in STATEFUL_TYPES else ""
-            return (
-                f"{self.stack}: {self.logical_id} ({self.resource_type}) is no longer in the template: "
-                f"CloudFormation would delete {noun}{lost} (a renamed construct changes the logical ID; keep the old "
-                "one with overrideLogicalId, or make the deletion deliberate)"
-            )
-        setting = _SETTINGS_NAMES.get((self.resource_type, self.what))
-        changed = f"`{setting}`" if setting else f"{self.what}"
-        return f"{self.stack}: changing {changed} replaces {noun} ({self.logical_id})"
-
-
-@cache
-def replacing_properties(resource_type: str) -> tuple[str, ...]:
-    """JSON pointers (``/properties/...``) of the properties whose change replaces a resource of this type."""
-    # cfn-lint ships the schemas: a guard and test dependency, found without importing it (no type stubs)
-    spec = importlib.util.find_spec("cfnlint")
-    if spec is None or spec.origin is None:
-        raise RuntimeError("cfn-lint is not installed: run 'make setup' (it comes with requirements-dev.txt)")
-    schemas = Path(spec.origin).parent / "data" / "schemas"
-    providers = json.loads((schemas / "providers" / "us-east-1.json").read_text(encoding="utf-8"))
-    digest = providers.get(resource_type)
-    found: tuple[str, ...] = ()
-    if digest is not None:
-        schema = json.loads((schemas / "resources" / f"{digest}.json").read_text(encoding="utf-8"))
-        found = tuple(schema.get("createOnlyProperties", ()))
-    return found + SCHEMA_GAPS.get(resource_type, ())
-
-
-def _at(properties: dict[str, Any], pointer: str) -> Any:
-    value: Any = properties
-    for part in pointer.removeprefix("/properties/").split("/"):
-        if not isinstance(value, dict) or part not in value:
-            return None
-        value = value[part]
-    return value
-
-
-def compare(stack: str, baseline: dict[str, Any], current: dict[str, Any]) -> list[Change]:
-    """The replacing and deleting changes from ``baseline`` to ``current`` (two templates of ``stack``)."""
-    changes: list[Change] = []
-    old, new = baseline.get("Resources", {}), current.get("Resources", {})
-    for logical_id, before in sorted(old.items()):
-        kind = before["Type"]
-        if kind.startswith("AWS::CDK::"):  # the CDK's version-reporting metadata: not a resource of the platform
-            continue
-        after = new.get(logical_id)
-        if after is None or after["Type"] != kind:
-            changes.append(Change(stack, logical_id, kind, "removed"))
-            continue
-        for pointer in replacing_properties(kind):
-            was, now = _at(before.get("Properties", {}), pointer), _at(after.get("Properties", {}), pointer)
-            if json.dumps(was, sort_keys=True) != json.dumps(now, sort_keys=True):
-                changes.append(Change(stack, logical_id, kind, pointer.removeprefix("/properties/")))
-    return changes
+ACKNOWLEDGEMENTS = Path("guard-acknowledgements.yaml")
+STATEFUL_IDS = "stateful-ids.json"
 
 
 def stack_templates(assembly_dir: Path) -> dict[str, Path]:
@@ -182,28 +50,89 @@ def stack_templates(assembly_dir: Path) -> dict[str, Path]:
     return dict(sorted(stacks.items()))
 
 
-def check(assembly_dir: Path, baseline_dir: Path) -> list[Change]:
-    """Every replacing or deleting change of the assembly's stacks against the baseline templates."""
-    changes: list[Change] = []
-    for name, path in stack_templates(assembly_dir).items():
-        baseline = baseline_dir / f"{name}.template.json"
-        if baseline.is_file():
-            changes += compare(name, _load(baseline), _load(path))
-        else:  # never a silent pass: an unguarded stack is reported until it has a baseline
-            changes.append(Change(name, "", "", NO_BASELINE))
-    return changes
+def _templates_in(folder: Path) -> dict[str, Path]:
+    """A baseline folder's templates by stack name, or an assembly's."""
+    if (folder / "manifest.json").is_file():
+        return stack_templates(folder)
+    return {p.name.removesuffix(".template.json"): p for p in sorted(folder.glob("*.template.json"))}
 
 
-STATEFUL_IDS = "stateful-ids.json"
+def check(assembly_dir: Path, baseline_dir: Path, *, missing_stacks: bool = True) -> list[Verdict]:
+    """Every verdict from the baseline (a baseline folder or another assembly) to the assembly's stacks; with
+    ``missing_stacks`` (the default) also one per baseline stack the assembly no longer has (off for a pipeline
+    stage's assembly, which holds one environment of several)."""
+    current, before = stack_templates(assembly_dir), _templates_in(baseline_dir)
+    verdicts: list[Verdict] = []
+    for name, path in current.items():
+        if name in before:
+            verdicts += compare(name, _load(before[name]), _load(path))
+        else:  # never a silent pass: a stack without a baseline is reported until it has one
+            verdicts.append(Verdict(name, "no-baseline", "", "", "no baseline", fingerprint=digest(["new", name])))
+    for name in sorted(set(before) - set(current)) if missing_stacks else ():
+        verdicts.append(_stack_removed(name, _load(before[name])))
+    return verdicts
 
 
-def stateful_ids(template: dict[str, Any]) -> dict[str, str]:
-    """Logical ID -> type of every stateful resource of a template."""
-    return {
-        logical_id: resource["Type"]
-        for logical_id, resource in sorted(template.get("Resources", {}).items())
-        if resource["Type"] in STATEFUL_TYPES
-    }
+def _stack_removed(name: str, template: dict[str, Any]) -> Verdict:
+    retained = sorted(
+        k
+        for k, r in template.get("Resources", {}).items()
+        if r.get("DeletionPolicy") in {"Retain", "RetainExceptOnCreate"}
+    )
+    return Verdict(
+        name,
+        "stack-removed",
+        "",
+        "AWS::CloudFormation::Stack",
+        "stack-removed",
+        detail="its settings file, environment or platform name is gone or renamed: nothing deploys it any more, and "
+        f"destroying it would delete everything but the {len(retained)} retained resources (kept, orphaned); a "
+        "renamed stack deploys as a new one beside the old, with new, empty buckets",
+        fingerprint=digest(["stack-removed", name]),
+        setting=f"the settings of stack {name}",
+        at_risk="every resource of the stack that is not retained; the data of the retained ones stays, unmanaged",
+    )
+
+
+def acknowledged(path: Path) -> dict[str, str]:
+    """The acknowledgement file's entries (ID -> reason); empty when there is no file.
+
+    :raises ValueError: the file is not a list of ``{id, reason}`` with a reason of at least 10 characters.
+    """
+    if not path.is_file():
+        return {}
+    entries = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+    found: dict[str, str] = {}
+    for index, entry in enumerate(entries if isinstance(entries, list) else [None]):
+        if (
+            not isinstance(entry, dict)
+            or not isinstance(entry.get("id"), str)
+            or len(str(entry.get("reason", ""))) < 10
+        ):
+            raise ValueError(
+                f"{path}: entry {index} must be {{id: <a verdict's ID>, reason: <why it is safe, 10+ characters>}}"
+            )
+        found[entry["id"]] = str(entry["reason"])
+    return found
+
+
+def markdown(verdicts: list[Verdict], acknowledgements: dict[str, str]) -> str:
+    """The report as Markdown: a table of verdicts, then each one's block."""
+    if not verdicts:
+        return "## Replacement guard\n\nNo replacement, deletion or data loss.\n"
+    lines = [
+        "## Replacement guard",
+        "",
+        "| Stack | Setting | CloudFormation will | Acknowledged |",
+        "| --- | --- | --- | --- |",
+    ]
+    for v in verdicts:
+        reason = acknowledgements.get(v.id)
+        lines.append(
+            f"| {v.stack} | {v.setting} | {v.action} {v.logical_id} | {'yes: ' + reason if reason else '**no**'} |"
+        )
+    lines += ["", "```", *(str(v) for v in verdicts), "```", ""]
+    return "\n".join(lines)
 
 
 def accept(assembly_dir: Path, baseline_dir: Path) -> list[Path]:
@@ -221,35 +150,64 @@ def accept(assembly_dir: Path, baseline_dir: Path) -> list[Path]:
     return [*written, record]
 
 
+def stateful_ids(template: dict[str, Any]) -> dict[str, str]:
+    """Logical ID -> type of every stateful resource of a template."""
+    return {
+        logical_id: resource["Type"]
+        for logical_id, resource in sorted(template.get("Resources", {}).items())
+        if resource["Type"] in STATEFUL_TYPES
+    }
+
+
 def _load(path: Path) -> dict[str, Any]:
     return dict(json.loads(path.read_text(encoding="utf-8")))
 
 
-def main(argv: list[str] | None = None) -> int:
-    """``guard.py ASSEMBLY BASELINE [--accept]``: report replacements (exit 1 if any), or accept the synthesis."""
-    args = sys.argv[1:] if argv is None else argv
-    accepting = "--accept" in args
-    paths = [a for a in args if a != "--accept"]
-    assembly, baseline = (Path(p) for p in [*paths, "cdk.out", "baseline"][:2])
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m emr_platform.tools.guard", description=__doc__.split("\n")[0])
+    parser.add_argument("assembly", nargs="?", type=Path, default=Path("cdk.out"))
+    parser.add_argument("baseline", nargs="?", type=Path, default=Path("baseline"))
+    parser.add_argument("--accept", action="store_true", help="make the synthesis the baseline")
+    parser.add_argument("--base", type=Path, help="compare with this assembly (the base branch's) instead")
+    parser.add_argument("--acknowledgements", type=Path, default=ACKNOWLEDGEMENTS)
+    parser.add_argument("--report", type=Path, help="also write the report as Markdown here")
+    parser.add_argument(
+        "--stage", action="store_true", help="a pipeline stage's assembly (one environment): other stacks not missing"
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Report the verdicts (exit 1 while any is not acknowledged), or accept the synthesis as the baseline."""
+    args = _parser().parse_args(argv)
     try:
-        if accepting:
-            for path in accept(assembly, baseline):
+        if args.accept:
+            for path in accept(args.assembly, args.baseline):
                 print(f"baseline updated: {path}")
             return 0
-        changes = check(assembly, baseline)
-    except AssemblyError as error:  # no assembly there, or an unreadable manifest
+        verdicts = check(args.assembly, args.base or args.baseline, missing_stacks=not args.stage)
+        acknowledgements = acknowledged(args.acknowledgements) if args.base else {}
+    except (AssemblyError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    for change in changes:
-        print(change)
-    if changes:
+    if args.report:
+        args.report.write_text(markdown(verdicts, acknowledgements), encoding="utf-8")
+    open_verdicts = [v for v in verdicts if v.id not in acknowledgements]
+    for verdict in verdicts:
         print(
-            f"{len(changes)} change(s) would replace or delete resources. If that is intended, run "
-            "'make guard-accept' and commit the new baseline with the change.",
-            file=sys.stderr,
+            verdict
+            if verdict.cause != "new"
+            else f"{verdict.stack}: no baseline to compare with (a new environment?): review it, then 'make guard-accept'"
         )
+    if open_verdicts:
+        how = (
+            f"add each ID with its reason to {args.acknowledgements} in this change"
+            if args.base
+            else "if intended, run 'make guard-accept' and commit the new baseline with the change"
+        )
+        print(f"{len(open_verdicts)} change(s) would replace, delete or lose data: {how}.", file=sys.stderr)
         return 1
-    print(f"no replacement: {', '.join(stack_templates(assembly))} match {baseline}/")
+    print(f"no replacement: {', '.join(stack_templates(args.assembly))} match {args.base or args.baseline}/")
     return 0
 
 
