@@ -10,7 +10,11 @@ from typing import Any
 
 import pytest
 import yaml
+from aws_cdk import App
+from aws_cdk.assertions import Template
 
+from emr_platform.spec.settings import load_settings
+from emr_platform.stacks import EmrPlatformStack
 from emr_platform.tools.guard import (
     STATEFUL_IDS,
     Verdict,
@@ -304,3 +308,31 @@ def test_a_pull_request_is_compared_with_its_base_and_needs_a_committed_acknowle
     assert main(args) == 1
     acks.write_text(yaml.safe_dump([{"id": ids[0], "reason": "ok"}]))
     assert main(args) == 2 and "reason" in capsys.readouterr().err
+
+
+def test_a_settings_edit_a_careless_reviewer_would_approve_is_named_with_all_it_replaces(
+    context: dict[str, object], tmp_path: Path
+) -> None:
+    """From the settings file to the verdicts: a new VPC range and shorter log expiry in prod, synthesized for
+    real and compared with the committed baseline."""
+    text = (PROJECT / "config" / "prod.yaml").read_text(encoding="utf-8")
+    assert (
+        "vpc_cidr: 10.30.0.0/16" in text
+        and "log_expiration_days: 365" in text
+        and "flow_logs_retention_days: 365" in text
+    )
+    edited = text.replace("vpc_cidr: 10.30.0.0/16", "vpc_cidr: 10.40.0.0/16")
+    edited = edited.replace("log_expiration_days: 365", "log_expiration_days: 90")
+    edited = edited.replace("flow_logs_retention_days: 365", "flow_logs_retention_days: 90")
+    (tmp_path / "prod.yaml").write_text(edited, encoding="utf-8")
+    settings = load_settings("prod", tmp_path)
+    stack = EmrPlatformStack(App(context=context), settings.stack_name, settings=settings)
+    verdicts = compare(settings.stack_name, _template("prod"), dict(Template.from_stack(stack).to_json()))
+    by_action = {v.action: v for v in verdicts}
+    vpc = by_action["replace"]
+    assert vpc.setting == "config/prod.yaml: network: network.vpc_cidr"
+    assert any(f.startswith("the cluster analytics") for f in vpc.followers)
+    expiring = {v.resource_type for v in verdicts if v.action == "expiry"}
+    assert expiring == {"AWS::S3::Bucket", "AWS::Logs::LogGroup"}
+    assert any("objects older than 90 days (was 365)" in str(v) for v in verdicts)
+    assert {v.action for v in verdicts} == {"replace", "expiry"}

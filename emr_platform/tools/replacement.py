@@ -215,19 +215,39 @@ def replacements(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Replaced
     while changed:  # follow the graph: a replacing property that refers to a replaced resource replaces too
         changed = False
         for logical_id, after in new_resources.items():
-            if logical_id in replaced or logical_id not in old_resources:
+            if logical_id not in old_resources:
                 continue
-            for pointer in create_only(after["Type"]):
-                hit = sorted(references(at(after.get("Properties", {}), pointer)) & set(replaced))
-                if hit:
-                    root = replaced[hit[0]].root
-                    replaced[logical_id] = Replaced(
-                        logical_id, f"{pointer.removeprefix('/properties/')} -> {hit[0]}", root
-                    )
-                    replaced[root].followers.append(logical_id)
-                    changed = True
-                    break
+            upstream = _replaced_upstream(after, replaced, logical_id)
+            if upstream is None:
+                continue
+            pointer, hit = upstream
+            root = replaced[hit].root
+            own = replaced.get(logical_id)
+            if own is not None and own.root != logical_id:
+                continue  # already follows a root
+            if own is not None and root == logical_id:
+                continue  # the chain comes back to itself
+            # A resource replaced for its own reason that also refers to a replaced one (a subnet whose range
+            # changes with the VPC's) belongs to that root cause: one verdict per edit, not one per resource.
+            replaced[logical_id] = Replaced(logical_id, f"{pointer} -> {hit}", root)
+            replaced[root].followers.append(logical_id)
+            if own is not None:
+                replaced[root].followers.extend(f for f in own.followers if f not in replaced[root].followers)
+                for follower in own.followers:
+                    replaced[follower].root = root
+            changed = True
     return replaced
+
+
+def _replaced_upstream(
+    resource: dict[str, Any], replaced: dict[str, Replaced], logical_id: str
+) -> tuple[str, str] | None:
+    """The first replacing property of ``resource`` that refers to another replaced resource, and that resource."""
+    for pointer in create_only(resource["Type"]):
+        hit = sorted(references(at(resource.get("Properties", {}), pointer)) & set(replaced) - {logical_id})
+        if hit:
+            return pointer.removeprefix("/properties/"), hit[0]
+    return None
 
 
 def digest(value: Any) -> str:
