@@ -4,7 +4,7 @@ what follows, and what is at risk. Built from :mod:`emr_platform.tools.replaceme
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from emr_platform.tools.replacement import (
@@ -99,7 +99,6 @@ class Verdict:
     fingerprint: str = ""
     setting: str = ""
     at_risk: str = ""
-    extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     @property
     def id(self) -> str:
