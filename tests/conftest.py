@@ -189,7 +189,9 @@ def _free_port() -> int:
 
 
 @contextmanager
-def running_emulator(account: str = "111111111111", log: Path | None = None) -> Iterator[str]:
+def running_emulator(
+    account: str = "111111111111", log: Path | None = None, region: str = "eu-west-1"
+) -> Iterator[str]:
     """A moto server on localhost (with the fixes of ``tests/e2e/emulator.py``) acting as ``account``, and the
     environment variables that point boto3 and the CDK CLI at it; yields its endpoint URL.
 
@@ -207,10 +209,12 @@ def running_emulator(account: str = "111111111111", log: Path | None = None) -> 
     endpoint = f"http://localhost:{port}"
     variables = {
         "AWS_ENDPOINT_URL": endpoint,
-        "AWS_ACCESS_KEY_ID": "testing",
+        # One access key per emulated account: the CDK CLI caches the account behind a key (~/.cdk/cache), and a
+        # second account behind the same key fails with "current credentials are for <the first account>".
+        "AWS_ACCESS_KEY_ID": f"TESTING{account}",
         "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_REGION": "eu-west-1",
-        "AWS_DEFAULT_REGION": "eu-west-1",
+        "AWS_REGION": region,
+        "AWS_DEFAULT_REGION": region,
     }
     saved = {k: os.environ.get(k) for k in variables}
     os.environ.update(variables)

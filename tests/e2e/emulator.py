@@ -11,8 +11,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from moto.cloudformation.exceptions import ValidationError
 from moto.cloudformation.models import CloudFormationBackend
-from moto.core.responses import BaseResponse
+from moto.cloudformation.responses import CloudFormationResponse
+from moto.core.responses import ActionResult, BaseResponse
 from moto.emr.models import Cluster, SecurityConfiguration
 from moto.emr.responses import ElasticMapReduceResponse
 from moto.kms.models import Key
@@ -92,6 +94,26 @@ def _execute_change_set_with_outputs(
             stack.output_map = stack._create_output_map()
 
 
+def _update_termination_protection(self: CloudFormationResponse) -> ActionResult:
+    """moto 5.2.5 has no UpdateTerminationProtection, which the CDK CLI calls for every stack with termination
+    protection (staging, prod): the deploy failed with an XML "Deserialization error". Set the flag the stack
+    already carries and answer with the stack's ID, as the API does."""
+    stack = self.cloudformation_backend.get_stack(self._get_param("StackName"))
+    stack.enable_termination_protection = self._get_bool_param("EnableTerminationProtection", False)
+    return ActionResult({"StackId": stack.stack_id})
+
+
+def _delete_stack_unless_protected(self: CloudFormationResponse) -> ActionResult:
+    """moto 5.2.5 deletes a stack whatever its termination protection; CloudFormation refuses ("Stack [name]
+    cannot be deleted while TerminationProtection is enabled"), which is what protects prod from `cdk destroy`."""
+    name = self._get_param("StackName")
+    stacks = [s for s in self.cloudformation_backend.stacks.values() if name in (s.name, s.stack_id)]
+    live = [s for s in stacks if s.status != "DELETE_COMPLETE"]
+    if live and live[0].enable_termination_protection:
+        raise ValidationError(name, f"Stack [{live[0].name}] cannot be deleted while TerminationProtection is enabled")
+    return _delete_stack(self)
+
+
 def _emr_region(self: ElasticMapReduceResponse, request: Any, full_url: str) -> str:
     """moto 5.2.5: EMR reads the region from the host name only, so a request to a custom endpoint (localhost)
     lands in us-east-1 whatever its signature's region; fall back to the signature, as every other service does."""
@@ -100,6 +122,9 @@ def _emr_region(self: ElasticMapReduceResponse, request: Any, full_url: str) -> 
     return BaseResponse.get_region_from_url(self, request, full_url)
 
 
+_delete_stack = CloudFormationResponse.delete_stack
+CloudFormationResponse.update_termination_protection = _update_termination_protection  # type: ignore[attr-defined]
+CloudFormationResponse.delete_stack = _delete_stack_unless_protected  # type: ignore[method-assign]
 _emr_region_from_host = ElasticMapReduceResponse.get_region_from_url
 ElasticMapReduceResponse.get_region_from_url = _emr_region  # type: ignore[method-assign]
 Key.create_from_cloudformation_json = classmethod(_create_key_with_cfn_tags)  # type: ignore[assignment,method-assign]
