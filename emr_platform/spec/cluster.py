@@ -11,7 +11,6 @@ import re
 from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
-from pydantic_core import PydanticCustomError
 
 from emr_platform.spec.aws_rules import EMR_STRING_MAX, EMR_STRING_PATTERN, MAX_BOOTSTRAP_ACTIONS, EmrName, ResourceTags
 from emr_platform.spec.capacity import (
@@ -350,11 +349,7 @@ class EmrClusterSpec(Spec):
             if is_token(name):
                 continue
             if release is not None:
-                try:
-                    release.check_instance_type(name)
-                except PydanticCustomError as error:
-                    problem, fix = str(error.context["problem"]), str(error.context["fix"])  # type: ignore[index]
-                    raise invalid(f"{role} nodes: {problem}", fix) from None
+                release.check_instance_type(name, role=role)
             if architecture_of(name) != self.architecture:
                 other = architecture_of(name)
                 raise invalid(
@@ -368,11 +363,7 @@ class EmrClusterSpec(Spec):
         for path, configuration in self._configurations_by_path():
             if configuration.unlisted_reason is not None or is_token(configuration.classification):
                 continue
-            try:
-                release.check_classification(configuration.classification)
-            except PydanticCustomError as error:
-                problem, fix = str(error.context["problem"]), str(error.context["fix"])  # type: ignore[index]
-                raise invalid(problem, fix, at=(*path, "classification")) from None
+            release.check_classification(configuration.classification, at=(*path, "classification"))
 
     def _configurations_by_path(self) -> list[tuple[tuple[str | int, ...], ConfigurationSpec]]:
         """Every top-level configuration the spec lists (cluster, fleet instance types, groups), with its path."""

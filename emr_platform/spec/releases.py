@@ -141,15 +141,17 @@ class EmrRelease:
             )
         return found
 
-    def check_instance_type(self, name: str) -> None:
+    def check_instance_type(self, name: str, *, role: str = "", at: tuple[str | int, ...] = ()) -> None:
         """Raise when EMR does not run ``name`` on this release (ListSupportedInstanceTypes) or EC2 has no such
-        type; the message suggests close names."""
+        type; the message (prefixed ``<role> nodes:`` when given, on the field ``at``) suggests close names."""
+        prefix = f"{role} nodes: " if role else ""
         if name in self.record.instance_types:
             return
         if not self.record.instance_types:  # emr-5.0.2: EMR's ListSupportedInstanceTypes answers an empty list
             raise invalid(
-                f"EMR lists no supported instance types for {self.label}",
+                f"{prefix}EMR lists no supported instance types for {self.label}",
                 f"use a newer release, e.g. {catalog().latest()}",
+                at=at,
             )
         exists = catalog().architecture(name) is not None
         close = difflib.get_close_matches(name, sorted(self.record.instance_types), n=3, cutoff=0.8)
@@ -159,11 +161,10 @@ class EmrRelease:
             else f"{name!r} is not an EC2 instance type"
         )
         fix = f"use one of {', '.join(close)}" if close else "use a type EMR supports for this release"
-        raise invalid(
-            problem, f"{fix} (the full list: aws emr list-supported-instance-types --release-label {self.label})"
-        )
+        listing = f"aws emr list-supported-instance-types --release-label {self.label}"
+        raise invalid(prefix + problem, f"{fix} (the full list: {listing})", at=at)
 
-    def check_classification(self, name: str) -> None:
+    def check_classification(self, name: str, *, at: tuple[str | int, ...] = ()) -> None:
         """Raise when this release does not accept the configuration classification ``name`` (the Release Guide's
         "emr-x.y.z classifications" table); the message suggests close names."""
         known = self.record.classifications
@@ -176,9 +177,10 @@ class EmrRelease:
             f"{suggestion}use a classification of the release (Release Guide, '{self.label} classifications'); "
             "if EMR documents it and the package's catalog lags, add 'unlisted_reason: <where AWS documents it>' "
             "to this configuration",
+            at=at,
         )
 
-    def check_region(self, region: str) -> None:
+    def check_region(self, region: str, *, at: tuple[str | int, ...] = ()) -> None:
         """Raise when EMR does not offer this release in ``region`` (ListReleaseLabels there)."""
         regions = self.record.regions
         if region in regions or not regions:
@@ -191,6 +193,7 @@ class EmrRelease:
             f"{self.label} is not offered in {region} (EMR ListReleaseLabels)",
             f"use a release offered there{f', e.g. {newest}' if newest else ''}, or deploy to one of "
             f"{', '.join(sorted(regions)[:6])}{', ...' if len(regions) > 6 else ''}",
+            at=at,
         )
 
 

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Annotated
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
-from pydantic_core import PydanticCustomError
 
 from emr_platform.spec import aws_rules
 from emr_platform.spec.aws_rules import GlueSchedule, ResourceTags
@@ -372,11 +371,7 @@ class EnvironmentSettings(Spec):
             release = cluster.release
             if release is None:
                 continue
-            try:
-                release.check_region(self.region)
-            except PydanticCustomError as error:
-                problem, fix = str(error.context["problem"]), str(error.context["fix"])  # type: ignore[index]
-                raise invalid(problem, fix, at=(*path, "release_label")) from None
+            release.check_region(self.region, at=(*path, "release_label"))
 
     def _check_zones(self) -> None:
         """The availability zones are in the region, and an existing VPC has a private subnet in each."""

@@ -145,7 +145,7 @@ def setting_of(template: dict[str, Any], logical_id: str, cause: str) -> str:
     parts = _path(resource)
     section = parts[1] if len(parts) > 1 else ""
     types_under = {r["Type"] for r in template.get("Resources", {}).values() if _path(r)[1:2] == [section] and section}
-    if "AWS::EMR::Cluster" in types_under and resource.get("Type", "").startswith("AWS::EMR::"):
+    if "AWS::EMR::Cluster" in types_under:  # the cluster's own resources: its groups, roles, alarms
         prefix = f"clusters.{section}"
     elif "AWS::StepFunctions::StateMachine" in types_under and section not in {"Storage", "Network", "Catalog"}:
         prefix = f"transient_clusters.{section}"
