@@ -17,8 +17,9 @@ import botocore.session
 import pytest
 from botocore.stub import Stubber
 
-from emr_platform import ops
-from emr_platform.ops import main
+from emr_platform.ops import args as checks
+from emr_platform.ops import cli, main
+from emr_platform.ops.environment import Environment
 
 from .conftest import PROJECT, no_credentials_env, running_emulator
 
@@ -276,10 +277,10 @@ def test_the_rules_are_read_from_botocores_model() -> None:
     fleet = emr.shape_for("InstanceFleetModifyConfig").members
     assert fleet["TargetSpotCapacity"].metadata == {"min": 0} == fleet["TargetOnDemandCapacity"].metadata
     assert emr.shape_for("StepConfig").members["Name"].metadata["max"] == 256
-    assert ops.task_capacity("2147483647") == ops.INT32_MAX
-    assert ops.step_name("n" * 256) == "n" * 256
-    assert ops.poll_seconds("0.5") == 0.5
-    assert ops.cluster_ref("j-2AXXXXXXGAPLF") == "j-2AXXXXXXGAPLF" and ops.cluster_ref("analytics") == "analytics"
+    assert checks.task_capacity("2147483647") == checks.INT32_MAX
+    assert checks.step_name("n" * 256) == "n" * 256
+    assert checks.poll_seconds("0.5") == 0.5
+    assert checks.cluster_ref("j-2AXXXXXXGAPLF") == "j-2AXXXXXXGAPLF" and checks.cluster_ref("analytics") == "analytics"
 
 
 def test_a_cluster_id_is_used_as_it_is_and_aws_refusal_is_one_line(
@@ -317,9 +318,9 @@ def stub_error(
 ) -> None:
     """Make ``service``'s client answer ``method`` with an AWS error, for what the emulator cannot do (deny a
     request, throttle, expire a token); every other client still talks to the emulator."""
-    real = ops.Environment.client
+    real = Environment.client
 
-    def client(self: ops.Environment, name: str) -> Any:
+    def client(self: Environment, name: str) -> Any:
         made = real(self, name)
         if name == service:
             stubber = Stubber(made)
@@ -327,7 +328,7 @@ def stub_error(
             stubber.activate()
         return made
 
-    monkeypatch.setattr(ops.Environment, "client", client)
+    monkeypatch.setattr(Environment, "client", client)
 
 
 def test_submit_fails_when_the_script_may_not_be_read(
@@ -428,9 +429,9 @@ def test_fails_when_the_endpoint_cannot_be_reached(
 
 def test_a_bug_still_raises(deployed: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
     # Only the arguments' and AWS's failures become one line; a programming error keeps its traceback.
-    def broken(env: ops.Environment, args: Any) -> int:
+    def broken(env: Environment, args: Any) -> int:
         raise KeyError("bug")
 
-    monkeypatch.setattr(ops, "status", broken)
+    monkeypatch.setattr(cli, "status", broken)
     with pytest.raises(KeyError):
         run(deployed, "status", "opsdev")

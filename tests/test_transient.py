@@ -339,3 +339,57 @@ def test_a_transient_cluster_is_monitored_by_its_runs_events(context: dict[str, 
             }
         },
     )
+
+
+@pytest.mark.parametrize(
+    ("env", "old", "new", "message"),
+    [
+        (
+            "prod",
+            '    kerberos_disabled_reason: "a run\'s cluster has no interactive users and is terminated when its steps end"\n',
+            "",
+            "prod.yaml:{line}: transient_clusters.weblogs: security.kerberos is set, and a transient cluster cannot "
+            "use a cluster-dedicated KDC",
+        ),
+        (
+            "dev",
+            "    timeout_minutes: 120\n",
+            "    timeout_minutes: 120\n    kerberos_disabled_reason: no users ever log in to this one\n",
+            "dev.yaml:{line}: transient_clusters.weblogs.kerberos_disabled_reason: kerberos_disabled_reason is set but "
+            "security.kerberos is not",
+        ),
+    ],
+    ids=["kerberos-without-a-reason", "a-reason-without-kerberos"],
+)
+def test_settings_say_why_a_transient_cluster_goes_without_kerberos(
+    tmp_path: Path, env: str, old: str, new: str, message: str
+) -> None:
+    text = (PROJECT / "config" / f"{env}.yaml").read_text(encoding="utf-8")
+    assert text.count(old) == 1
+    edited = text.replace(old, new)
+    (tmp_path / f"{env}.yaml").write_text(edited, encoding="utf-8")
+    line = next(i for i, row in enumerate(edited.splitlines(), 1) if row.startswith("  weblogs:"))
+    line += 2 if new else 0  # the reason's own line
+    with pytest.raises(SettingsError) as raised:
+        load_settings(env, tmp_path)
+    assert message.format(line=line) in str(raised.value), str(raised.value)
+
+
+def test_under_kerberos_runs_get_the_same_encryption_without_a_kdc(synthesized: Synthesized) -> None:
+    prod = synthesized.templates["prod"]
+    configurations = prod.find_resources("AWS::EMR::SecurityConfiguration")
+    assert len(configurations) == 2
+    by_kerberos = {
+        "AuthenticationConfiguration" in c["Properties"]["SecurityConfiguration"]: (
+            k,
+            c["Properties"]["SecurityConfiguration"],
+        )
+        for k, c in configurations.items()
+    }
+    (kdc_id, with_kdc), (run_id, without) = by_kerberos[True], by_kerberos[False]
+    assert {k: v for k, v in with_kdc.items() if k != "AuthenticationConfiguration"} == without
+    [cluster] = prod.find_resources("AWS::EMR::Cluster").values()
+    assert cluster["Properties"]["SecurityConfiguration"] == {"Ref": kdc_id}
+    [machine] = prod.find_resources("AWS::StepFunctions::StateMachine").values()
+    assert {"Ref": run_id} in machine["Properties"]["DefinitionString"]["Fn::Join"][1]
+    assert {"Ref": kdc_id} not in machine["Properties"]["DefinitionString"]["Fn::Join"][1]

@@ -9,6 +9,7 @@ stack of its own; the constructs stay usable one by one.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -82,6 +83,8 @@ class PlatformComposition(Construct):
     notifications: PlatformNotifications
     sample_job: s3_assets.Asset | None
     security_configuration: EmrSecurityConfiguration
+    transient_security_configuration: EmrSecurityConfiguration | None = None
+    """Under Kerberos, the transient clusters' security configuration: the same encryption, no KDC."""
     block_public_access: EmrBlockPublicAccess | None
     clusters: dict[str, EmrCluster]
     monitoring: dict[str, EmrMonitoring]
@@ -104,7 +107,7 @@ class PlatformComposition(Construct):
             allow_spot_on_primary_and_core=self.settings.capacity_policy.allow_spot_on_primary_and_core,
         )
         self._clusters(placement)
-        self._transient_clusters(placement)
+        self._transient_clusters(self._transient_placement(placement))
         self.redshift_role = self._integrations([*self.clusters.values(), *self.transient_clusters.values()])
         self.step_completed = StepCompletedHandler(
             self,
@@ -203,6 +206,22 @@ class PlatformComposition(Construct):
                     self, "PermissionsBoundary", security.permissions_boundary_arn
                 )
             )
+
+    def _transient_placement(self, placement: ClusterPlacement) -> ClusterPlacement:
+        """The long-running clusters' placement, or, under Kerberos, the same with a security configuration that
+        has the same encryption and no KDC: each transient cluster's settings say why it goes without (checked
+        with the settings), because a cluster-dedicated KDC's password cannot be in a run request."""
+        security = self.settings.security
+        if security.kerberos is None or not self.settings.transient_clusters:
+            return placement
+        self.transient_security_configuration = EmrSecurityConfiguration(
+            self,
+            "TransientSecurityConfiguration",
+            encryption_key=self.storage.key,
+            spec=security.model_copy(update={"kerberos": None}),
+            removal_policy=self.removal_policy,
+        )
+        return dataclasses.replace(placement, security_configuration=self.transient_security_configuration)
 
     def _clusters(self, placement: ClusterPlacement) -> None:
         self.clusters: dict[str, EmrCluster] = {}

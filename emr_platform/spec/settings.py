@@ -332,6 +332,7 @@ class EnvironmentSettings(Spec):
                 self._check_runtime_roles,
                 self._check_transient_names,
                 self._check_transient_placeholders,
+                self._check_transient_kerberos,
                 self._check_configuration_placeholders,
                 self._check_spectrum_zones,
                 self._check_no_spot_on_primary_and_core,
@@ -339,6 +340,25 @@ class EnvironmentSettings(Spec):
             )
         )
         return self
+
+    def _check_transient_kerberos(self) -> None:
+        """A transient cluster cannot join a cluster-dedicated KDC (RunJobFlow takes its admin password, which the
+        state machine's definition would hold): under Kerberos, each says why it runs without; else none does."""
+        kerberos = self.security.kerberos is not None
+        for name, transient in self.transient_clusters.items():
+            if kerberos and transient.kerberos_disabled_reason is None:
+                raise invalid(
+                    "security.kerberos is set, and a transient cluster cannot use a cluster-dedicated KDC (its admin "
+                    "password would be written into the state machine's definition)",
+                    "add kerberos_disabled_reason: <why its runs need no Kerberos>, e.g. that no user logs in to it",
+                    at=("transient_clusters", name),
+                )
+            if not kerberos and transient.kerberos_disabled_reason is not None:
+                raise invalid(
+                    "kerberos_disabled_reason is set but security.kerberos is not: there is nothing to opt out of",
+                    "remove kerberos_disabled_reason",
+                    at=("transient_clusters", name, "kerberos_disabled_reason"),
+                )
 
     def _check_transient_names(self) -> None:
         for name in self.transient_clusters:

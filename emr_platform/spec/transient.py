@@ -90,6 +90,13 @@ class TransientClusterSpec(Spec):
     timeout_minutes: Annotated[int, Field(ge=10, le=10080)] = Field(
         default=480, description="A run is stopped (and its cluster terminated) after this long. Default 480."
     )
+    kerberos_disabled_reason: Annotated[str, Field(min_length=20)] | None = Field(
+        default=None,
+        description="Why runs of this cluster need no Kerberos (at least 20 characters). Required when "
+        "`security.kerberos` is set: a cluster-dedicated KDC needs its admin password in the run request, which would "
+        "write it into the state machine's definition and every execution's history. The cluster then gets a "
+        "security configuration of its own with the same encryption, without Kerberos. Default: none.",
+    )
     failure_action: Literal["terminate"] = Field(
         default="terminate",
         description="What a failed step does: the run stops and the cluster is terminated. The only choice: a "

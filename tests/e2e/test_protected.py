@@ -1,56 +1,74 @@
-"""The protected environments on the emulator: staging and prod, each with termination protection, deployed by
-the real CDK CLI into its own account (one emulator process per account) in its own region, and refused deletion
-while protected, as CloudFormation does."""
+"""The protected environments on the emulator: staging and prod, each deployed by the real CDK CLI into its own
+account (one emulator process per account) in its region, with termination protection; operated with the
+operations CLI and a run of its transient cluster; refused deletion while protected, as CloudFormation does.
+
+What the emulator cannot show is listed in ``test_deploy.py`` (the same emulator); the lifecycle of updates,
+replacement, deletion and redeployment runs there, on dev, whose stack can be deleted.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
-import boto3
 import pytest
 
-from emr_platform.spec.settings import load_settings
-from tests.conftest import running_emulator
-from tests.e2e.test_deploy import _cdk
+from emr_platform.ops import main
+from tests.e2e.platform import Deployment, cdk, deployed
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module", params=["staging", "prod"])
-def prod(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+def protected(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
     """The environment bootstrapped and deployed into an emulator acting as its account, in its region."""
-    settings = load_settings(request.param)
-    stack_name = settings.stack_name
-    work = tmp_path_factory.mktemp(f"e2e-{request.param}")
-    with running_emulator(account=settings.account, log=work / "emulator.log", region=settings.region):
-        bootstrap = _cdk("bootstrap", f"aws://{settings.account}/{settings.region}")
-        assert bootstrap.returncode == 0, (bootstrap.stdout + bootstrap.stderr)[-3000:]
-        context, out = ("-c", f"env={request.param}"), ("--output", str(work / "cdk.out"))
-        deploy = _cdk("deploy", *context, stack_name, "--require-approval", "never", *out)
-        assert deploy.returncode == 0, (deploy.stdout + deploy.stderr)[-3000:]
-        cloudformation = boto3.client("cloudformation", region_name=settings.region)
-        deployed = cloudformation.describe_stacks(StackName=stack_name)["Stacks"][0]
-        destroy = _cdk("destroy", *context, stack_name, "--force", *out)
-        yield {
-            "settings": settings,
-            "stack": deployed,
-            "after_destroy": cloudformation.describe_stacks(StackName=stack_name)["Stacks"][0],
-            "destroy": destroy,
-            "buckets": {b["Name"] for b in boto3.client("s3").list_buckets()["Buckets"]},
-        }
+    with deployed(request.param, tmp_path_factory.mktemp(f"e2e-{request.param}")) as deployment:
+        yield deployment
 
 
-def test_it_deploys_into_its_own_account_with_termination_protection(prod: dict[str, Any]) -> None:
-    stack, settings = prod["stack"], prod["settings"]
+def test_it_deploys_into_its_own_account_with_termination_protection(protected: Deployment) -> None:
+    stack, settings = protected.stack(), protected.settings
     assert stack["StackStatus"] == "CREATE_COMPLETE"
     assert stack["EnableTerminationProtection"] is True
     assert stack["StackId"].split(":")[4] == settings.account and stack["StackId"].split(":")[3] == settings.region
 
 
-def test_cdk_destroy_is_refused_while_it_is_protected(prod: dict[str, Any]) -> None:
-    destroy = prod["destroy"]
+def test_operate_its_cluster(protected: Deployment, capsys: pytest.CaptureFixture[str]) -> None:
+    env, outputs = protected.environment, protected.outputs()
+    [name] = protected.settings.clusters
+    cluster_id = outputs[f"{name}ClusterId"]
+    assert main(["status", env]) == 0
+    assert f"({cluster_id}): WAITING" in capsys.readouterr().out
+
+    assert main(["submit", env, outputs["SampleJobScript"], "--name", "smoke"]) == 0
+    step_id = capsys.readouterr().out.strip()
+    assert main(["wait", env, step_id, "--timeout", "1", "--poll", "0.2"]) == 3  # the emulator runs no Spark
+    assert f"{step_id}: RUNNING" in capsys.readouterr().out
+
+    assert main(["resize", env, "--task", "6"]) == 0
+    assert "TargetSpotCapacity -> 6" in capsys.readouterr().out
+    fleets = protected.client("emr").list_instance_fleets(ClusterId=cluster_id)["InstanceFleets"]
+    assert [f["TargetSpotCapacity"] for f in fleets if f["InstanceFleetType"] == "TASK"] == [6]
+
+    # Its cluster has termination protection too: the CLI refuses, naming the setting to change.
+    assert main(["terminate", env, "--yes"]) == 1
+    assert "has termination protection on" in capsys.readouterr().err
+    state = protected.client("emr").describe_cluster(ClusterId=cluster_id)["Cluster"]["Status"]["State"]
+    assert state == "RUNNING"  # its step runs on; nothing was terminated
+
+
+def test_start_a_run_of_its_transient_cluster(protected: Deployment, capsys: pytest.CaptureFixture[str]) -> None:
+    machines = sorted(k.removesuffix("StateMachineArn") for k in protected.outputs() if k.endswith("StateMachineArn"))
+    assert machines, "every environment has a transient cluster to exercise"
+    assert main(["run", protected.environment, machines[0], "--run-name", "e2e-1"]) == 0
+    execution_arn = capsys.readouterr().out.strip()
+    execution = protected.client("stepfunctions").describe_execution(executionArn=execution_arn)
+    assert execution["stateMachineArn"] == protected.outputs()[f"{machines[0]}StateMachineArn"]
+
+
+def test_cdk_destroy_is_refused_while_it_is_protected(protected: Deployment) -> None:
+    destroy = cdk("destroy", "--app", str(protected.assembly), protected.stack_name, "--force")
     assert destroy.returncode != 0
     assert "cannot be deleted while TerminationProtection is enabled" in destroy.stdout + destroy.stderr
-    assert prod["after_destroy"]["StackStatus"] == "CREATE_COMPLETE"
-    assert sum("storage" in name.lower() for name in prod["buckets"]) >= len(prod["settings"].storage.data_zones)
+    assert protected.stack()["StackStatus"] == "CREATE_COMPLETE"
+    buckets = {b["Name"] for b in protected.client("s3").list_buckets()["Buckets"]}
+    assert sum("storage" in name.lower() for name in buckets) >= len(protected.settings.storage.data_zones)
