@@ -102,7 +102,7 @@ lint: setup  ## ruff (lint + format check, size rules on), the layers' import co
 unit: setup  ## the test suite only (two workers; a module's fixtures stay on one)
 	$(PY) -m pytest -q -n 2 --dist loadfile
 
-e2e: setup  ## only the deploy path: cdk bootstrap + deploy of dev into a local AWS emulator, then the ops CLI
+e2e: setup  ## only the deploy path: every environment deployed into a local AWS emulator, the ops CLI, dev's update, replacement, destroy and adoption
 	$(PY) -m pytest -q -m e2e
 
 test: lint unit  ## lint, type check and the whole test suite (the e2e tests included)
@@ -115,6 +115,7 @@ diff: setup  ## cdk diff against the deployed stacks (needs AWS credentials); EN
 
 deploy: setup  ## deploy one environment (needs AWS credentials): make deploy ENV=dev
 	@test -n "$(ENV)" || { echo "error: ENV is not set. Fix: make deploy ENV=dev (one of: $$(ls config | sed 's/.yaml//' | tr '\n' ' '))" >&2; exit 2; }
+	$(PY) -m emr_platform.ops preflight $(ENV)  # refuses when a deleted stack kept what a new one collides with
 	$(CDK) deploy -c env=$(ENV) --all --require-approval broadening
 
 deploy-pipeline: setup  ## deploy the pipeline once (needs credentials of its account); it then updates itself on every push

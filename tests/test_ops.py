@@ -20,8 +20,9 @@ from botocore.stub import Stubber
 from emr_platform.ops import args as checks
 from emr_platform.ops import cli, main
 from emr_platform.ops.environment import Environment
+from emr_platform.ops.recovery import IMPORT_IDENTIFIERS
 
-from .conftest import PROJECT, no_credentials_env, running_emulator
+from .conftest import PROJECT, Synthesized, no_credentials_env, running_emulator
 
 SETTINGS = """
 environment: opsdev
@@ -435,3 +436,24 @@ def test_a_bug_still_raises(deployed: dict[str, Any], monkeypatch: pytest.Monkey
     monkeypatch.setattr(cli, "status", broken)
     with pytest.raises(KeyError):
         run(deployed, "status", "opsdev")
+
+
+def test_adopt_identifies_each_kept_type_as_its_resource_schema_does() -> None:
+    """``adopt``'s import identifiers are the types' primaryIdentifier in CloudFormation's resource schemas."""
+    spec = importlib.util.find_spec("cfnlint")
+    assert spec is not None and spec.origin is not None
+    schemas = Path(spec.origin).parent / "data" / "schemas"
+    providers = json.loads((schemas / "providers" / "us-east-1.json").read_text(encoding="utf-8"))
+    for kind, identifier in IMPORT_IDENTIFIERS.items():
+        schema = json.loads((schemas / "resources" / f"{providers[kind]}.json").read_text(encoding="utf-8"))
+        assert schema["primaryIdentifier"] == [f"/properties/{identifier}"], kind
+
+
+def test_every_type_the_stacks_retain_can_be_adopted(synthesized: Synthesized) -> None:
+    retained = {
+        r["Type"]
+        for template in synthesized.templates.values()
+        for r in template.to_json()["Resources"].values()
+        if r.get("DeletionPolicy") == "Retain"
+    }
+    assert retained <= set(IMPORT_IDENTIFIERS)

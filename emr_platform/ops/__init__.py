@@ -11,6 +11,8 @@ from the stack's outputs (``<cluster>ClusterId``), so nobody copies cluster IDs 
     emr-platform-ops resize dev --task 10
     emr-platform-ops terminate dev --yes
     emr-platform-ops run dev weblogs                 # a run of a transient cluster (its state machine)
+    emr-platform-ops preflight dev                   # before a deployment (make deploy runs it)
+    emr-platform-ops adopt dev                       # after a deletion: the cdk import mapping of what it kept
 
 Every argument is checked against the EMR, S3 and Step Functions API rules (read from botocore's service models
 where they are there) before any AWS call, and ``submit`` checks that the script is in S3 and readable first. A

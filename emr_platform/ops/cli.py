@@ -32,6 +32,7 @@ from emr_platform.ops.args import (
 from emr_platform.ops.commands import logs, resize, run, status, submit, terminate, wait
 from emr_platform.ops.environment import open_environment
 from emr_platform.ops.errors import OpsError, explain, one_line
+from emr_platform.ops.recovery import adopt, preflight
 from emr_platform.spec.settings import CONFIG_DIR
 
 # --- entry point ---------------------------------------------------------------------------------------------------
@@ -86,6 +87,13 @@ def parser() -> argparse.ArgumentParser:
         "--run-name", type=execution_name, help="the execution's name, part of the cluster's name (default: a UUID)"
     )
     sub.set_defaults(handler=run)
+    sub = command(
+        "preflight", preflight, "before a deployment: refuse when a deleted stack kept what it would collide with"
+    )
+    sub.set_defaults(deployed=False)
+    sub = command("adopt", adopt, "after a deletion: write the cdk import mapping of what the deleted stack kept")
+    sub.add_argument("--output", type=Path, help="the mapping file (default: import-<environment>.json)")
+    sub.set_defaults(deployed=False)
     return root
 
 
@@ -94,7 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     :func:`explain`). Anything else is a bug of this program and keeps its traceback."""
     try:
         args = parser().parse_args(argv)
-        env = open_environment(args.environment, args.config_dir)
+        env = open_environment(args.environment, args.config_dir, deployed=getattr(args, "deployed", True))
         return int(args.handler(env, args))
     except OpsError as error:
         failure = error

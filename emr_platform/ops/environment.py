@@ -28,6 +28,8 @@ class Environment:
     region: str
     outputs: dict[str, str]
     session: boto3.Session
+    deployed: bool = True
+    """Whether the stack exists (only the recovery commands open an environment whose stack does not)."""
 
     def client(self, service: str) -> Any:
         """A boto3 client of ``service`` in the environment's region (untyped: one method serves every service)."""
@@ -56,8 +58,11 @@ class Environment:
         return ids[cluster]
 
 
-def open_environment(name: str, config_dir: Path = CONFIG_DIR, session: boto3.Session | None = None) -> Environment:
-    """Read the environment's settings and its stack's outputs."""
+def open_environment(
+    name: str, config_dir: Path = CONFIG_DIR, session: boto3.Session | None = None, *, deployed: bool = True
+) -> Environment:
+    """Read the environment's settings and its stack's outputs; with ``deployed=False`` a stack that does not
+    exist is no error (the environment then has no outputs)."""
     try:
         settings = load_settings(name, config_dir)
     except EmrPlatformError as error:
@@ -70,6 +75,8 @@ def open_environment(name: str, config_dir: Path = CONFIG_DIR, session: boto3.Se
         stacks = cloudformation.describe_stacks(StackName=settings.stack_name)["Stacks"]
     except ClientError as error:
         if error.response.get("Error", {}).get("Code") == "ValidationError" and "does not exist" in str(error):
+            if not deployed:
+                return Environment(name, settings.stack_name, settings.region, {}, session, deployed=False)
             raise OpsError(
                 f"stack {settings.stack_name} does not exist in {settings.region}",
                 f"deploy it: make deploy ENV={name}",

@@ -11,10 +11,12 @@ from __future__ import annotations
 import copy
 import importlib.util
 import json
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+from moto.cloudformation import parsing
 from moto.cloudformation.exceptions import CloudFormationError, ValidationError
 from moto.cloudformation.models import CloudFormationBackend
 from moto.cloudformation.responses import CloudFormationResponse
@@ -27,8 +29,11 @@ from moto.emr.exceptions import ValidationException
 from moto.emr.models import Cluster, SecurityConfiguration, emr_backends
 from moto.emr.responses import ElasticMapReduceResponse
 from moto.iam.models import Group, ManagedPolicy, Role, User
-from moto.kms.models import Key
+from moto.kms.models import Key, kms_backends
+from moto.logs.models import logs_backends
+from moto.s3.models import s3_backends
 from moto.server import main
+from moto.utilities.utils import get_partition
 
 _create_key = Key.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
 _create_cluster = Cluster.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
@@ -278,14 +283,37 @@ class _ChangeSetNotFoundError(CloudFormationError):
     code = "ChangeSetNotFound"
 
 
+def _change_set(self: CloudFormationResponse) -> Any:
+    """The change set named by the request (an ARN, or a name within the stack named by StackName), or None.
+    moto 5.2.5 looks names up across every stack, deleted ones included: after a deletion, the deleted stack's
+    ``cdk-deploy-change-set`` answered for the new stack's, so DeleteChangeSet removed the wrong one and the CDK
+    CLI waited for ever for its own to go."""
+    name, stack_name = self._get_param("ChangeSetName"), self._get_param("StackName")
+    backend = self.cloudformation_backend
+    if name in backend.change_sets:
+        return backend.change_sets[name]
+    live = {s.stack_id for s in backend.stacks.values() if stack_name in (s.name, s.stack_id)}
+    mine = [c for c in backend.change_sets.values() if c.change_set_name == name and c.stack_id in live]
+    return mine[-1] if mine else None
+
+
 def _describe_change_set_or_not_found(self: CloudFormationResponse) -> ActionResult:
     """moto 5.2.5 answers a change set it does not have with ValidationError; CloudFormation answers
     ChangeSetNotFound, which the CDK CLI waits for after deleting its previous change set before every update
     (``waitForGone``): every update of a stack failed with "Stack with id cdk-deploy-change-set does not exist"."""
-    name = self._get_param("ChangeSetName")
-    if not any(name in (c.change_set_id, c.change_set_name) for c in self.cloudformation_backend.change_sets.values()):
-        raise _ChangeSetNotFoundError(f"ChangeSet [{name}] does not exist")
-    return _describe_change_set(self)
+    change_set = _change_set(self)
+    if change_set is None:
+        raise _ChangeSetNotFoundError(f"ChangeSet [{self._get_param('ChangeSetName')}] does not exist")
+    return ActionResult(change_set)
+
+
+def _delete_change_set_of_the_stack(self: CloudFormationResponse) -> ActionResult:
+    """DeleteChangeSet of the stack's own change set (see :func:`_change_set`)."""
+    change_set = _change_set(self)
+    if change_set is None:
+        raise _ChangeSetNotFoundError(f"ChangeSet [{self._get_param('ChangeSetName')}] does not exist")
+    del self.cloudformation_backend.change_sets[change_set.change_set_id]
+    return ActionResult({})
 
 
 def _create_change_set_reusing_inputs(self: CloudFormationResponse) -> ActionResult:
@@ -294,6 +322,11 @@ def _create_change_set_reusing_inputs(self: CloudFormationResponse) -> ActionRes
     whose value is the name ``/cdk-bootstrap/.../version``) moto then looked up a parameter named "30" and every
     update by the CDK CLI failed with an AttributeError. Answer with the given values during the call."""
     name = self._get_param("StackName")
+    if self._get_param("ChangeSetType") == "IMPORT":
+        _IMPORTS[name] = {
+            r.get("LogicalResourceId"): dict(r.get("ResourceIdentifier"))
+            for r in self._get_param("ResourcesToImport", [])
+        }
     stack = next((s for s in self.cloudformation_backend.stacks.values() if name in (s.name, s.stack_id)), None)
     if stack is None:
         return _create_change_set(self)
@@ -343,6 +376,51 @@ def _delete_flow_log(self: FlowLogs, account_id: str, region_name: str) -> None:
     self.ec2_backend.delete_flow_logs([self.id])
 
 
+_IMPORTS: dict[str, dict[str, dict[str, str]]] = {}
+"""The resources an IMPORT change set adopts, by stack name: logical ID -> its identifier (ResourcesToImport)."""
+
+# How the emulator finds an existing resource by its import identifier (each type's primaryIdentifier).
+_ADOPTERS: dict[str, Callable[[str, str, str], Any]] = {
+    "AWS::S3::Bucket": lambda account, region, name: s3_backends[account][get_partition(region)].buckets[name],
+    "AWS::KMS::Key": lambda account, region, key_id: kms_backends[account][region].keys[key_id],
+    "AWS::Logs::LogGroup": lambda account, region, name: logs_backends[account][region].groups[name],
+}
+
+
+def _create_or_adopt(
+    logical_id: str, resource_json: dict[str, Any], resources_map: Any, account_id: str, region_name: str
+) -> Any:
+    """moto 5.2.5 has no resource import: an IMPORT change set (``cdk import``) created new resources instead of
+    adopting the existing ones. CloudFormation takes each resource of ResourcesToImport as it is, found by its
+    identifier, and fails when there is none (the emulator also fails for a type it cannot look up)."""
+    stack_name = resources_map.stack_id.split(":stack/")[-1].split("/")[0]
+    identifier = _IMPORTS.get(stack_name, {}).get(logical_id)
+    if identifier is None:
+        return _parse_and_create_resource(logical_id, resource_json, resources_map, account_id, region_name)
+    kind, [value] = resource_json["Type"], identifier.values()
+    try:
+        resource = _ADOPTERS[kind](account_id, region_name, value)
+    except KeyError:
+        problem = f"Resource {logical_id} of type {kind} with identifier {value} does not exist"
+        raise ValidationError(message=problem) from None
+    resource.cf_resource_type, resource.logical_resource_id = kind, logical_id
+    return resource
+
+
+def _list_stack_resources_with_status(self: CloudFormationResponse) -> ActionResult:
+    """moto 5.2.5 shows every resource of a deleted stack as CREATE_COMPLETE; CloudFormation shows those its
+    DeletionPolicy retained as DELETE_SKIPPED (which ``adopt`` looks for) and the others as DELETE_COMPLETE."""
+    result = _list_stack_resources(self)
+    stack = self.cloudformation_backend.get_stack(self._get_param("StackName"))
+    if stack.status == "DELETE_COMPLETE":
+        resources = stack.template_dict.get("Resources", {})
+        summaries: list[dict[str, Any]] = result.result["StackResourceSummaries"]  # type: ignore[index]
+        for summary in summaries:
+            policy = resources.get(summary["LogicalResourceId"], {}).get("DeletionPolicy")
+            summary["ResourceStatus"] = "DELETE_SKIPPED" if policy == "Retain" else "DELETE_COMPLETE"
+    return result
+
+
 def _emr_region(self: ElasticMapReduceResponse, request: Any, full_url: str) -> str:
     """moto 5.2.5: EMR reads the region from the host name only, so a request to a custom endpoint (localhost)
     lands in us-east-1 whatever its signature's region; fall back to the signature, as every other service does."""
@@ -352,8 +430,12 @@ def _emr_region(self: ElasticMapReduceResponse, request: Any, full_url: str) -> 
 
 
 _delete_stack = CloudFormationResponse.delete_stack
-_describe_change_set = CloudFormationResponse.describe_change_set
+CloudFormationResponse.delete_change_set = _delete_change_set_of_the_stack  # type: ignore[method-assign]
 _create_change_set = CloudFormationResponse.create_change_set
+_list_stack_resources = CloudFormationResponse.list_stack_resources
+CloudFormationResponse.list_stack_resources = _list_stack_resources_with_status  # type: ignore[method-assign]
+_parse_and_create_resource = parsing.parse_and_create_resource
+parsing.parse_and_create_resource = _create_or_adopt
 CloudFormationResponse.create_change_set = _create_change_set_reusing_inputs  # type: ignore[method-assign]
 CloudFormationResponse.describe_change_set = _describe_change_set_or_not_found  # type: ignore[method-assign]
 CloudFormationResponse.update_termination_protection = _update_termination_protection  # type: ignore[attr-defined]

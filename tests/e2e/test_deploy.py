@@ -8,7 +8,9 @@
    replacement guard names for the same edit are replaced;
 5. ``cdk destroy`` removes the stack and what it does not retain, and leaves every retained bucket (with its
    objects), the key and the log groups;
-6. deploying again succeeds, with new, empty buckets beside the retained ones.
+6. a new deployment is refused in one line (``preflight``, which ``make deploy`` runs): it would fail on the Glue
+   databases' fixed names and start empty buckets; ``adopt`` writes the mapping with which ``cdk import`` takes the
+   kept resources into a new stack, and ``cdk deploy`` adds the rest, on the old buckets with their data.
 
 What the emulator cannot show, and why:
 
@@ -267,16 +269,36 @@ def test_cdk_destroy_removes_what_is_not_retained(dev: Deployment, destroyed: di
     assert cluster["Status"]["State"] in ("TERMINATING", "TERMINATED")
 
 
-def test_deploying_again_after_destroy_succeeds_beside_the_retained_data(
-    dev: Deployment, destroyed: dict[str, Any]
+def test_a_deployment_after_destroy_is_refused_in_one_line_until_the_kept_resources_are_adopted(
+    dev: Deployment, destroyed: dict[str, Any], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    dev.deploy(dev.assembly)
-    assert dev.stack()["StackStatus"] == "CREATE_COMPLETE"
-    outputs = dev.outputs()
-    for zone in dev.settings.storage.data_zones:  # new, empty buckets: the retained ones keep the old data
-        assert outputs[f"{zone}Bucket"] not in destroyed["buckets"]
-        assert dev.client("s3").list_objects_v2(Bucket=outputs[f"{zone}Bucket"]).get("KeyCount", 0) == 0
-    assert (
-        dev.client("emr").describe_cluster(ClusterId=outputs["analyticsClusterId"])["Cluster"]["Status"]["State"]
-        == "WAITING"
-    )
+    assert main(["preflight", "dev"]) == 1
+    refused = capsys.readouterr().err
+    assert refused.count("\n") == 1 and f"{dev.stack_name} was deleted on " in refused
+    assert f"kept {len(destroyed['retained'])} resources" in refused and "emr-platform-ops adopt dev" in refused
+
+
+def test_adopting_the_kept_resources_brings_their_data_back_into_a_new_stack(
+    dev: Deployment, destroyed: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    mapping = dev.work / "import-dev.json"
+    assert main(["adopt", "dev", "--output", str(mapping)]) == 0
+    assert f"Next: cdk import -c env=dev {dev.stack_name} --resource-mapping {mapping}" in capsys.readouterr().out
+    assert set(json.loads(mapping.read_text(encoding="utf-8"))) == destroyed["retained"]
+
+    succeeded(cdk("import", "--app", str(dev.assembly), dev.stack_name, "--resource-mapping", str(mapping)))
+    assert dev.stack()["StackStatus"] == "IMPORT_COMPLETE"
+    assert dev.physical_ids() == {k: destroyed["ids"][k] for k in destroyed["retained"]}
+    dev.deploy(dev.assembly)  # then everything else
+    assert dev.stack()["StackStatus"] == "UPDATE_COMPLETE"
+    assert main(["preflight", "dev"]) == 0
+    capsys.readouterr()
+
+    outputs, s3 = dev.outputs(), dev.client("s3")
+    for zone in dev.settings.storage.data_zones:  # the same buckets, with their data
+        assert outputs[f"{zone}Bucket"] in destroyed["buckets"]
+        assert (
+            s3.get_object(Bucket=outputs[f"{zone}Bucket"], Key="kept/data.csv")["Body"].read() == b"id,value\n1,kept\n"
+        )
+    cluster = dev.client("emr").describe_cluster(ClusterId=outputs["analyticsClusterId"])["Cluster"]
+    assert cluster["Status"]["State"] == "WAITING"

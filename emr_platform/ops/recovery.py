@@ -1,0 +1,106 @@
+"""After a stack was deleted: what it kept, and how the next deployment takes it back instead of failing.
+
+A deleted stack keeps its retained resources (buckets with their data, the key, log groups, Glue databases). A new
+deployment of the same environment would create new, empty buckets beside the old ones and fail on the Glue
+databases, whose names are fixed (``AlreadyExistsException``). ``preflight`` says so in one line before a
+deployment (``make deploy`` runs it); ``adopt`` writes the resource mapping with which ``cdk import`` brings the
+kept resources into a new stack, after which ``cdk deploy`` adds the rest.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from emr_platform.ops.environment import Environment
+from emr_platform.ops.errors import OpsError
+
+IMPORT_IDENTIFIERS: dict[str, str] = {
+    "AWS::S3::Bucket": "BucketName",
+    "AWS::KMS::Key": "KeyId",
+    "AWS::Logs::LogGroup": "LogGroupName",
+    "AWS::Glue::Database": "DatabaseName",
+    "AWS::SecretsManager::Secret": "Id",
+}
+"""The property that identifies each type the stacks retain, for CloudFormation's resource import: its resource
+schema's ``primaryIdentifier`` (tests/test_ops.py checks them against cfn-lint's copies of the schemas). The
+physical ID CloudFormation records is that identifier's value for each of them."""
+
+
+@dataclass(frozen=True)
+class Kept:
+    """The retained resources of an environment's most recently deleted stack."""
+
+    stack_id: str
+    deleted: str
+    resources: list[dict[str, Any]]
+
+    def summary(self) -> str:
+        counts = Counter(r["ResourceType"].split("::")[-1] for r in self.resources)
+        return ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items()))
+
+
+def kept(env: Environment) -> Kept | None:
+    """What the environment's last deleted stack retained (CloudFormation lists them as DELETE_SKIPPED for 90
+    days); None when no stack of that name was deleted."""
+    cloudformation = env.client("cloudformation")
+    pages = cloudformation.get_paginator("list_stacks").paginate(StackStatusFilter=["DELETE_COMPLETE"])
+    deleted = [s for page in pages for s in page["StackSummaries"] if s["StackName"] == env.stack_name]
+    if not deleted:
+        return None
+    last = max(deleted, key=lambda s: s.get("DeletionTime") or s["CreationTime"])
+    pages = cloudformation.get_paginator("list_stack_resources").paginate(StackName=last["StackId"])
+    resources = [r for page in pages for r in page["StackResourceSummaries"] if r["ResourceStatus"] == "DELETE_SKIPPED"]
+    when = last.get("DeletionTime") or last["CreationTime"]
+    return Kept(last["StackId"], f"{when:%Y-%m-%d %H:%M} UTC", resources)
+
+
+def preflight(env: Environment, _args: argparse.Namespace) -> int:
+    """Refuse to deploy an environment whose deleted stack left resources a new stack would collide with."""
+    if env.deployed:
+        print(f"{env.stack_name}: deployed; the next deployment updates it")
+        return 0
+    found = kept(env)
+    if found is None or not found.resources:
+        print(f"{env.stack_name}: not deployed and nothing kept of an earlier one; the deployment creates it")
+        return 0
+    raise OpsError(
+        f"{env.stack_name} was deleted on {found.deleted} and kept {len(found.resources)} resources "
+        f"({found.summary()}): a new deployment would fail on the Glue databases' names and start empty "
+        "buckets beside the kept data",
+        f"take them back: emr-platform-ops adopt {env.name}, then the cdk import it prints "
+        f"(or delete them to start empty; docs/operate.md#after-a-deletion)",
+    )
+
+
+def adopt(env: Environment, args: argparse.Namespace) -> int:
+    """Write the ``cdk import`` resource mapping of what the environment's deleted stack kept."""
+    if env.deployed:
+        raise OpsError(f"{env.stack_name} is deployed: there is nothing to adopt", "adopt only after a deletion")
+    found = kept(env)
+    if found is None or not found.resources:
+        raise OpsError(
+            f"no deleted {env.stack_name} kept anything in {env.region}", f"deploy: make deploy ENV={env.name}"
+        )
+    unknown = sorted({r["ResourceType"] for r in found.resources} - set(IMPORT_IDENTIFIERS))
+    if unknown:
+        raise OpsError(
+            f"{env.stack_name} kept resources of types adopt does not know: {', '.join(unknown)}",
+            "import them by hand with cdk import (it asks for their identifiers)",
+        )
+    mapping = {
+        r["LogicalResourceId"]: {IMPORT_IDENTIFIERS[r["ResourceType"]]: r["PhysicalResourceId"]}
+        for r in found.resources
+    }
+    path: Path = args.output or Path(f"import-{env.name}.json")
+    path.write_text(json.dumps(mapping, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    print(
+        f"{path}: {len(mapping)} resources that {env.stack_name} kept when it was deleted on {found.deleted} "
+        f"({found.summary()}). Next: cdk import -c env={env.name} {env.stack_name} --resource-mapping {path}, "
+        f"then make deploy ENV={env.name}"
+    )
+    return 0
