@@ -27,11 +27,12 @@ def _as_list(value: Any) -> list[Any]:
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_encryption_at_rest_everywhere(synthesized: Synthesized, env: str) -> None:
-    [config] = _resources(synthesized, env, "AWS::EMR::SecurityConfiguration").values()
-    at_rest = config["Properties"]["SecurityConfiguration"]["EncryptionConfiguration"]["AtRestEncryptionConfiguration"]
-    assert at_rest["S3EncryptionConfiguration"]["EncryptionMode"] in ("SSE-KMS", "CSE-KMS")
-    assert at_rest["LocalDiskEncryptionConfiguration"]["EncryptionKeyProviderType"] == "AwsKms"
-    assert at_rest["LocalDiskEncryptionConfiguration"]["EnableEbsEncryption"] is True
+    for config in _resources(synthesized, env, "AWS::EMR::SecurityConfiguration").values():  # transient runs' too
+        document = config["Properties"]["SecurityConfiguration"]
+        at_rest = document["EncryptionConfiguration"]["AtRestEncryptionConfiguration"]
+        assert at_rest["S3EncryptionConfiguration"]["EncryptionMode"] in ("SSE-KMS", "CSE-KMS")
+        assert at_rest["LocalDiskEncryptionConfiguration"]["EncryptionKeyProviderType"] == "AwsKms"
+        assert at_rest["LocalDiskEncryptionConfiguration"]["EnableEbsEncryption"] is True
     for bucket in _resources(synthesized, env, "AWS::S3::Bucket").values():
         assert bucket["Properties"]["BucketEncryption"]["ServerSideEncryptionConfiguration"]
     for group in _resources(synthesized, env, "AWS::Logs::LogGroup").values():
@@ -42,16 +43,19 @@ def test_encryption_at_rest_everywhere(synthesized: Synthesized, env: str) -> No
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_imdsv2_and_log_encryption_on_every_cluster(synthesized: Synthesized, env: str) -> None:
-    [config] = _resources(synthesized, env, "AWS::EMR::SecurityConfiguration").values()
-    imds = config["Properties"]["SecurityConfiguration"]["InstanceMetadataServiceConfiguration"]
-    assert imds == {"MinimumInstanceMetadataServiceVersion": 2, "HttpPutResponseHopLimit": 1}
+    for config in _resources(synthesized, env, "AWS::EMR::SecurityConfiguration").values():
+        imds = config["Properties"]["SecurityConfiguration"]["InstanceMetadataServiceConfiguration"]
+        assert imds == {"MinimumInstanceMetadataServiceVersion": 2, "HttpPutResponseHopLimit": 1}
     for cluster in _resources(synthesized, env, "AWS::EMR::Cluster").values():
         assert "LogEncryptionKmsKeyId" in cluster["Properties"]
         assert "SecurityConfiguration" in cluster["Properties"]
 
 
 def test_prod_encrypts_in_transit_and_uses_kerberos(synthesized: Synthesized) -> None:
-    [config] = _resources(synthesized, "prod", "AWS::EMR::SecurityConfiguration").values()
+    [cluster] = _resources(synthesized, "prod", "AWS::EMR::Cluster").values()
+    config = _resources(synthesized, "prod", "AWS::EMR::SecurityConfiguration")[
+        cluster["Properties"]["SecurityConfiguration"]["Ref"]
+    ]
     document = config["Properties"]["SecurityConfiguration"]
     assert document["EncryptionConfiguration"]["EnableInTransitEncryption"] is True
     tls = document["EncryptionConfiguration"]["InTransitEncryptionConfiguration"]["TLSCertificateConfiguration"]
@@ -158,7 +162,9 @@ def test_step_completed_function_is_contained(synthesized: Synthesized, env: str
     assert "TargetArn" in props["DeadLetterConfig"] and "KmsKeyArn" in props
     [queue] = [q for i, q in _resources(synthesized, env, "AWS::SQS::Queue").items() if i.startswith("StepCompleted")]
     assert "KmsMasterKeyId" in queue["Properties"]
-    rules = [r["Properties"]["EventPattern"] for r in _resources(synthesized, env, "AWS::Events::Rule").values()]
+    rules = [
+        r["Properties"].get("EventPattern", {}) for r in _resources(synthesized, env, "AWS::Events::Rule").values()
+    ]
     assert {"source": ["aws.emr"], "detail-type": ["EMR Step Status Change"]}.items() <= next(
         p for p in rules if p.get("detail", {}).get("state") == ["COMPLETED"]
     ).items()

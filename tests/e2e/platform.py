@@ -24,8 +24,9 @@ from emr_platform.spec.settings import CONFIG_DIR, EnvironmentSettings, load_set
 from tests.conftest import PROJECT, running_emulator
 
 
-def cdk(*args: str) -> subprocess.CompletedProcess[str]:
-    """The pinned CDK CLI from node_modules, on the pinned Node, against the emulator (``os.environ``)."""
+def cdk(*args: str, cwd: Path = PROJECT) -> subprocess.CompletedProcess[str]:
+    """The pinned CDK CLI from node_modules, on the pinned Node, against the emulator (``os.environ``), run in
+    ``cwd`` (default: the project, whose cdk.json names the app)."""
     node_bins = [p for p in (PROJECT / "node_modules").glob("node-linux-*/bin") if (p / "node").exists()]
     cli = PROJECT / "node_modules" / ".bin" / "cdk"
     assert cli.exists() and node_bins, "the CDK CLI and Node 22 are not installed: run `make setup`"
@@ -37,7 +38,7 @@ def cdk(*args: str) -> subprocess.CompletedProcess[str]:
     }
     return subprocess.run(
         [str(cli), "--no-notices", *args],
-        cwd=PROJECT,
+        cwd=cwd,
         env=env,
         capture_output=True,
         text=True,
@@ -116,16 +117,18 @@ class Deployment:
 
 
 @contextmanager
-def deployed(environment: str, work: Path) -> Iterator[Deployment]:
-    """``environment`` bootstrapped and deployed by the CDK CLI running the project's app (``cdk deploy -c
-    env=...``), into an emulator acting as its account, in its region; the emulator lives as long as the block."""
+def deployed(environment: str, work: Path, assembly: Path | None = None) -> Iterator[Deployment]:
+    """``environment`` bootstrapped and deployed by the CDK CLI into an emulator acting as its account, in its
+    region; the emulator lives as long as the block. The CLI runs the project's app (``cdk deploy -c env=...``),
+    or deploys ``assembly`` when given (an assembly the tests synthesized already: one synthesis less)."""
     settings = load_settings(environment)
     with running_emulator(account=settings.account, log=work / "emulator.log", region=settings.region):
-        succeeded(cdk("bootstrap", f"aws://{settings.account}/{settings.region}"))
+        # Outside the project: with an explicit environment the CLI then bootstraps without running the app.
+        succeeded(cdk("bootstrap", f"aws://{settings.account}/{settings.region}", cwd=work))
         out = work / "cdk.out"
-        log = succeeded(cdk("deploy", "-c", f"env={environment}", settings.stack_name, "--require-approval", "never",
-                            "--output", str(out)))  # fmt: skip
-        yield Deployment(environment, settings, work, out, log)
+        app = ["--app", str(assembly)] if assembly else ["-c", f"env={environment}", "--output", str(out)]
+        log = succeeded(cdk("deploy", *app, settings.stack_name, "--require-approval", "never"))
+        yield Deployment(environment, settings, work, assembly or out, log)
 
 
 def replace_once(old: str, new: str) -> Callable[[str], str]:

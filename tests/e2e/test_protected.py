@@ -13,15 +13,20 @@ from collections.abc import Iterator
 import pytest
 
 from emr_platform.ops import main
+from tests.conftest import Synthesized
 from tests.e2e.platform import Deployment, cdk, deployed
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module", params=["staging", "prod"])
-def protected(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
-    """The environment bootstrapped and deployed into an emulator acting as its account, in its region."""
-    with deployed(request.param, tmp_path_factory.mktemp(f"e2e-{request.param}")) as deployment:
+def protected(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, synthesized: Synthesized
+) -> Iterator[Deployment]:
+    """The environment bootstrapped and deployed into an emulator acting as its account, in its region, from the
+    assembly the tests synthesized (dev's deployment runs the app through the CLI)."""
+    work = tmp_path_factory.mktemp(f"e2e-{request.param}")
+    with deployed(request.param, work, assembly=synthesized.outdir) as deployment:
         yield deployment
 
 
