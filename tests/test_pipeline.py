@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aws_cdk import App
+from aws_cdk import App, Stack
 from aws_cdk.assertions import Match, Template
 
 from emr_platform.app import build_app
@@ -216,10 +216,14 @@ PIPELINE_YAML = (CONFIG_DIR / "pipeline.yaml").read_text(encoding="utf-8")
         ("  - environment: prod\n", "  - environment: staging\n", "environment 'staging' is deployed twice"),
         ("connection_arn: arn:aws:codeconnections", "connection_arn: arn:aws:codecommit", "source.connection_arn"),
         ("  branch: main\n", "  branch: main\n  branches: [main]\n", "source.branches"),
-        ("region: eu-west-1\n", "region: eu-central-1\n", "the environment deploys to eu-west-1, the pipeline runs in"),
+        (
+            "    manual_approval: false",
+            "    manual_approval: false\n    wave: first\n  - environment: dev\n  - environment: dr\n    wave: first",
+            "stages[2].wave: the stages of wave 'first' are not listed together",
+        ),
         ("  project: emr-platform\n", "  project: emr<platform>\n", "tags.project: the value of tag 'project'"),
     ],
-    ids=["unknown-environment", "twice", "bad-connection", "unknown-key", "other-region", "bad-tag"],
+    ids=["unknown-environment", "twice", "bad-connection", "unknown-key", "wave-apart", "bad-tag"],
 )
 def test_fails_on_bad_pipeline_settings_naming_file_line_and_field(
     tmp_path: Path, old: str, new: str, expected: str
@@ -295,3 +299,58 @@ def test_a_stage_without_environment_settings_fails_naming_the_prop(context: dic
     partial = {name: env for name, env in ENVIRONMENTS.items() if name != "prod"}
     with pytest.raises(PropError, match=r"environments: no settings for stage 'prod' \(got \['staging'\]\)\. Fix:"):
         EmrPlatformPipelineStack(App(context=context), "emr-platform-pipeline", settings=SETTINGS, environments=partial)
+
+
+def test_a_pipeline_over_two_regions_and_three_accounts_in_waves_synthesizes_through_every_gate(
+    context: dict[str, object], tmp_path: Path
+) -> None:
+    """The tooling account's pipeline in eu-west-1; staging (its own account) in eu-west-1; then, in one wave,
+    prod in eu-central-1 and a second production environment in eu-west-1 (both in the production account)."""
+    prod = (CONFIG_DIR / "prod.yaml").read_text(encoding="utf-8")
+    central = prod.replace("region: eu-west-1", "region: eu-central-1").replace(
+        "eu-west-1a, eu-west-1b, eu-west-1c", "eu-central-1a, eu-central-1b, eu-central-1c"
+    )
+    assert central.count("eu-central-1") == 4
+    waves = PIPELINE_YAML.replace(
+        "  - environment: prod\n",
+        "  - environment: prod\n    wave: production\n  - environment: prodwest\n    wave: production\n",
+    )
+    config = _pipeline_dir(tmp_path, waves)
+    (config / "prod.yaml").write_text(central, encoding="utf-8")
+    west = prod.replace("environment: prod\n", "environment: prodwest\n").replace("10.30.0.0/16", "10.31.0.0/16")
+    (config / "prodwest.yaml").write_text(west, encoding="utf-8")
+    outdir = tmp_path / "out"
+    app = build_app(context={**context, "pipeline": "true"}, outdir=str(outdir), config_dir=config)
+    app.synth()  # every gate: cdk-nag's four packs, the Control Tower Guard rules, CloudFormation validation
+
+    stacks = {c.node.id: c for c in app.node.children if isinstance(c, Stack)}
+    assert set(stacks) == {"emr-platform-pipeline", "emr-platform-pipeline-artifacts-eu-central-1"}
+    store = stacks["emr-platform-pipeline-artifacts-eu-central-1"]
+    assert (store.account, store.region, store.termination_protection) == ("999999999999", "eu-central-1", True)
+    template = Template.from_stack(stacks["emr-platform-pipeline"])
+    [resource] = template.find_resources("AWS::CodePipeline::Pipeline").values()
+    regions = {s["Region"] for s in resource["Properties"]["ArtifactStores"]}
+    assert regions == {"eu-west-1", "eu-central-1"}
+    names = [s["Name"] for s in _stages(template)]
+    assert names[-2:] == ["staging", "production"]
+    deploys = {
+        a.get("Region", "eu-west-1")  # no Region: the pipeline's own
+        for a in _stages(template)[-1]["Actions"]
+        if a["ActionTypeId"]["Provider"] == "CloudFormation"
+    }
+    assert deploys == {"eu-west-1", "eu-central-1"}
+    accounts = {
+        json.dumps(a.get("RoleArn", "")).split(":iam::")[-1][:12]
+        for s in _stages(template)[-2:]
+        for a in s["Actions"]
+        if "RoleArn" in a
+    }
+    assert {"222222222222", "333333333333"} <= accounts
+    # The replication store is secured like the pipeline's own: versioned, access-logged, KMS with rotation.
+    replica = Template.from_stack(store)
+    replica.has_resource_properties("AWS::KMS::Key", {"EnableKeyRotation": True})
+    replica.has_resource_properties(
+        "AWS::S3::Bucket", {"VersioningConfiguration": {"Status": "Enabled"}, "LoggingConfiguration": Match.any_value()}
+    )
+    templates = sorted(outdir.glob("*.template.json")) + sorted(outdir.glob("assembly-*/*.template.json"))
+    assert cfn_lint_errors(*templates) == []

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
-from aws_cdk import Duration, RemovalPolicy, Stack, pipelines
+from aws_cdk import Duration, PhysicalName, RemovalPolicy, Stack, pipelines
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
@@ -40,7 +40,13 @@ class PipelineArtifactStore(PlatformConstruct):
     ``access_logs_bucket`` (SSE-S3). Pipeline artifacts matter only while an execution runs: objects expire after
     ``artifact_expiration`` (default 90 days), noncurrent versions after 30 days, access logs after 365 days.
 
+    With ``cross_region`` (the replication store of a region other than the pipeline's) the bucket and an alias of
+    the key get names generated at synthesis, because the pipeline in another region refers to them by name
+    (CloudFormation has no cross-region references); the bucket is encrypted through the alias, as CodePipeline's
+    own replication buckets are.
+
     :param artifact_expiration: when artifacts expire. Default: 90 days.
+    :param cross_region: name the bucket and key for a pipeline in another region. Default: False.
     :param removal_policy: what happens to the key and buckets when they leave the stack. Default: RETAIN, for
         audit; DESTROY needs ``-c emr-platform:allow-destroy=true`` as well.
 
@@ -57,6 +63,7 @@ class PipelineArtifactStore(PlatformConstruct):
         *,
         artifact_expiration: Duration = ARTIFACT_EXPIRATION,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+        cross_region: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
         removal_policy = resolve_removal_policy(self, removal_policy)
@@ -68,6 +75,15 @@ class PipelineArtifactStore(PlatformConstruct):
             removal_policy=removal_policy,
         )
         deny_grants_not_for_aws_resources(self.key)
+        encryption: kms.IKey = self.key
+        if cross_region:
+            encryption = kms.Alias(
+                self,
+                "Alias",
+                alias_name=PhysicalName.GENERATE_IF_NEEDED,
+                target_key=self.key,
+                removal_policy=removal_policy,
+            )
         housekeeping = [
             s3.LifecycleRule(
                 id="abort-incomplete-uploads", abort_incomplete_multipart_upload_after=Duration.days(7), enabled=True
@@ -85,7 +101,8 @@ class PipelineArtifactStore(PlatformConstruct):
         self.bucket = secure_bucket(
             self,
             "Bucket",
-            encryption_key=self.key,
+            encryption_key=encryption,
+            bucket_name=PhysicalName.GENERATE_IF_NEEDED if cross_region else None,
             access_logs=(self.access_logs_bucket, "artifacts/"),
             lifecycle_rules=[
                 *housekeeping,
@@ -129,9 +146,15 @@ class PipelineFindings:
         acknowledge_at_synthesis(PipelineFindings(pipeline, store))  # once pipeline.build_pipeline() has run
     """
 
-    def __init__(self, pipeline: pipelines.CodePipeline, store: PipelineArtifactStore) -> None:
+    def __init__(
+        self,
+        pipeline: pipelines.CodePipeline,
+        store: PipelineArtifactStore,
+        replication: Sequence[PipelineArtifactStore] = (),
+    ) -> None:
         self.pipeline = pipeline
         self.store = store
+        self.replication = tuple(replication)
 
     @property
     def node(self) -> Node:
@@ -153,7 +176,9 @@ class PipelineFindings:
         for scope in scopes:
             yield from in_packs(scope, "IAMNoInlinePolicy", (HIPAA, NIST, PCI), generated)
             yield from in_packs(scope, "CodeBuildProjectSourceRepoUrl", (HIPAA, PCI), no_url)
-        bucket_objects = rendered(self.store, self.store.bucket.arn_for_objects("*"))
+        # The pipeline's own bucket, and the replication stores' of other regions (referred to by their names).
+        bucket_objects = {rendered(self.store, self.store.bucket.arn_for_objects("*"))}
+        bucket_objects |= {rendered(self.pipeline, r.bucket.arn_for_objects("*")) for r in self.replication}
         account = Stack.of(self.pipeline).account
         for role in (c for scope in scopes for c in scope.node.find_all() if isinstance(c, iam.Role)):
             statements = policy_statements(role)
@@ -168,10 +193,10 @@ class PipelineFindings:
                     yield Finding(role, finding_id, reason)
 
 
-def _pipeline_resource_reason(resource: str, bucket_objects: str, account: str) -> str | None:
+def _pipeline_resource_reason(resource: str, bucket_objects: set[str], account: str) -> str | None:
     """Why a wildcard resource of a CDK Pipelines role is acceptable, or None when it is not a reviewed pattern."""
-    if resource == bucket_objects:
-        return "Object-level actions on the artifacts of the pipeline's own bucket, whose keys are per execution."
+    if resource in bucket_objects:
+        return "Object-level actions on the artifacts of the pipeline's own buckets, whose keys are per execution."
     if ":log-group:/aws/codebuild/" in resource:
         return "CodeBuild log groups are named after the pipeline's own projects; logs streams are per build."
     if ":report-group/" in resource:

@@ -150,18 +150,21 @@ def secure_bucket(
     removal_policy: RemovalPolicy,
     encryption_key: kms.IKey | None = None,
     access_logs: tuple[s3.IBucket, str] | None = None,
+    bucket_name: str | None = None,
 ) -> s3.Bucket:
     """A bucket as every bucket of the platform is: public access blocked, TLS 1.2+ only, objects owned by the
     bucket owner, versioned, with ``lifecycle_rules``.
 
     With ``encryption_key`` it is SSE-KMS with an S3 bucket key; without, SSE-S3 (the only encryption S3 server
     access logging delivers to, so the access-logs bucket is one of these). ``access_logs`` is the bucket and
-    prefix its server access logs go to (default none: this is an access-logs bucket).
+    prefix its server access logs go to (default none: this is an access-logs bucket). ``bucket_name``: its
+    physical name (default: one CloudFormation generates).
     """
     logs_bucket, logs_prefix = access_logs or (None, None)
     return s3.Bucket(
         scope,
         construct_id,
+        bucket_name=bucket_name,
         encryption=s3.BucketEncryption.KMS if encryption_key else s3.BucketEncryption.S3_MANAGED,
         encryption_key=encryption_key,
         bucket_key_enabled=True if encryption_key else None,

@@ -562,6 +562,12 @@ class PipelineStageSettings(Spec):
         description="A person reviews the CloudFormation change set of the stage's stack (what it adds, "
         "modifies and replaces) and approves it before it executes. Default true: opt out per stage.",
     )
+    wave: Name | None = Field(
+        default=None,
+        description="Stages listed one after another with the same wave deploy in parallel (environments that do "
+        "not depend on each other, such as one per region), after the stages before them. Default: a wave of "
+        "its own.",
+    )
 
 
 class PipelineSettings(Spec):
@@ -574,7 +580,8 @@ class PipelineSettings(Spec):
     pipeline_name: Name = Field(default="emr-platform-pipeline", description="The pipeline's and its stack's name.")
     account: AccountId = Field(description="AWS account ID of the pipeline (the tooling account), quoted.")
     region: RegionName = Field(
-        description="AWS region of the pipeline; every stage's environment must deploy to this region."
+        description="AWS region of the pipeline. Stages may deploy to other regions: the pipeline then keeps a "
+        "replication artifact store in each (a stack of its own in the pipeline's account)."
     )
     source: PipelineSourceSettings = Field(description="The repository. See PipelineSourceSettings.")
     stages: tuple[PipelineStageSettings, ...] = Field(
@@ -599,6 +606,14 @@ class PipelineSettings(Spec):
                     at=("stages", index, "environment"),
                 )
             seen.add(stage.environment)
+        waves = [stage.wave for stage in self.stages]
+        for index, wave in enumerate(waves):
+            if wave is not None and wave in waves[:index] and waves[index - 1] != wave:
+                raise invalid(
+                    f"the stages of wave {wave!r} are not listed together",
+                    "list the stages of a wave one after another",
+                    at=("stages", index, "wave"),
+                )
         return self
 
 
@@ -638,10 +653,10 @@ def load_settings(environment: str, config_dir: Path = CONFIG_DIR) -> Environmen
 
 def load_pipeline_settings(config_dir: Path = CONFIG_DIR) -> tuple[PipelineSettings, dict[str, EnvironmentSettings]]:
     """Read and validate ``config_dir/pipeline.yaml`` and the settings of every environment its stages name (each
-    must have a valid settings file and deploy to the pipeline's region); returns both, the environments by name.
+    must have a valid settings file); returns both, the environments by name.
 
     :raises SettingsError: the file is missing or breaks the schema, or a stage names an environment without a
-        valid settings file, or one in another region.
+        valid settings file.
     """
     path = config_dir / f"{PIPELINE_FILE}.yaml"
     shown = display(path)
@@ -663,16 +678,5 @@ def load_pipeline_settings(config_dir: Path = CONFIG_DIR) -> tuple[PipelineSetti
                 value=stage.environment,
                 fix=f"use one of {', '.join(known) or '(none)'} or create {config_dir.name}/{stage.environment}.yaml",
             )
-        environment = environments[stage.environment] = load_settings(stage.environment, config_dir)
-        region = environment.region
-        if region != settings.region:
-            # Another region needs a KMS-encrypted artifact replication bucket there, which the pipeline does not
-            # create; aws-cdk-lib would fail at synth with a stack trace.
-            raise SettingsError(
-                where=f"{shown}{document.line(('stages', index, 'environment'))}: stages.{index}.environment",
-                problem=f"the environment deploys to {region}, the pipeline runs in {settings.region}; stages in "
-                "other regions are not supported",
-                value=stage.environment,
-                fix=f"run the pipeline in {region} (region: {region}), or give each region a pipeline of its own",
-            )
+        environments[stage.environment] = load_settings(stage.environment, config_dir)
     return settings, environments

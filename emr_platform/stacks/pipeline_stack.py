@@ -38,6 +38,30 @@ class PlatformStage(Stage):
         self.platform = EmrPlatformStack(self, settings.stack_name, settings=settings)
 
 
+class PipelineReplicationStack(Stack):
+    """The pipeline's artifact store in a region where stages deploy and the pipeline does not run: CodePipeline
+    replicates each execution's artifacts into it for the actions there. In the pipeline's account, with
+    termination protection, its bucket and key secured as the pipeline's own (:class:`PipelineArtifactStore`).
+
+    Example::
+
+        PipelineReplicationStack(app, "emr-platform-pipeline-artifacts-eu-central-1",
+                                 env=Environment(account="999999999999", region="eu-central-1"))
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, tags: Mapping[str, str], **kwargs: Any) -> None:
+        super().__init__(
+            scope,
+            construct_id,
+            description="Replicated artifacts of the EMR data platform's pipeline",
+            termination_protection=True,
+            **kwargs,
+        )
+        for key, value in tags.items():
+            Tags.of(self).add(key, value)
+        self.artifacts = PipelineArtifactStore(self, "Artifacts", cross_region=True)
+
+
 class EmrPlatformPipelineStack(Stack):
     """The pipeline of ``config/pipeline.yaml``: source, build and test, self-update, then one stage per
     environment in promotion order.
@@ -86,13 +110,39 @@ class EmrPlatformPipelineStack(Stack):
         self.source = self._source(settings)
         # Our own artifact store: CDK Pipelines' default bucket has no access logs, versioning or lifecycle.
         self.artifacts = PipelineArtifactStore(self, "Artifacts")
+        self.replication = self._replication_stores(scope, settings, environments)
         self.pipeline = self._pipeline(settings)
         self.stages: dict[str, PlatformStage] = {}
+        waves: dict[str, pipelines.Wave] = {}
         for stage_settings in settings.stages:
-            self._add_stage(stage_settings, environments)
+            wave = stage_settings.wave
+            if wave is not None and wave not in waves:
+                waves[wave] = self.pipeline.add_wave(wave)
+            self._add_stage(stage_settings, environments, waves.get(wave) if wave else None)
         # Build now, not at synth: the compliance review reads the pipeline's roles and policies.
         self.pipeline.build_pipeline()
-        acknowledge_at_synthesis(PipelineFindings(self.pipeline, self.artifacts), stack=self)
+        replicated = [store.artifacts for store in self.replication.values()]
+        acknowledge_at_synthesis(PipelineFindings(self.pipeline, self.artifacts, replicated), stack=self)
+
+    def _replication_stores(
+        self, scope: Construct, settings: PipelineSettings, environments: Mapping[str, EnvironmentSettings]
+    ) -> dict[str, PipelineReplicationStack]:
+        """A replication artifact store in every region a stage deploys to, other than the pipeline's own."""
+        regions = sorted({e.region for e in environments.values()} - {settings.region})
+        stores = {
+            region: PipelineReplicationStack(
+                scope,
+                f"{settings.pipeline_name}-artifacts-{region}",
+                env=Environment(account=settings.account, region=region),
+                tags=settings.tags,
+            )
+            for region in regions
+        }
+        for store in stores.values():
+            self.add_stack_dependency(
+                store, "the pipeline replicates its artifacts into the store of each stage region"
+            )
+        return stores
 
     @staticmethod
     def _source(settings: PipelineSettings) -> pipelines.CodePipelineSource:
@@ -115,7 +165,15 @@ class EmrPlatformPipelineStack(Stack):
                 "CodePipeline",
                 pipeline_name=settings.pipeline_name,
                 pipeline_type=codepipeline.PipelineType.V2,
-                artifact_bucket=self.artifacts.bucket,
+                # With stages in other regions, the stores of every region (the pipeline's own among them) are the
+                # replication buckets: ours, not CodePipeline's support stacks' (no access logs, no versioning).
+                artifact_bucket=None if self.replication else self.artifacts.bucket,
+                cross_region_replication_buckets={
+                    settings.region: self.artifacts.bucket,
+                    **{region: store.artifacts.bucket for region, store in self.replication.items()},
+                }
+                if self.replication
+                else None,
                 # A pipeline that changed itself starts again with its new definition.
                 restart_execution_on_update=True,
             ),
@@ -137,7 +195,10 @@ class EmrPlatformPipelineStack(Stack):
         )
 
     def _add_stage(
-        self, stage_settings: PipelineStageSettings, environments: Mapping[str, EnvironmentSettings]
+        self,
+        stage_settings: PipelineStageSettings,
+        environments: Mapping[str, EnvironmentSettings],
+        wave: pipelines.Wave | None = None,
     ) -> None:
         environment = environments.get(stage_settings.environment)
         if environment is None:
@@ -157,7 +218,7 @@ class EmrPlatformPipelineStack(Stack):
                     "are flagged) and the Diff step's output, then approve.",
                 )
             )
-        self.pipeline.add_stage(
+        (wave or self.pipeline).add_stage(
             stage,
             pre=[self._diff_step(stage)],
             stack_steps=[pipelines.StackSteps(stack=stage.platform, change_set=change_set)],
