@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from aws_cdk import App, CfnResource, CloudFormationValidatePlugin, Validations
+from aws_cdk import App, CfnResource, Validations
 
 from emr_platform.app import cdk_json_context
 from emr_platform.constructs import compliance
@@ -21,6 +21,7 @@ from emr_platform.constructs.compliance import (
     GUARD_RULES_DIR,
     RULE_PACKS,
     Finding,
+    cloudformation_validation_plugin,
     guard_rules,
     reviewed_findings,
 )
@@ -70,7 +71,7 @@ def _cloudformation_validation(env: str, outdir: Path) -> set[tuple[str, str]]:
     it reports through a failed synthesis, whose message names each construct path and finding id."""
     app = App(context={**cdk_json_context(), ACKNOWLEDGE_CONTEXT: False}, outdir=str(outdir))
     EmrPlatformStack(app, f"emr-platform-{env}", settings=load_settings(env))
-    Validations.of(app).add_plugins(CloudFormationValidatePlugin(guard_rules=guard_rules()))
+    Validations.of(app).add_plugins(cloudformation_validation_plugin())
     try:
         app.synth()
     except RuntimeError as error:

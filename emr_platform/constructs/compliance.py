@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -116,9 +117,15 @@ def add_compliance_checks(app: App) -> None:
             value=app.node.try_get_context(VALIDATE_AGAINST_DEFAULT_RULES),
             fix=f'set "{VALIDATE_AGAINST_DEFAULT_RULES}": true in cdk.json\'s context (or App(context=...))',
         )
-    Validations.of(app).add_plugins(
-        *(pack(app) for pack in RULE_PACKS), CloudFormationValidatePlugin(guard_rules=guard_rules())
-    )
+    Validations.of(app).add_plugins(*(pack(app) for pack in RULE_PACKS), cloudformation_validation_plugin())
+
+
+@cache
+def cloudformation_validation_plugin() -> CloudFormationValidatePlugin:
+    """aws-cdk-lib's CloudFormation validation with the Control Tower Guard rules, one per process: it holds no
+    state between validations, and each one instantiates the Guard engine's WebAssembly module in jsii's Node, which
+    in a process that synthesizes many apps (the tests) took minutes once its heap had grown."""
+    return CloudFormationValidatePlugin(guard_rules=guard_rules())
 
 
 # --- acknowledging -------------------------------------------------------------------------------------------------
