@@ -221,9 +221,22 @@ PIPELINE_YAML = (CONFIG_DIR / "pipeline.yaml").read_text(encoding="utf-8")
             "    manual_approval: false\n    wave: first\n  - environment: dev\n  - environment: dr\n    wave: first",
             "stages[2].wave: the stages of wave 'first' are not listed together",
         ),
+        (
+            "  - environment: prod\n",
+            "  - environment: prod\n    wave: staging\n",
+            "stages[1].wave: wave 'staging' is named like a stage of the pipeline",
+        ),
         ("  project: emr-platform\n", "  project: emr<platform>\n", "tags.project: the value of tag 'project'"),
     ],
-    ids=["unknown-environment", "twice", "bad-connection", "unknown-key", "wave-apart", "bad-tag"],
+    ids=[
+        "unknown-environment",
+        "twice",
+        "bad-connection",
+        "unknown-key",
+        "wave-apart",
+        "wave-named-like-a-stage",
+        "bad-tag",
+    ],
 )
 def test_fails_on_bad_pipeline_settings_naming_file_line_and_field(
     tmp_path: Path, old: str, new: str, expected: str

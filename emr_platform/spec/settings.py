@@ -607,7 +607,15 @@ class PipelineSettings(Spec):
                 )
             seen.add(stage.environment)
         waves = [stage.wave for stage in self.stages]
+        # A wave is one stage of the pipeline, named after it: CodePipeline refuses two stages of one name.
+        taken = {"Source", "Build", "UpdatePipeline", "Assets"} | {stage.environment for stage in self.stages}
         for index, wave in enumerate(waves):
+            if wave in taken:
+                raise invalid(
+                    f"wave {wave!r} is named like a stage of the pipeline (its own, or an environment's)",
+                    "give the wave a name of its own, e.g. production",
+                    at=("stages", index, "wave"),
+                )
             if wave is not None and wave in waves[:index] and waves[index - 1] != wave:
                 raise invalid(
                     f"the stages of wave {wave!r} are not listed together",
