@@ -110,13 +110,18 @@ test: lint unit  ## lint, type check and the whole test suite (the e2e tests inc
 bench: setup  ## time synthesis against plain aws-cdk-lib making the same templates and gates (<= 1.3x), cost per cluster, the test suite
 	$(PY) scripts/bench.py
 
-diff: setup  ## cdk diff against the deployed stacks (needs AWS credentials); ENV=dev for one environment
-	$(CDK) diff $(if $(ENV),-c env=$(ENV)) --all
+# Stacks of one cluster (STACK=<cluster or group>) or all; the CLI deploys cluster stacks in parallel, after the foundation.
+CONCURRENCY ?= 4
+STACK_ARGS = $(if $(STACK),$$($(PY) -m emr_platform.tools.stacks $(ENV) $(STACK)) --exclusively,--all)
 
-deploy: setup  ## deploy one environment (needs AWS credentials): make deploy ENV=dev
+diff: setup  ## cdk diff against the deployed stacks (needs AWS credentials); ENV=dev for one environment, STACK=<cluster> for one cluster's stack
+	@test -z "$(STACK)" || test -n "$(ENV)" || { echo "error: STACK needs ENV. Fix: make diff ENV=dev STACK=analytics" >&2; exit 2; }
+	$(CDK) diff $(if $(ENV),-c env=$(ENV)) $(STACK_ARGS)
+
+deploy: setup  ## deploy one environment (needs AWS credentials): make deploy ENV=dev [STACK=<cluster>] [CONCURRENCY=4]
 	@test -n "$(ENV)" || { echo "error: ENV is not set. Fix: make deploy ENV=dev (one of: $$(ls config | sed 's/.yaml//' | tr '\n' ' '))" >&2; exit 2; }
 	$(PY) -m emr_platform.ops preflight $(ENV)  # refuses when a deleted stack kept what a new one collides with
-	$(CDK) deploy -c env=$(ENV) --all --require-approval broadening
+	$(CDK) deploy -c env=$(ENV) $(STACK_ARGS) --concurrency $(CONCURRENCY) --require-approval broadening
 
 deploy-pipeline: setup  ## deploy the pipeline once (needs credentials of its account); it then updates itself on every push
 	# --all selects the top-level stacks only: the pipeline stack, not the stacks of its stages (the pipeline deploys those).

@@ -23,7 +23,7 @@ from constructs import Construct, Node
 from emr_platform.constructs.catalog import GLUE_HIVE_CLIENT_FACTORY, DataCatalog
 from emr_platform.constructs.compliance import HIPAA, PCI, Finding, in_packs, own_wildcards, rendered
 from emr_platform.constructs.roles import EmrRoles
-from emr_platform.constructs.security_configuration import EmrSecurityConfiguration
+from emr_platform.constructs.security_configuration import SecurityConfigurationBase
 from emr_platform.constructs.shared import (
     ASSETS_DIR,
     EMR_MANAGED_POLICY_TAG,
@@ -74,7 +74,7 @@ class ClusterPlacement:
     log_bucket: s3.IBucket
     log_prefix: str = "emr-logs/"
     encryption_key: kms.IKey | None = None
-    security_configuration: EmrSecurityConfiguration | None = None
+    security_configuration: SecurityConfigurationBase | None = None
     allow_spot_on_primary_and_core: bool = False
 
     @property
@@ -655,7 +655,7 @@ class EmrCluster(EmrClusterBase):
             )
         return None
 
-    def _attached_security_configuration(self) -> EmrSecurityConfiguration | None:
+    def _attached_security_configuration(self) -> SecurityConfigurationBase | None:
         """The security configuration the synthesized cluster references (None if it references none of ours)."""
         security = self.security_configuration
         if security is None or self.resource.security_configuration is None:

@@ -12,8 +12,10 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from emr_platform.constructs.catalog import ZoneCrawlers
@@ -29,7 +31,8 @@ METRIC_PERIOD = Duration.minutes(5)
 class PlatformNotifications(PlatformConstruct):
     """The SNS topic alarms and EMR events go to: KMS-encrypted, TLS-only, with ``emails`` subscribed.
 
-    The key policy lets CloudWatch alarms and EventBridge (of this account only) encrypt messages for the topic.
+    The key policy lets CloudWatch alarms and EventBridge (of this account only) encrypt messages for the topic,
+    and the topic policy lets EventBridge rules of this account publish (those of other stacks too).
 
     :param encryption_key: the topic's key.
     :param emails: addresses subscribed to the topic (each confirms by mail). Default: none.
@@ -54,6 +57,16 @@ class PlatformNotifications(PlatformConstruct):
                     conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
                 )
             )
+        # EventBridge rules of the cluster stacks publish to the topic by its ARN: they cannot add to its policy.
+        self.topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="PublishEventsOfThisAccount",
+                principals=[iam.ServicePrincipal("events.amazonaws.com")],
+                actions=["sns:Publish"],
+                resources=[self.topic.topic_arn],
+                conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
+            )
+        )
         for email in emails:
             self.topic.add_subscription(subscriptions.EmailSubscription(email))
 
@@ -214,15 +227,18 @@ class EmrMonitoring(PlatformConstruct):
 
 
 class StepCompletedHandler(PlatformConstruct):
-    """When a step of ``clusters`` completes, crawl the data zones it names and publish a summary to ``topic``.
+    """When a step of a watched cluster completes, crawl the data zones it names and publish a summary to ``topic``.
 
-    A Python function (``emr_platform/functions/step_complete``, the latest Lambda Python runtime) behind an
-    EventBridge rule on ``EMR Step Status Change`` / ``COMPLETED``. Its role may describe steps of these clusters,
-    start these crawlers and publish to this topic, nothing else. Events it cannot handle go to an encrypted
-    dead-letter queue (``dead_letters``, kept 14 days); its logs and environment are encrypted with
-    ``encryption_key``; it runs at most 5 at a time.
+    A Python function (``emr_platform/functions/step_complete``, the latest Lambda Python runtime) behind
+    EventBridge rules on ``EMR Step Status Change`` / ``COMPLETED``: :meth:`watch` adds one for some clusters, in
+    their stack (the handler's, or a cluster stack that reads the handler's ARNs from the foundation). Its role may
+    describe steps of the watched clusters, start these crawlers and publish to this topic, nothing else. Events it
+    cannot handle go to an encrypted dead-letter queue (``dead_letters``, kept 14 days), which accepts them only
+    from rules of this stack and of stacks whose name starts with ``<this stack's name>-``; its logs and
+    environment are encrypted with ``encryption_key``; it runs at most 5 at a time.
 
-    :param clusters: the clusters whose completed steps are handled.
+    :param clusters: the clusters of this stack whose completed steps are handled (a rule named ``StepCompleted``
+        in the handler). Default: none (call :meth:`watch`).
     :param crawlers: the crawlers of the data zones (and so their buckets).
     :param topic: where summaries go.
     :param encryption_key: the key of the function's logs, environment and dead letters, and of the topic.
@@ -235,17 +251,17 @@ class StepCompletedHandler(PlatformConstruct):
         scope: Construct,
         construct_id: str,
         *,
-        clusters: Sequence[EmrCluster],
         crawlers: ZoneCrawlers,
         topic: sns.ITopic,
         encryption_key: kms.IKey,
+        clusters: Sequence[EmrCluster] = (),
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
         key = encryption_key
         names = {zone: crawler.ref for zone, crawler in crawlers.crawlers.items()}
-        self.function, role, self.log_group, self.dead_letters = platform_function(
+        self.function, self.role, self.log_group, self.dead_letters = platform_function(
             self,
             code="step_complete",
             description="Runs when an EMR step completes: describes it, starts crawlers, publishes a summary",
@@ -258,35 +274,81 @@ class StepCompletedHandler(PlatformConstruct):
             removal_policy=removal_policy,
         )
         iam.Grant.add_to_principal(
-            grantee=role,
-            actions=["elasticmapreduce:DescribeStep"],
-            resource_arns=[
-                stack.format_arn(service="elasticmapreduce", resource="cluster", resource_name=c.cluster_id)
-                for c in clusters
-            ],
-        )
-        iam.Grant.add_to_principal(
-            grantee=role,
+            grantee=self.role,
             actions=["glue:StartCrawler"],
             resource_arns=[
                 stack.format_arn(service="glue", resource="crawler", resource_name=n) for n in names.values()
             ],
         )
         # Explicit rather than topic.grant_publish, whose key actions are a wildcard (kms:GenerateDataKey*).
-        iam.Grant.add_to_principal(grantee=role, actions=["sns:Publish"], resource_arns=[topic.topic_arn])
+        iam.Grant.add_to_principal(grantee=self.role, actions=["sns:Publish"], resource_arns=[topic.topic_arn])
         iam.Grant.add_to_principal(
-            grantee=role, actions=["kms:GenerateDataKey", "kms:Decrypt"], resource_arns=[key.key_arn]
+            grantee=self.role, actions=["kms:Decrypt", "kms:GenerateDataKey"], resource_arns=[key.key_arn]
         )
-        self.rule = events.Rule(
-            self,
-            "StepCompleted",
+        self._other_stacks = False
+        self.rule: events.Rule | None = None
+        if clusters:
+            self.rule = self.watch(self, "StepCompleted", clusters=clusters)
+
+    def watch(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        clusters: Sequence[EmrCluster],
+        function: lambda_.IFunction | None = None,
+        role: iam.IRole | None = None,
+        dead_letters: sqs.IQueue | None = None,
+    ) -> events.Rule:
+        """Handle the completed steps of ``clusters``: a rule in ``scope`` (their stack) and permission for the
+        function to describe their steps; ``function``, ``role`` and ``dead_letters`` are the handler's own as
+        imported in that stack (default: the handler's, in its own stack)."""
+        stack = Stack.of(scope)
+        if stack is not Stack.of(self):
+            self._accept_dead_letters_from_other_stacks()
+        describe = iam.PolicyStatement(
+            actions=["elasticmapreduce:DescribeStep"],
+            resources=[
+                stack.format_arn(service="elasticmapreduce", resource="cluster", resource_name=c.cluster_id)
+                for c in clusters
+            ],
+        )
+        if role is None:
+            self.role.add_to_principal_policy(describe)
+        else:  # an imported role's grants would be an inline policy (IAMNoInlinePolicy): a managed one instead
+            iam.ManagedPolicy(scope, f"{construct_id}DescribeSteps", statements=[describe], roles=[role])
+        return events.Rule(
+            scope,
+            construct_id,
             description="EMR steps that completed: crawl the zones they name",
             event_pattern=events.EventPattern(
                 source=["aws.emr"],
                 detail_type=["EMR Step Status Change"],
                 detail={"clusterId": [c.cluster_id for c in clusters], "state": ["COMPLETED"]},
             ),
-            targets=[targets.LambdaFunction(self.function, dead_letter_queue=self.dead_letters, retry_attempts=2)],
+            targets=[
+                targets.LambdaFunction(
+                    function or self.function, dead_letter_queue=dead_letters or self.dead_letters, retry_attempts=2
+                )
+            ],
+        )
+
+    def _accept_dead_letters_from_other_stacks(self) -> None:
+        """Rules of other stacks (the cluster stacks, named ``<this stack>-<suffix>``) cannot add to the dead-letter
+        queue's policy, so it accepts dead letters from rules named like theirs, in this account and region."""
+        if self._other_stacks:
+            return
+        self._other_stacks = True
+        stack = Stack.of(self)
+        rules = stack.format_arn(service="events", resource="rule", resource_name=f"{stack.stack_name}-*")
+        self.dead_letters.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="DeadLettersOfClusterStackRules",
+                principals=[iam.ServicePrincipal("events.amazonaws.com")],
+                actions=["sqs:SendMessage"],
+                resources=[self.dead_letters.queue_arn],
+                conditions={"ArnLike": {"aws:SourceArn": rules}},
+            )
         )
 
     def reviewed_findings(self) -> Iterator[Finding]:

@@ -11,17 +11,21 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from aws_cdk import Annotations, CfnOutput, Duration, RemovalPolicy, Stack, Tags, Token
+from aws_cdk import Annotations, CfnOutput, Duration, Environment, RemovalPolicy, Stack, Tags, Token
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 from pydantic import ValidationError
 
@@ -30,9 +34,10 @@ from emr_platform.constructs.catalog import DataCatalog, RedshiftAccessRole, Zon
 from emr_platform.constructs.cluster import ClusterPlacement, EmrCluster, EmrClusterBase
 from emr_platform.constructs.monitoring import EmrMonitoring, PlatformNotifications, StepCompletedHandler
 from emr_platform.constructs.network import EmrNetwork
-from emr_platform.constructs.security_configuration import EmrSecurityConfiguration
+from emr_platform.constructs.security_configuration import EmrSecurityConfiguration, SharedSecurityConfiguration
 from emr_platform.constructs.shared import ASSETS_DIR, PlatformConstruct
-from emr_platform.constructs.storage import EMR_LOGS_PREFIX, DataLakeStorage
+from emr_platform.constructs.sharing import PARAMETER_ROOT, FoundationParameters
+from emr_platform.constructs.storage import EMR_LOGS_PREFIX, DataLakeStorage, SharedStorage, StorageAccess
 from emr_platform.constructs.transient import TransientEmrCluster
 from emr_platform.spec.errors import PropError
 from emr_platform.spec.settings import ALLOW_DESTROY_CONTEXT, EnvironmentSettings
@@ -66,6 +71,31 @@ RETENTION_DAYS: dict[int, logs.RetentionDays] = {
 """The same periods as ``RETENTION_PERIODS`` of the settings (tests/test_settings.py checks they match)."""
 
 
+@dataclass(frozen=True)
+class ClusterFoundation:
+    """What the clusters of one stack use of the platform's foundation, as objects of that stack: the foundation's
+    own in its stack, imported ones in a cluster stack.
+
+    :param placement: where the long-running clusters run and log.
+    :param transient_placement: the same for transient clusters (under Kerberos, without the KDC).
+    :param storage: the buckets and key, for grants.
+    :param topic: the alerts topic.
+    :param placeholders: the values transient steps' placeholders stand for.
+    :param step_function: the step-completed function, imported. Default: none (the handler's own stack).
+    :param step_role: its role, imported (the clusters' describe-step grant goes there).
+    :param step_dead_letters: its dead-letter queue, imported.
+    """
+
+    placement: ClusterPlacement
+    transient_placement: ClusterPlacement
+    storage: StorageAccess
+    topic: sns.ITopic
+    placeholders: Mapping[str, str]
+    step_function: lambda_.IFunction | None = None
+    step_role: iam.IRole | None = None
+    step_dead_letters: sqs.IQueue | None = None
+
+
 class PlatformComposition(Construct):
     """The composition of a platform from ``settings``, building into ``self``: a mixin of the stack and of
     :class:`EmrDataPlatform`, which set ``settings`` and call :meth:`_compose` (it has no constructor of its own).
@@ -91,12 +121,46 @@ class PlatformComposition(Construct):
     transient_clusters: dict[str, TransientEmrCluster]
     redshift_role: RedshiftAccessRole | None
     step_completed: StepCompletedHandler
+    cluster_stacks: dict[str, Stack]
+    """The cluster stacks (layout ``per_cluster``) by suffix: a group's name, or a cluster's alone."""
 
     def _compose(self) -> None:
-        """Build every part, in the order the stack always has (construct order is template order)."""
+        """Build every part, in the order the stack always has (construct order is template order): the
+        foundation, then the clusters of each stack (this one, or one per cluster or group of clusters)."""
         self.removal_policy = self._removal_policy()
         self._foundation()
         self._security()
+        self.step_completed = StepCompletedHandler(
+            self,
+            "StepCompleted",
+            crawlers=self.crawlers,
+            topic=self.notifications.topic,
+            encryption_key=self.storage.key,
+            removal_policy=self.removal_policy,
+        )
+        self.redshift_role = self._redshift_role()
+        self.clusters, self.monitoring, self.transient_clusters = {}, {}, {}
+        self.cluster_stacks: dict[str, Stack] = {}
+        self._parameters: FoundationParameters | None = None
+        groups = self.settings.cluster_stacks()
+        if not groups:
+            self._cluster_group(
+                self, self._own_foundation(), [*self.settings.clusters, *self.settings.transient_clusters]
+            )
+        for suffix, names in groups.items():
+            stack = self._cluster_stack(suffix, names)
+            # Its rules target the foundation's topic and function by ARNs read from parameters: the CDK cannot
+            # tell their account and region, which are the stack's own (the foundation's environment).
+            Annotations.of(stack).acknowledge_warning(
+                "@aws-cdk/aws-events:ruleUnresolvedEnvironment",
+                "the targets are the foundation's, in this stack's account and region",
+            )
+            self.cluster_stacks[suffix] = stack
+            self._cluster_group(stack, self._shared_foundation(stack, names), names)
+        self._outputs()
+
+    def _own_foundation(self) -> ClusterFoundation:
+        """The foundation as the clusters of its own stack use it: the objects themselves."""
         placement = ClusterPlacement(
             vpc=self.network.vpc,
             subnets=self.network.subnets,
@@ -106,19 +170,188 @@ class PlatformComposition(Construct):
             security_configuration=self.security_configuration,
             allow_spot_on_primary_and_core=self.settings.capacity_policy.allow_spot_on_primary_and_core,
         )
-        self._clusters(placement)
-        self._transient_clusters(self._transient_placement(placement))
-        self.redshift_role = self._integrations([*self.clusters.values(), *self.transient_clusters.values()])
-        self.step_completed = StepCompletedHandler(
-            self,
-            "StepCompleted",
-            clusters=list(self.clusters.values()),
-            crawlers=self.crawlers,
+        transient = self.transient_security_configuration
+        return ClusterFoundation(
+            placement=placement,
+            transient_placement=dataclasses.replace(placement, security_configuration=transient)
+            if transient is not None
+            else placement,
+            storage=self.storage,
             topic=self.notifications.topic,
-            encryption_key=self.storage.key,
-            removal_policy=self.removal_policy,
+            placeholders=self._placeholders(self.storage),
         )
-        self._outputs()
+
+    def _shared_foundation(self, stack: Stack, names: Sequence[str]) -> ClusterFoundation:
+        """The foundation as the clusters ``names`` of another stack use it: the same resources, imported there
+        by the values the foundation writes into SSM parameters (see :mod:`emr_platform.constructs.sharing`);
+        only what they use (a template parameter nothing refers to is a cfn-lint warning)."""
+        long_running = any(n in self.settings.clusters for n in names)
+        transients = any(n in self.settings.transient_clusters for n in names)
+        if self._parameters is None:
+            prefix = f"{PARAMETER_ROOT}/{Stack.of(self).stack_name}"
+            self._parameters = FoundationParameters(self, "SharedParameters", prefix=prefix)
+        parameters = self._parameters
+
+        def read(key: str, value: str) -> str:
+            return parameters.share(key, value).read(stack)
+
+        holder = Construct(stack, "Foundation")
+        storage = SharedStorage(holder, "Storage", original=self.storage, read=read)
+        vpc = self._shared_vpc(holder, read)
+
+        def security(original: EmrSecurityConfiguration | None, key: str) -> SharedSecurityConfiguration | None:
+            if original is None:
+                return None
+            secret = original.kdc_admin_secret
+            return SharedSecurityConfiguration(
+                holder,
+                original.node.id,
+                original=original,
+                name=read(f"{key}/name", original.name),
+                encryption_key=storage.key,
+                kdc_admin_secret_arn=read(f"{key}/kdc-admin-secret-arn", secret.secret_arn) if secret else None,
+            )
+
+        uses_transient_configuration = transients and self.transient_security_configuration is not None
+        placement = ClusterPlacement(
+            vpc=vpc,
+            subnets=vpc.private_subnets,
+            log_bucket=storage.logs_bucket,
+            log_prefix=EMR_LOGS_PREFIX,
+            encryption_key=storage.key,
+            security_configuration=security(self.security_configuration, "security-configuration")
+            if long_running or not uses_transient_configuration
+            else None,
+            allow_spot_on_primary_and_core=self.settings.capacity_policy.allow_spot_on_primary_and_core,
+        )
+        transient = (
+            security(self.transient_security_configuration, "transient-security-configuration")
+            if uses_transient_configuration
+            else placement.security_configuration
+        )
+        step_handler = self._shared_handler(holder, read, storage) if long_running else (None, None, None)
+        return ClusterFoundation(
+            placement=placement,
+            transient_placement=dataclasses.replace(placement, security_configuration=transient),
+            storage=storage,
+            topic=sns.Topic.from_topic_arn(
+                holder, "AlertsTopic", read("notifications/topic-arn", self.notifications.topic.topic_arn)
+            ),
+            placeholders=self._placeholders(storage),
+            step_function=step_handler[0],
+            step_role=step_handler[1],
+            step_dead_letters=step_handler[2],
+        )
+
+    def _shared_vpc(self, holder: Construct, read: Callable[[str, str], str]) -> ec2.IVpc:
+        """The VPC and its private subnets in a cluster stack: an existing VPC by the IDs of the settings, the
+        foundation's by the IDs it shares."""
+        existing = self.settings.network.existing_vpc
+        if existing is not None:
+            return ec2.Vpc.from_vpc_attributes(
+                holder,
+                "Vpc",
+                vpc_id=existing.vpc_id,
+                vpc_cidr_block=existing.vpc_cidr,
+                availability_zones=list(self.settings.availability_zones),
+                private_subnet_ids=list(existing.private_subnet_ids),
+            )
+        subnets = self.network.subnets
+        vpc = ec2.Vpc.from_vpc_attributes(
+            holder,
+            "Vpc",
+            vpc_id=read("network/vpc-id", self.network.vpc.vpc_id),
+            availability_zones=[s.availability_zone for s in subnets],
+            private_subnet_ids=[read(f"network/subnet-{i + 1}-id", s.subnet_id) for i, s in enumerate(subnets)],
+        )
+        Annotations.of(vpc).acknowledge_warning(
+            "@aws-cdk/aws-ec2:noSubnetRouteTableId", "clusters place nodes in the subnets and never read their routes"
+        )
+        return vpc
+
+    def _shared_handler(
+        self, holder: Construct, read: Callable[[str, str], str], storage: StorageAccess
+    ) -> tuple[lambda_.IFunction, iam.IRole, sqs.IQueue]:
+        """The step-completed handler's function, role and dead letters, imported into a cluster stack."""
+        handler = self.step_completed
+        function = lambda_.Function.from_function_attributes(
+            holder,
+            "StepCompletedFunction",
+            function_arn=read("step-completed/function-arn", handler.function.function_arn),
+            same_environment=True,
+        )
+        role = iam.Role.from_role_arn(
+            holder, "StepCompletedRole", read("step-completed/role-arn", handler.role.role_arn), mutable=True
+        )
+        dead_letters = sqs.Queue.from_queue_attributes(
+            holder,
+            "StepCompletedDeadLetters",
+            queue_arn=read("step-completed/dead-letters-arn", handler.dead_letters.queue_arn),
+            key_arn=storage.key.key_arn,
+        )
+        return function, role, dead_letters
+
+    def _cluster_stack(self, suffix: str, names: tuple[str, ...]) -> Stack:
+        """A stack of its own for clusters ``names``, beside the foundation's, which it depends on."""
+        foundation = Stack.of(self)
+        settings = self.settings
+        name = settings.cluster_stack_name(suffix)
+        scope = foundation.node.scope
+        if not isinstance(scope, Construct) or scope.node.try_find_child(name) is not None:
+            raise PropError(
+                where=f"{type(self).__name__} {self.node.path}: stacks",
+                problem=f"the cluster stack {name} cannot be created beside {foundation.node.path}",
+                value=name,
+                fix="give the other construct of that id another name, or set stacks.layout: single",
+            )
+        stack = Stack(
+            scope,
+            name,
+            stack_name=name,
+            env=Environment(account=settings.account, region=settings.region),
+            description=f"EMR data platform, environment {settings.environment}, stack {suffix}: " + ", ".join(names),
+            termination_protection=settings.data_protection.stack_termination_protection,
+        )
+        pin_availability_zones(stack, settings.availability_zones, f"{type(self).__name__} {self.node.path}")
+        for key, value in settings.tags.items():
+            Tags.of(stack).add(key, value)
+        if settings.security.permissions_boundary_arn is not None:
+            iam.PermissionsBoundary.of(stack).apply(
+                iam.ManagedPolicy.from_managed_policy_arn(
+                    stack, "PermissionsBoundary", settings.security.permissions_boundary_arn
+                )
+            )
+        stack.add_stack_dependency(foundation, "its clusters use the foundation's key, buckets, network and catalog")
+        return stack
+
+    def _cluster_group(self, scope: Construct, shared: ClusterFoundation, names: Sequence[str]) -> None:
+        """The clusters ``names`` (long-running and transient) in ``scope``, their integrations, and the rule that
+        sends their completed steps to the handler."""
+        settings = self.settings
+        clusters: list[EmrClusterBase] = []
+        long_running: list[EmrCluster] = []
+        for name in names:
+            if name in settings.clusters:
+                long_running.append(self._cluster(scope, name, shared))
+                clusters.append(long_running[-1])
+            else:
+                clusters.append(self._transient_cluster(scope, name, shared))
+        self._integrations(scope, clusters)
+        if not long_running:
+            return
+        if scope is self:
+            self.step_completed.rule = self.step_completed.watch(
+                self.step_completed, "StepCompleted", clusters=long_running
+            )
+        else:
+            self.step_completed.watch(
+                scope,
+                "StepCompleted",
+                clusters=long_running,
+                function=shared.step_function,
+                role=shared.step_role,
+                dead_letters=shared.step_dead_letters,
+            )
 
     def _foundation(self) -> None:
         """Storage, network, catalog and crawlers, notifications and the sample job."""
@@ -206,14 +439,15 @@ class PlatformComposition(Construct):
                     self, "PermissionsBoundary", security.permissions_boundary_arn
                 )
             )
+        self._transient_security()
 
-    def _transient_placement(self, placement: ClusterPlacement) -> ClusterPlacement:
-        """The long-running clusters' placement, or, under Kerberos, the same with a security configuration that
-        has the same encryption and no KDC: each transient cluster's settings say why it goes without (checked
-        with the settings), because a cluster-dedicated KDC's password cannot be in a run request."""
+    def _transient_security(self) -> None:
+        """Under Kerberos, the transient clusters' security configuration: the same encryption and no KDC. Each
+        transient cluster's settings say why it goes without (checked with the settings), because a
+        cluster-dedicated KDC's password cannot be in a run request."""
         security = self.settings.security
         if security.kerberos is None or not self.settings.transient_clusters:
-            return placement
+            return
         self.transient_security_configuration = EmrSecurityConfiguration(
             self,
             "TransientSecurityConfiguration",
@@ -221,50 +455,46 @@ class PlatformComposition(Construct):
             spec=security.model_copy(update={"kerberos": None}),
             removal_policy=self.removal_policy,
         )
-        return dataclasses.replace(placement, security_configuration=self.transient_security_configuration)
 
-    def _clusters(self, placement: ClusterPlacement) -> None:
-        self.clusters: dict[str, EmrCluster] = {}
-        self.monitoring: dict[str, EmrMonitoring] = {}
-        for name, spec in self.settings.clusters.items():
-            cluster = EmrCluster(
-                self,
-                name,
-                spec=spec,
-                placement=placement,
-                cluster_name=spec.name or f"{self.settings.stack_name}-{name}",
-                placeholders=self._placeholders(),
-            )
-            self._grant_platform(cluster)
-            self.clusters[name] = cluster
-            self.monitoring[name] = EmrMonitoring(
-                self, f"{name}Monitoring", cluster=cluster, topic=self.notifications.topic
-            )
-            CfnOutput(self, f"{name}ClusterId", value=cluster.cluster_id, description=f"EMR cluster ID of '{name}'")
-            CfnOutput(self, f"{name}ClusterName", value=cluster.cluster_name, description=f"Name of cluster '{name}'")
+    def _cluster(self, scope: Construct, name: str, shared: ClusterFoundation) -> EmrCluster:
+        spec = self.settings.clusters[name]
+        cluster = EmrCluster(
+            scope,
+            name,
+            spec=spec,
+            placement=shared.placement,
+            cluster_name=spec.name or f"{self.settings.stack_name}-{name}",
+            placeholders=shared.placeholders,
+        )
+        self._grant_platform(cluster, shared)
+        self.clusters[name] = cluster
+        self.monitoring[name] = EmrMonitoring(scope, f"{name}Monitoring", cluster=cluster, topic=shared.topic)
+        CfnOutput(scope, f"{name}ClusterId", value=cluster.cluster_id, description=f"EMR cluster ID of '{name}'")
+        CfnOutput(scope, f"{name}ClusterName", value=cluster.cluster_name, description=f"Name of cluster '{name}'")
+        return cluster
 
-    def _transient_clusters(self, placement: ClusterPlacement) -> None:
-        self.transient_clusters: dict[str, TransientEmrCluster] = {}
-        for name, spec in self.settings.transient_clusters.items():
-            transient = TransientEmrCluster(
-                self,
-                name,
-                spec=spec,
-                placement=placement,
-                cluster_name=spec.cluster.name or f"{self.settings.stack_name}-{name}",
-                placeholders=self._placeholders(),
-                topic=self.notifications.topic,
-                tags=self.settings.tags,
-                removal_policy=self.removal_policy,
-            )
-            self._grant_platform(transient)
-            self.transient_clusters[name] = transient
-            CfnOutput(
-                self,
-                f"{name}StateMachineArn",
-                value=transient.state_machine.state_machine_arn,
-                description=f"Runs of transient cluster '{name}': emr-platform-ops run <env> {name}",
-            )
+    def _transient_cluster(self, scope: Construct, name: str, shared: ClusterFoundation) -> TransientEmrCluster:
+        spec = self.settings.transient_clusters[name]
+        transient = TransientEmrCluster(
+            scope,
+            name,
+            spec=spec,
+            placement=shared.transient_placement,
+            cluster_name=spec.cluster.name or f"{self.settings.stack_name}-{name}",
+            placeholders=shared.placeholders,
+            topic=shared.topic,
+            tags=self.settings.tags,
+            removal_policy=self.removal_policy,
+        )
+        self._grant_platform(transient, shared)
+        self.transient_clusters[name] = transient
+        CfnOutput(
+            scope,
+            f"{name}StateMachineArn",
+            value=transient.state_machine.state_machine_arn,
+            description=f"Runs of transient cluster '{name}': emr-platform-ops run <env> {name}",
+        )
+        return transient
 
     def _outputs(self) -> None:
         if self.sample_job is not None:
@@ -280,24 +510,24 @@ class PlatformComposition(Construct):
         for zone, bucket in self.storage.data_buckets.items():
             CfnOutput(self, f"{zone}Bucket", value=bucket.bucket_name, description=f"Data zone '{zone}'")
 
-    def _grant_platform(self, cluster: EmrClusterBase) -> None:
+    def _grant_platform(self, cluster: EmrClusterBase, shared: ClusterFoundation) -> None:
         """What every cluster of the platform may do: read and write every data zone, read the artifacts (and the
         sample job), write its logs, and use the Glue catalog as its metastore."""
-        self.storage.grant_read_write(cluster)
-        self.storage.grant_read_artifacts(cluster)
-        cluster.use_glue_catalog(self.catalog)
+        shared.storage.grant_read_write(cluster)
+        shared.storage.grant_read_artifacts(cluster)
+        cluster.use_glue_catalog(self.catalog)  # by name: the database ARNs hold no reference to another stack
         if self.sample_job is not None:
-            cluster.grant_read_asset(self.sample_job)
+            cluster.grant_read_asset(self.sample_job)  # in the bootstrap bucket, named without a reference
 
-    def _integrations(self, clusters: list[EmrClusterBase]) -> RedshiftAccessRole | None:
-        """Give every cluster the integrations of the settings; the Redshift role, if Redshift is configured."""
+    def _integrations(self, scope: Construct, clusters: list[EmrClusterBase]) -> None:
+        """Give every cluster of ``scope`` the integrations of the settings (imported there)."""
         integrations = self.settings.integrations
         tables = [
             dynamodb.Table.from_table_attributes(
-                self,
+                scope,
                 f"DynamoDbTable{i + 1}",
                 table_name=t.table_name,
-                encryption_key=kms.Key.from_key_arn(self, f"DynamoDbKey{i + 1}", t.kms_key_arn)
+                encryption_key=kms.Key.from_key_arn(scope, f"DynamoDbKey{i + 1}", t.kms_key_arn)
                 if t.kms_key_arn
                 else None,
             )
@@ -305,8 +535,8 @@ class PlatformComposition(Construct):
         ]
         databases = [
             (
-                ec2.SecurityGroup.from_security_group_id(self, f"Database{i + 1}", d.security_group_id),
-                secretsmanager.Secret.from_secret_complete_arn(self, f"DatabaseSecret{i + 1}", d.secret_arn),
+                ec2.SecurityGroup.from_security_group_id(scope, f"Database{i + 1}", d.security_group_id),
+                secretsmanager.Secret.from_secret_complete_arn(scope, f"DatabaseSecret{i + 1}", d.secret_arn),
                 d.port,
             )
             for i, d in enumerate(integrations.databases)
@@ -321,6 +551,10 @@ class PlatformComposition(Construct):
                 cluster.grant_redshift(
                     cluster_identifier=redshift.cluster_identifier, database=redshift.database, db_user=redshift.db_user
                 )
+
+    def _redshift_role(self) -> RedshiftAccessRole | None:
+        """The role Redshift Spectrum uses, if Redshift is configured."""
+        redshift = self.settings.integrations.redshift
         if redshift is None:
             return None
         role = RedshiftAccessRole(
@@ -329,13 +563,13 @@ class PlatformComposition(Construct):
         CfnOutput(self, "RedshiftRoleArn", value=role.role.role_arn, description="Attach to the Redshift cluster")
         return role
 
-    def _placeholders(self) -> dict[str, str]:
-        """The values of the placeholders transient steps may use (see StepSpec)."""
+    def _placeholders(self, storage: StorageAccess) -> dict[str, str]:
+        """The values of the placeholders transient steps may use (see StepSpec), with ``storage``'s names."""
         values = {
-            "artifacts": f"s3://{self.storage.artifacts_bucket.bucket_name}",
-            "logs": self.storage.emr_log_uri,
-            **{f"zone:{zone}": f"s3://{bucket.bucket_name}" for zone, bucket in self.storage.data_buckets.items()},
-            **{f"database:{zone}": self.catalog.database_name(zone) for zone in self.storage.data_buckets},
+            "artifacts": f"s3://{storage.artifacts_bucket.bucket_name}",
+            "logs": storage.emr_log_uri,
+            **{f"zone:{zone}": f"s3://{bucket.bucket_name}" for zone, bucket in storage.data_buckets.items()},
+            **{f"database:{zone}": self.catalog.database_name(zone) for zone in storage.data_buckets},
         }
         if self.sample_job is not None:
             values["sample_job"] = self.sample_job.s3_object_url

@@ -24,7 +24,108 @@ from emr_platform.spec.validation import prop_error
 _S3_URI = re.compile(r"^s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])/(?P<key>.+\.zip)$")
 
 
-class EmrSecurityConfiguration(PlatformConstruct):
+class SecurityConfigurationBase(PlatformConstruct):
+    """What a cluster uses of a security configuration: its name, the facts its findings rely on, the Kerberos
+    attributes, and the grants its roles need. :class:`EmrSecurityConfiguration` creates one;
+    :class:`SharedSecurityConfiguration` is a foundation stack's one as a cluster stack sees it."""
+
+    spec: SecuritySpec
+    key: kms.IKey
+    kdc_admin_secret: secretsmanager.ISecret | None
+    tls_certificates_uri: str | None
+    _certificates: s3.IBucket | None
+
+    @property
+    def name(self) -> str:
+        """The security configuration's name, as clusters reference it."""
+        raise NotImplementedError
+
+    @property
+    def encrypts_at_rest(self) -> bool:
+        """Whether the synthesized configuration encrypts S3 data and local disks (EBS included) with KMS."""
+        raise NotImplementedError
+
+    @property
+    def encrypts_in_transit(self) -> bool:
+        """Whether the synthesized configuration turns TLS on, with certificates."""
+        raise NotImplementedError
+
+    @property
+    def uses_kerberos(self) -> bool:
+        """Whether the synthesized configuration authenticates with Kerberos."""
+        raise NotImplementedError
+
+    @property
+    def in_transit_disabled_reason(self) -> str | None:
+        """The reason the settings state for turning TLS off, when the synthesized configuration has it off."""
+        return None if self.encrypts_in_transit else self.spec.in_transit_encryption.disabled_reason
+
+    def kerberos_attributes(self) -> emr.CfnCluster.KerberosAttributesProperty | None:
+        """The cluster's Kerberos attributes (realm, KDC admin password as a dynamic reference), or None."""
+        kerberos = self.spec.kerberos
+        if kerberos is None or self.kdc_admin_secret is None:
+            return None
+        return emr.CfnCluster.KerberosAttributesProperty(
+            realm=kerberos.realm_for(Stack.of(self).region),
+            # A {{resolve:secretsmanager:...}} reference: CloudFormation reads the secret, the template never has it.
+            kdc_admin_password=self.kdc_admin_secret.secret_value.unsafe_unwrap(),
+        )
+
+    def grant_nodes(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Give a cluster's nodes (its instance role) what this configuration needs: encrypt and decrypt S3 objects
+        and local disks with the key, assume the runtime roles (when set), read the TLS certificates (when set)."""
+        grant = iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"],
+            resource_arns=[self.key.key_arn],
+        )
+        runtime = self.spec.runtime_roles
+        if runtime is not None:
+            # Steps run as these roles: the nodes assume them, tagging the session for Lake Formation.
+            grant = grant.combine(
+                iam.Grant.add_to_principal(
+                    grantee=grantee, actions=["sts:AssumeRole", "sts:TagSession"], resource_arns=list(runtime.role_arns)
+                )
+            )
+        match = _S3_URI.match(self.tls_certificates_uri or "")
+        if match is not None:
+            if self._certificates is None:
+                self._certificates = s3.Bucket.from_bucket_name(self, "CertificatesBucket", match["bucket"])
+            bucket = self._certificates
+            grant = grant.combine(
+                iam.Grant.add_to_principal(
+                    grantee=grantee, actions=["s3:GetObject"], resource_arns=[bucket.arn_for_objects(match["key"])]
+                )
+            )
+        return grant
+
+    def grant_service(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Give a cluster's EMR service role what this configuration needs: use the key, and create grants on it
+        for the encrypted EBS volumes EC2 attaches (only grants for AWS resources)."""
+        key_arn = [self.key.key_arn]
+        grant = iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=[
+                "kms:DescribeKey",
+                "kms:Decrypt",
+                "kms:Encrypt",
+                "kms:GenerateDataKeyWithoutPlaintext",
+                "kms:ReEncryptFrom",
+                "kms:ReEncryptTo",
+            ],
+            resource_arns=key_arn,
+        )
+        return grant.combine(
+            iam.Grant.add_to_principal(
+                grantee=grantee,
+                actions=["kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"],
+                resource_arns=key_arn,
+                conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
+            )
+        )
+
+
+class EmrSecurityConfiguration(SecurityConfigurationBase):
     """Encryption, authentication and instance-metadata settings shared by the platform's clusters.
 
     Creates an ``AWS::EMR::SecurityConfiguration`` (its name generated by CloudFormation, so that a change, which
@@ -72,7 +173,7 @@ class EmrSecurityConfiguration(PlatformConstruct):
         except ValidationError as error:
             raise prop_error(error, where=f"{self.where}: spec") from None
         self.key = encryption_key
-        self._certificates: s3.IBucket | None = None
+        self._certificates = None
         self.tls_certificates_uri = self.spec.in_transit_encryption.certificates_zip
         self.configuration: dict[str, Any] = {"EncryptionConfiguration": self._encryption()}
         if self.spec.require_imdsv2:
@@ -82,7 +183,7 @@ class EmrSecurityConfiguration(PlatformConstruct):
             }
         if self.spec.runtime_roles is not None:
             self.configuration["AuthorizationConfiguration"] = self._authorization()
-        self.kdc_admin_secret: secretsmanager.Secret | None = None
+        self.kdc_admin_secret: secretsmanager.ISecret | None = None
         if self.spec.kerberos is not None:
             self.configuration["AuthenticationConfiguration"] = self._kerberos(removal_policy)
         # No name: CloudFormation generates one, so a replacement (any change replaces) never collides.
@@ -170,11 +271,6 @@ class EmrSecurityConfiguration(PlatformConstruct):
         )
 
     @property
-    def in_transit_disabled_reason(self) -> str | None:
-        """The reason the settings state for turning TLS off, when the synthesized configuration has it off."""
-        return None if self.encrypts_in_transit else self.spec.in_transit_encryption.disabled_reason
-
-    @property
     def uses_kerberos(self) -> bool:
         """Whether the synthesized configuration authenticates with Kerberos."""
         return "KerberosConfiguration" in self._synthesized().get("AuthenticationConfiguration", {})
@@ -196,17 +292,6 @@ class EmrSecurityConfiguration(PlatformConstruct):
             yield Finding(self.kdc_admin_secret, "AwsSolutions-SMG4", reason)
             yield from in_packs(self.kdc_admin_secret, "SecretsManagerRotationEnabled", (HIPAA, NIST), reason)
 
-    def kerberos_attributes(self) -> emr.CfnCluster.KerberosAttributesProperty | None:
-        """The cluster's Kerberos attributes (realm, KDC admin password as a dynamic reference), or None."""
-        kerberos = self.spec.kerberos
-        if kerberos is None or self.kdc_admin_secret is None:
-            return None
-        return emr.CfnCluster.KerberosAttributesProperty(
-            realm=kerberos.realm_for(Stack.of(self).region),
-            # A {{resolve:secretsmanager:...}} reference: CloudFormation reads the secret, the template never has it.
-            kdc_admin_password=self.kdc_admin_secret.secret_value.unsafe_unwrap(),
-        )
-
     @property
     def name(self) -> str:
         """The security configuration's (generated) name, as clusters reference it."""
@@ -217,55 +302,62 @@ class EmrSecurityConfiguration(PlatformConstruct):
         """The configuration as EMR reads it (tokens unresolved)."""
         return json.dumps(Stack.of(self).resolve(self.configuration), sort_keys=True)
 
-    def grant_nodes(self, grantee: iam.IGrantable) -> iam.Grant:
-        """Give a cluster's nodes (its instance role) what this configuration needs: encrypt and decrypt S3 objects
-        and local disks with the key, assume the runtime roles (when set), read the TLS certificates (when set)."""
-        grant = iam.Grant.add_to_principal(
-            grantee=grantee,
-            actions=["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"],
-            resource_arns=[self.key.key_arn],
-        )
-        runtime = self.spec.runtime_roles
-        if runtime is not None:
-            # Steps run as these roles: the nodes assume them, tagging the session for Lake Formation.
-            grant = grant.combine(
-                iam.Grant.add_to_principal(
-                    grantee=grantee, actions=["sts:AssumeRole", "sts:TagSession"], resource_arns=list(runtime.role_arns)
-                )
-            )
-        match = _S3_URI.match(self.tls_certificates_uri or "")
-        if match is not None:
-            if self._certificates is None:
-                self._certificates = s3.Bucket.from_bucket_name(self, "CertificatesBucket", match["bucket"])
-            bucket = self._certificates
-            grant = grant.combine(
-                iam.Grant.add_to_principal(
-                    grantee=grantee, actions=["s3:GetObject"], resource_arns=[bucket.arn_for_objects(match["key"])]
-                )
-            )
-        return grant
 
-    def grant_service(self, grantee: iam.IGrantable) -> iam.Grant:
-        """Give a cluster's EMR service role what this configuration needs: use the key, and create grants on it
-        for the encrypted EBS volumes EC2 attaches (only grants for AWS resources)."""
-        key_arn = [self.key.key_arn]
-        grant = iam.Grant.add_to_principal(
-            grantee=grantee,
-            actions=[
-                "kms:DescribeKey",
-                "kms:Decrypt",
-                "kms:Encrypt",
-                "kms:GenerateDataKeyWithoutPlaintext",
-                "kms:ReEncryptFrom",
-                "kms:ReEncryptTo",
-            ],
-            resource_arns=key_arn,
+class SharedSecurityConfiguration(SecurityConfigurationBase):
+    """A foundation stack's security configuration as a cluster stack uses it: its name and KDC secret read in
+    the cluster stack (from the foundation's parameters), the key imported there, and the facts of the original,
+    whose synthesized configuration is the one the name refers to.
+
+    :param original: the foundation's security configuration.
+    :param name: its name, as read in this stack.
+    :param encryption_key: its key, as imported in this stack.
+    :param kdc_admin_secret_arn: its KDC admin secret's ARN, as read in this stack (with Kerberos only).
+
+    Example::
+
+        shared = SharedSecurityConfiguration(cluster_stack, "SecurityConfiguration", original=security,
+                                             name=name_parameter, encryption_key=key)
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        original: EmrSecurityConfiguration,
+        name: str,
+        encryption_key: kms.IKey,
+        kdc_admin_secret_arn: str | None = None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.original = original
+        self.spec = original.spec
+        self.key = encryption_key
+        self.tls_certificates_uri = original.tls_certificates_uri
+        self._certificates = None
+        self._name = name
+        self.kdc_admin_secret = (
+            secretsmanager.Secret.from_secret_complete_arn(self, "KdcAdminPassword", kdc_admin_secret_arn)
+            if kdc_admin_secret_arn is not None
+            else None
         )
-        return grant.combine(
-            iam.Grant.add_to_principal(
-                grantee=grantee,
-                actions=["kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"],
-                resource_arns=key_arn,
-                conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
-            )
-        )
+
+    @property
+    def name(self) -> str:
+        """The original's generated name, read in this stack."""
+        return self._name
+
+    @property
+    def encrypts_at_rest(self) -> bool:
+        """The original's fact (the name refers to it)."""
+        return self.original.encrypts_at_rest
+
+    @property
+    def encrypts_in_transit(self) -> bool:
+        """The original's fact (the name refers to it)."""
+        return self.original.encrypts_in_transit
+
+    @property
+    def uses_kerberos(self) -> bool:
+        """The original's fact (the name refers to it)."""
+        return self.original.uses_kerberos

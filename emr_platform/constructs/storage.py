@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
 from aws_cdk import Duration, FeatureFlags, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
@@ -33,7 +33,101 @@ NONCURRENT_VERSION_EXPIRATION = Duration.days(90)
 ABORT_INCOMPLETE_UPLOAD = Duration.days(7)
 
 
-class DataLakeStorage(PlatformConstruct):
+class StorageAccess(PlatformConstruct):
+    """What a cluster uses of the platform's storage: its buckets and key, and grants on them.
+    :class:`DataLakeStorage` creates them; :class:`SharedStorage` is a foundation stack's storage as a cluster
+    stack sees it."""
+
+    data_zones: tuple[str, ...]
+    key: kms.IKey
+    data_buckets: Mapping[str, s3.IBucket]
+    logs_bucket: s3.IBucket
+    artifacts_bucket: s3.IBucket
+    _grantees: list[iam.IRole]
+
+    @property
+    def buckets(self) -> dict[str, s3.IBucket]:
+        """Every bucket of the construct by name: the data zones', ``artifacts`` and ``logs``."""
+        return {**self.data_buckets, "artifacts": self.artifacts_bucket, "logs": self.logs_bucket}
+
+    def _grant_findings(self) -> Iterator[Finding]:
+        """The object wildcards of this construct's own grants, only where they span one of its buckets."""
+        owned = {
+            rendered(self, bucket.arn_for_objects("*")): f"Object-level actions need the objects of the platform's "
+            f"own {name} bucket, under one prefix."
+            for name, bucket in self.buckets.items()
+        }
+        yield from own_wildcards(self._grantees, owned)
+
+    # --- lookups ---------------------------------------------------------------------------------------------
+
+    def bucket(self, zone: str) -> s3.IBucket:
+        """The bucket of data zone ``zone``."""
+        try:
+            return self.data_buckets[zone]
+        except KeyError:
+            raise PropError(
+                where=f"{self.where}: zone",
+                problem="no such data zone",
+                value=zone,
+                fix=f"use one of {', '.join(self.data_zones)}",
+            ) from None
+
+    def _buckets(self, zones: Iterable[str] | None) -> list[s3.IBucket]:
+        return [self.bucket(z) for z in (self.data_zones if zones is None else zones)]
+
+    @property
+    def emr_log_uri(self) -> str:
+        """Where EMR clusters write their logs: ``s3://<logs bucket>/emr-logs/``."""
+        return self.logs_bucket.s3_url_for_object(EMR_LOGS_PREFIX)
+
+    @property
+    def zone_uris(self) -> Mapping[str, str]:
+        """``s3://<bucket>/`` of every data zone."""
+        return {zone: bucket.s3_url_for_object("") for zone, bucket in self.data_buckets.items()}
+
+    # --- grants ----------------------------------------------------------------------------------------------
+    # Explicit action lists rather than the CDK's wildcard groups (s3:GetObject*, kms:ReEncrypt*): a reviewer sees
+    # exactly what EMRFS may do, and nothing more is allowed.
+
+    def grant_read(self, grantee: iam.IGrantable, *, zones: Iterable[str] | None = None) -> iam.Grant:
+        """Read objects of the given data zones (default all), including decrypting them with the key."""
+        return self._grant(grantee, self._buckets(zones), write=False)
+
+    def grant_read_write(self, grantee: iam.IGrantable, *, zones: Iterable[str] | None = None) -> iam.Grant:
+        """Read, write and delete objects of the given data zones (default all), with the key."""
+        return self._grant(grantee, self._buckets(zones), write=True)
+
+    def grant_read_artifacts(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Read the artifacts bucket (the jobs and libraries that steps use), including decrypting with the key."""
+        return self._grant(grantee, [self.artifacts_bucket], write=False)
+
+    def _grant(self, grantee: iam.IGrantable, buckets: list[s3.IBucket], *, write: bool) -> iam.Grant:
+        role = grantee_role(grantee)
+        if role is not None:
+            self._grantees.append(role)
+        grant = iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=[*_BUCKET_READ, *(_BUCKET_WRITE if write else ())],
+            resource_arns=[b.bucket_arn for b in buckets],
+        )
+        grant = grant.combine(
+            iam.Grant.add_to_principal(
+                grantee=grantee,
+                actions=[*_OBJECT_READ, *(_OBJECT_WRITE if write else ())],
+                resource_arns=[b.arn_for_objects("*") for b in buckets],
+            )
+        )
+        return grant.combine(
+            iam.Grant.add_to_principal(
+                grantee=grantee,
+                actions=[*_KEY_DECRYPT, *(_KEY_ENCRYPT if write else ())],
+                resource_arns=[self.key.key_arn],
+            )
+        )
+
+
+class DataLakeStorage(StorageAccess):
     """A KMS key and the platform's S3 buckets, secure by default.
 
     Creates:
@@ -153,11 +247,6 @@ class DataLakeStorage(PlatformConstruct):
             removal_policy=removal_policy,
         )
 
-    @property
-    def buckets(self) -> dict[str, s3.Bucket]:
-        """Every bucket of the construct by name: the data zones', ``artifacts`` and ``logs``."""
-        return {**self.data_buckets, "artifacts": self.artifacts_bucket, "logs": self.logs_bucket}
-
     # --- findings --------------------------------------------------------------------------------------------
 
     def reviewed_findings(self) -> Iterator[Finding]:
@@ -171,79 +260,7 @@ class DataLakeStorage(PlatformConstruct):
             contents="EMR writes its own log files here encrypted with the platform key (the cluster's "
             "LogEncryptionKmsKeyId).",
         )
-        owned = {
-            rendered(self, bucket.arn_for_objects("*")): f"Object-level actions need the objects of the platform's "
-            f"own {name} bucket, under one prefix."
-            for name, bucket in self.buckets.items()
-        }
-        yield from own_wildcards(self._grantees, owned)
-
-    # --- lookups ---------------------------------------------------------------------------------------------
-
-    def bucket(self, zone: str) -> s3.Bucket:
-        """The bucket of data zone ``zone``."""
-        try:
-            return self.data_buckets[zone]
-        except KeyError:
-            raise PropError(
-                where=f"{self.where}: zone",
-                problem="no such data zone",
-                value=zone,
-                fix=f"use one of {', '.join(self.data_zones)}",
-            ) from None
-
-    def _buckets(self, zones: Iterable[str] | None) -> list[s3.Bucket]:
-        return [self.bucket(z) for z in (self.data_zones if zones is None else zones)]
-
-    @property
-    def emr_log_uri(self) -> str:
-        """Where EMR clusters write their logs: ``s3://<logs bucket>/emr-logs/``."""
-        return self.logs_bucket.s3_url_for_object(EMR_LOGS_PREFIX)
-
-    @property
-    def zone_uris(self) -> Mapping[str, str]:
-        """``s3://<bucket>/`` of every data zone."""
-        return {zone: bucket.s3_url_for_object("") for zone, bucket in self.data_buckets.items()}
-
-    # --- grants ----------------------------------------------------------------------------------------------
-    # Explicit action lists rather than the CDK's wildcard groups (s3:GetObject*, kms:ReEncrypt*): a reviewer sees
-    # exactly what EMRFS may do, and nothing more is allowed.
-
-    def grant_read(self, grantee: iam.IGrantable, *, zones: Iterable[str] | None = None) -> iam.Grant:
-        """Read objects of the given data zones (default all), including decrypting them with the key."""
-        return self._grant(grantee, self._buckets(zones), write=False)
-
-    def grant_read_write(self, grantee: iam.IGrantable, *, zones: Iterable[str] | None = None) -> iam.Grant:
-        """Read, write and delete objects of the given data zones (default all), with the key."""
-        return self._grant(grantee, self._buckets(zones), write=True)
-
-    def grant_read_artifacts(self, grantee: iam.IGrantable) -> iam.Grant:
-        """Read the artifacts bucket (the jobs and libraries that steps use), including decrypting with the key."""
-        return self._grant(grantee, [self.artifacts_bucket], write=False)
-
-    def _grant(self, grantee: iam.IGrantable, buckets: list[s3.Bucket], *, write: bool) -> iam.Grant:
-        role = grantee_role(grantee)
-        if role is not None:
-            self._grantees.append(role)
-        grant = iam.Grant.add_to_principal(
-            grantee=grantee,
-            actions=[*_BUCKET_READ, *(_BUCKET_WRITE if write else ())],
-            resource_arns=[b.bucket_arn for b in buckets],
-        )
-        grant = grant.combine(
-            iam.Grant.add_to_principal(
-                grantee=grantee,
-                actions=[*_OBJECT_READ, *(_OBJECT_WRITE if write else ())],
-                resource_arns=[b.arn_for_objects("*") for b in buckets],
-            )
-        )
-        return grant.combine(
-            iam.Grant.add_to_principal(
-                grantee=grantee,
-                actions=[*_KEY_DECRYPT, *(_KEY_ENCRYPT if write else ())],
-                resource_arns=[self.key.key_arn],
-            )
-        )
+        yield from self._grant_findings()
 
 
 _BUCKET_READ = ("s3:ListBucket", "s3:GetBucketLocation")
@@ -253,3 +270,38 @@ _OBJECT_WRITE = ("s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload", "
 _KEY_DECRYPT = ("kms:Decrypt", "kms:DescribeKey")
 # Writing SSE-KMS objects (and multipart uploads) needs a data key; reading needs only Decrypt.
 _KEY_ENCRYPT = ("kms:Encrypt", "kms:GenerateDataKey")
+
+
+class SharedStorage(StorageAccess):
+    """A foundation stack's storage as a cluster stack uses it: the same buckets and key, imported by the names
+    and ARN ``read`` gives in this stack (the foundation's parameters), for grants and log URIs.
+
+    :param original: the foundation's storage.
+    :param read: the value of one of the original's attributes in this stack (``read("key-arn", key.key_arn)``).
+
+    Example::
+
+        storage = SharedStorage(cluster_stack, "Storage", original=foundation.storage, read=parameters.read)
+    """
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, original: StorageAccess, read: Callable[[str, str], str]
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.data_zones = original.data_zones
+        self._grantees = []
+        self.key = kms.Key.from_key_arn(self, "Key", read("storage/key-arn", original.key.key_arn))
+
+        def imported(name: str, bucket: s3.IBucket) -> s3.IBucket:
+            bucket_name = read(f"storage/{name}-bucket", bucket.bucket_name)
+            return s3.Bucket.from_bucket_attributes(
+                self, f"{name.capitalize()}Bucket", bucket_name=bucket_name, encryption_key=self.key
+            )
+
+        self.logs_bucket = imported("logs", original.logs_bucket)
+        self.data_buckets = {zone: imported(zone, b) for zone, b in original.data_buckets.items()}
+        self.artifacts_bucket = imported("artifacts", original.artifacts_bucket)
+
+    def reviewed_findings(self) -> Iterator[Finding]:
+        """The object wildcards of this construct's grants, only where they span one of the shared buckets."""
+        yield from self._grant_findings()

@@ -32,7 +32,7 @@ from emr_platform.ops.args import (
 from emr_platform.ops.commands import logs, resize, run, status, submit, terminate, wait
 from emr_platform.ops.environment import open_environment
 from emr_platform.ops.errors import OpsError, explain, one_line
-from emr_platform.ops.recovery import adopt, preflight
+from emr_platform.ops.recovery import adopt, migrate, preflight
 from emr_platform.spec.settings import CONFIG_DIR
 
 # --- entry point ---------------------------------------------------------------------------------------------------
@@ -94,6 +94,10 @@ def parser() -> argparse.ArgumentParser:
     sub = command("adopt", adopt, "after a deletion: write the cdk import mapping of what the deleted stack kept")
     sub.add_argument("--output", type=Path, help="the mapping file (default: import-<environment>.json)")
     sub.set_defaults(deployed=False)
+    sub = command(
+        "migrate", migrate, "before the first per_cluster deployment: the cdk import mappings of the cluster stacks"
+    )
+    sub.add_argument("--assembly", type=Path, default=Path("cdk.out"), help="the synthesis (default cdk.out)")
     return root
 
 

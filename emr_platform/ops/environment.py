@@ -30,6 +30,10 @@ class Environment:
     session: boto3.Session
     deployed: bool = True
     """Whether the stack exists (only the recovery commands open an environment whose stack does not)."""
+    cluster_stacks: dict[str, str] | None = None
+    """Cluster name -> the stack that holds it (layout ``per_cluster``); None when the foundation holds them."""
+    missing_stacks: tuple[str, ...] = ()
+    """Cluster stacks of the settings that are not deployed."""
 
     def client(self, service: str) -> Any:
         """A boto3 client of ``service`` in the environment's region (untyped: one method serves every service)."""
@@ -49,6 +53,9 @@ class Environment:
                 raise OpsError(f"{self.name} has clusters {', '.join(sorted(ids))}", "name one with --cluster", code=2)
             cluster = next(iter(ids))
         if cluster not in ids:
+            stack = (self.cluster_stacks or {}).get(cluster)
+            if stack in self.missing_stacks:
+                raise OpsError(f"stack {stack} of cluster {cluster!r} is not deployed", f"make deploy ENV={self.name}")
             raise OpsError(f"no cluster {cluster!r} in {self.name}", f"use one of {', '.join(sorted(ids))}", code=2)
         if not CLUSTER_ID.match(ids[cluster]):
             raise OpsError(
@@ -83,4 +90,28 @@ def open_environment(
             ) from None
         raise
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
-    return Environment(name, settings.stack_name, settings.region, outputs, session)
+    # Layout per_cluster: the <cluster>ClusterId and <cluster>StateMachineArn outputs are in the cluster stacks.
+    cluster_stacks = {
+        cluster: settings.cluster_stack_name(suffix)
+        for suffix, clusters in settings.cluster_stacks().items()
+        for cluster in clusters
+    }
+    missing: list[str] = []
+    for stack_name in sorted(set(cluster_stacks.values())):
+        try:
+            found = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
+        except ClientError as error:
+            if "does not exist" not in str(error):
+                raise
+            missing.append(stack_name)
+            continue
+        outputs.update({o["OutputKey"]: o["OutputValue"] for o in found[0].get("Outputs", [])})
+    return Environment(
+        name,
+        settings.stack_name,
+        settings.region,
+        outputs,
+        session,
+        cluster_stacks=cluster_stacks or None,
+        missing_stacks=tuple(missing),
+    )

@@ -104,3 +104,61 @@ def adopt(env: Environment, args: argparse.Namespace) -> int:
         f"then make deploy ENV={env.name}"
     )
     return 0
+
+
+def migrate(env: Environment, args: argparse.Namespace) -> int:
+    """Before the first deployment of the ``per_cluster`` layout over a deployed single stack: write, for each
+    cluster stack not deployed yet, the ``cdk import`` mapping of the retained resources it takes over from the
+    single stack (same logical ID; the foundation's deployment orphans them, the import adopts them)."""
+    if not env.deployed:
+        raise OpsError(f"{env.stack_name} is not deployed: there is nothing to migrate", f"make deploy ENV={env.name}")
+    if not env.cluster_stacks:
+        raise OpsError(f"{env.name} has layout single: there is nothing to migrate", "set stacks.layout: per_cluster")
+    assembly: Path = args.assembly
+    templates = _cluster_templates(assembly, set(env.missing_stacks))
+    cloudformation = env.client("cloudformation")
+    deployed = {
+        r["LogicalResourceId"]: r
+        for page in cloudformation.get_paginator("list_stack_resources").paginate(StackName=env.stack_name)
+        for r in page["StackResourceSummaries"]
+    }
+    written = []
+    for stack, template in sorted(templates.items()):
+        mapping = {
+            logical_id: {IMPORT_IDENTIFIERS[resource["Type"]]: deployed[logical_id]["PhysicalResourceId"]}
+            for logical_id, resource in template.get("Resources", {}).items()
+            if logical_id in deployed
+            and resource.get("DeletionPolicy") in {"Retain", "RetainExceptOnCreate"}
+            and resource["Type"] in IMPORT_IDENTIFIERS
+        }
+        path = Path(f"import-{stack}.json")
+        path.write_text(json.dumps(mapping, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        written.append((stack, path, len(mapping)))
+        print(f"{path}: {len(mapping)} retained resources that move from {env.stack_name} into {stack}")
+    if not written:
+        print(f"{env.name}: every cluster stack is deployed; nothing to migrate")
+        return 0
+    imports = "; ".join(f"cdk import -c env={env.name} {s} --resource-mapping {p}" for s, p, n in written if n)
+    print(
+        f"Next: cdk deploy -c env={env.name} {env.stack_name} --exclusively (the foundation: its clusters leave it, "
+        f"retained resources stay orphaned){'; ' + imports if imports else ''}; then make deploy ENV={env.name} "
+        "(docs/topology.md#migrating)"
+    )
+    return 0
+
+
+def _cluster_templates(assembly: Path, stacks: set[str]) -> dict[str, dict[str, Any]]:
+    """The synthesized templates of ``stacks`` in the cloud assembly ``assembly``."""
+    manifest_path = assembly / "manifest.json"
+    if not manifest_path.is_file():
+        raise OpsError(f"no cloud assembly in {assembly}", "synthesize first: make synth (or cdk synth -c env=...)")
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    found: dict[str, dict[str, Any]] = {}
+    for artifact in manifest.get("artifacts", {}).values():
+        properties = artifact.get("properties", {})
+        if artifact.get("type") == "aws:cloudformation:stack" and properties.get("stackName") in stacks:
+            found[properties["stackName"]] = json.loads((assembly / properties["templateFile"]).read_text("utf-8"))
+    missing = sorted(stacks - set(found))
+    if missing:
+        raise OpsError(f"{assembly} has no template of {', '.join(missing)}", "synthesize the new layout first")
+    return found

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
@@ -274,6 +274,47 @@ class IntegrationsSettings(Spec):
     redshift: RedshiftSettings | None = Field(default=None, description="Default none.")
 
 
+class StackSettings(Spec):
+    """How an environment is split into CloudFormation stacks (see docs/topology.md).
+
+    ``per_cluster`` (the default): a foundation stack named ``<platform_name>-<environment>`` (key, buckets,
+    catalog, network, security configuration, Block Public Access, notifications) and one stack per cluster,
+    ``<platform_name>-<environment>-<cluster>``, or per group of clusters named in ``groups``. Each cluster stack
+    depends on the foundation only: it deploys, rolls back and diffs on its own, and the CLI deploys them in
+    parallel. ``single``: everything in the one stack, as before 0.20 (at most about 13 long-running clusters fit
+    CloudFormation's 500 resources).
+    """
+
+    layout: Literal["per_cluster", "single"] = Field(
+        default="per_cluster",
+        description="`per_cluster` (a foundation stack and a stack per cluster or group) or `single` (one stack). "
+        "Default `per_cluster`.",
+    )
+    groups: dict[Name, tuple[Name, ...]] = Field(
+        default_factory=dict,
+        description="Clusters (long-running or transient) that share a stack, by group name: the stack is "
+        "`<platform_name>-<environment>-<group>`. Default none: each cluster has a stack of its own.",
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> StackSettings:
+        if self.layout == "single" and self.groups:
+            raise invalid("groups need layout per_cluster", "remove stacks.groups, or set stacks.layout: per_cluster")
+        seen: dict[str, str] = {}
+        for group, members in self.groups.items():
+            if not members:
+                raise invalid("a group with no clusters", "list the clusters of the group", at=("groups", group))
+            for member in members:
+                if member in seen:
+                    raise invalid(
+                        f"cluster {member!r} is in groups {seen[member]!r} and {group!r}",
+                        "put each cluster in one group",
+                        at=("groups", group),
+                    )
+                seen[member] = group
+        return self
+
+
 class EnvironmentSettings(Spec):
     """One environment (dev, staging, prod, ...): its account, region, network, storage, catalog and clusters."""
 
@@ -315,6 +356,11 @@ class EnvironmentSettings(Spec):
         default_factory=IntegrationsSettings,
         description="Redshift, RDS / Aurora and DynamoDB access for the clusters. See IntegrationsSettings.",
     )
+    stacks: StackSettings = Field(
+        default_factory=StackSettings,
+        description="How the environment is split into stacks: a foundation and a stack per cluster (default), "
+        "or one stack. See StackSettings.",
+    )
     sample_job: bool = Field(
         default=True,
         description="Upload the sample PySpark job (web-server logs, raw to curated Parquet in the Glue catalog) "
@@ -337,6 +383,7 @@ class EnvironmentSettings(Spec):
                 self._check_spectrum_zones,
                 self._check_no_spot_on_primary_and_core,
                 self._check_releases_in_region,
+                self._check_stack_groups,
             )
         )
         return self
@@ -509,6 +556,45 @@ class EnvironmentSettings(Spec):
                     f"{', '.join('{zone:' + z + '}' for z in self.storage.data_zones)} in the cluster's configurations",
                     at=(*at, "configurations"),
                 )
+
+    def _check_stack_groups(self) -> None:
+        """Every grouped cluster exists, and no group's stack takes the name of a lone cluster's stack."""
+        every = [*self.clusters, *self.transient_clusters]
+        grouped = {m for members in self.stacks.groups.values() for m in members}
+        for group, members in self.stacks.groups.items():
+            for member in members:
+                if member not in every:
+                    raise invalid(
+                        f"no cluster {member!r} (clusters and transient_clusters: {', '.join(every)})",
+                        "name clusters of this file, or remove the entry",
+                        at=("stacks", "groups", group),
+                    )
+            if group in every and group not in members and group not in grouped:
+                raise invalid(
+                    f"group {group!r} is also a cluster of its own stack: both would be stack "
+                    f"{self.stack_name}-{group}",
+                    f"rename the group, or add {group!r} to it",
+                    at=("stacks", "groups", group),
+                )
+
+    def cluster_stacks(self) -> dict[str, tuple[str, ...]]:
+        """Stack suffix (a group, or a cluster alone) -> its clusters, long-running then transient, in the order
+        of the settings; empty for the ``single`` layout."""
+        if self.stacks.layout == "single":
+            return {}
+        group_of = {m: g for g, members in self.stacks.groups.items() for m in members}
+        stacks: dict[str, list[str]] = {}
+        for name in [*self.clusters, *self.transient_clusters]:
+            stacks.setdefault(group_of.get(name, name), []).append(name)
+        return {suffix: tuple(names) for suffix, names in stacks.items()}
+
+    def cluster_stack_name(self, suffix: str) -> str:
+        """The CloudFormation name of a cluster stack: ``<platform_name>-<environment>-<group or cluster>``."""
+        return f"{self.stack_name}-{suffix}"
+
+    def stack_names(self) -> tuple[str, ...]:
+        """Every stack of the environment: the foundation first, then the cluster stacks."""
+        return (self.stack_name, *(self.cluster_stack_name(s) for s in self.cluster_stacks()))
 
     @property
     def stack_name(self) -> str:

@@ -18,6 +18,7 @@ CloudFormation will do, what is replaced with it, and what is at risk. The engin
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import shutil
 import sys
@@ -29,6 +30,7 @@ import yaml
 
 from emr_platform.tools.assembly import AssemblyError, load_manifest, stack_artifacts
 from emr_platform.tools.replacement import STATEFUL_TYPES, create_only, digest
+from emr_platform.tools.topology import by_environment, merged, moves
 from emr_platform.tools.verdicts import Verdict, compare
 
 __all__ = ["STATEFUL_IDS", "STATEFUL_TYPES", "Verdict", "check", "compare", "main", "replacing_properties"]
@@ -60,17 +62,45 @@ def _templates_in(folder: Path) -> dict[str, Path]:
 def check(assembly_dir: Path, baseline_dir: Path, *, missing_stacks: bool = True) -> list[Verdict]:
     """Every verdict from the baseline (a baseline folder or another assembly) to the assembly's stacks; with
     ``missing_stacks`` (the default) also one per baseline stack the assembly no longer has (off for a pipeline
-    stage's assembly, which holds one environment of several)."""
-    current, before = stack_templates(assembly_dir), _templates_in(baseline_dir)
+    stage's assembly, which holds one environment of several).
+
+    Each environment's stacks (a foundation and its cluster stacks) are compared as one resource graph
+    (:mod:`emr_platform.tools.topology`): a change in the foundation that replaces something in a cluster stack,
+    and a resource that moves from one stack to another, are reported like a change inside one stack.
+    """
+    current = {name: _load(path) for name, path in stack_templates(assembly_dir).items()}
+    before = {name: _load(path) for name, path in _templates_in(baseline_dir).items()}
+    old_groups = by_environment(before)
     verdicts: list[Verdict] = []
-    for name, path in current.items():
-        if name in before:
-            verdicts += compare(name, _load(before[name]), _load(path))
-        else:  # never a silent pass: a stack without a baseline is reported until it has one
-            verdicts.append(Verdict(name, "no-baseline", "", "", "no baseline", fingerprint=digest(["new", name])))
-    for name in sorted(set(before) - set(current)) if missing_stacks else ():
-        verdicts.append(_stack_removed(name, _load(before[name])))
-    return verdicts
+    for group, stacks in by_environment(current).items():
+        old_stacks = old_groups.get(group, {})
+        if not old_stacks:  # never a silent pass: a stack without a baseline is reported until it has one
+            verdicts += [
+                Verdict(name, "no-baseline", "", "", "no baseline", fingerprint=digest(["new", name]))
+                for name in stacks
+            ]
+            continue
+        verdicts += _compare_group(old_stacks, stacks, missing_stacks=missing_stacks)
+    for group in sorted(set(old_groups) - set(by_environment(current))) if missing_stacks else ():
+        verdicts += [_stack_removed(name, template) for name, template in old_groups[group].items()]
+    return sorted(verdicts, key=lambda v: (v.stack, v.logical_id, v.action))
+
+
+def _compare_group(
+    old_stacks: dict[str, dict[str, Any]], stacks: dict[str, dict[str, Any]], *, missing_stacks: bool
+) -> list[Verdict]:
+    """The verdicts of one environment: its stacks merged, each verdict under the stack of its resource."""
+    old, new = merged(old_stacks), merged(stacks)
+    gone = set(old_stacks) - set(stacks)
+    found: list[Verdict] = []
+    for verdict in compare(new.foundation(), old.template, new.template, moves(old, new)):
+        stack = new.stack_of.get(verdict.logical_id) or old.stack_of.get(verdict.logical_id, verdict.stack)
+        if stack in gone:
+            continue  # in a stack nothing deploys any more: its own verdict says so
+        found.append(dataclasses.replace(verdict, stack=stack))
+    for name in sorted(gone) if missing_stacks else ():
+        found.append(_stack_removed(name, old_stacks[name]))
+    return found
 
 
 def _stack_removed(name: str, template: dict[str, Any]) -> Verdict:

@@ -200,17 +200,21 @@ def _instances_replacements(old: dict[str, Any], new: dict[str, Any]) -> Iterato
                     yield f"Instances/{name}/{fleet}/{key}"
 
 
-def replacements(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Replaced]:
-    """Every resource of ``new`` that CloudFormation replaces, its own changes first, then what follows them."""
+def replacements(old: dict[str, Any], new: dict[str, Any], moved: dict[str, str] | None = None) -> dict[str, Replaced]:
+    """Every resource of ``new`` that CloudFormation replaces, its own changes first, then what follows them;
+    ``moved`` (logical ID -> cause) are resources that change stacks, which CloudFormation deletes in one and
+    creates in the other (see :mod:`emr_platform.tools.topology`)."""
     old_resources, new_resources = old.get("Resources", {}), new.get("Resources", {})
     replaced: dict[str, Replaced] = {}
     for logical_id, after in new_resources.items():
         before = old_resources.get(logical_id)
         if before is None or before["Type"] != after["Type"]:
             continue
-        causes = list(own_replacements(after["Type"], before, after))
+        causes = [moved[logical_id]] if moved and logical_id in moved else []
+        causes += list(own_replacements(after["Type"], before, after))
         if causes:
             replaced[logical_id] = Replaced(logical_id, ", ".join(causes), logical_id)
+    _group_moves(replaced, new_resources, moved or {})
     changed = True
     while changed:  # follow the graph: a replacing property that refers to a replaced resource replaces too
         changed = False
@@ -237,6 +241,25 @@ def replacements(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Replaced
                     replaced[follower].root = root
             changed = True
     return replaced
+
+
+def _group_moves(replaced: dict[str, Replaced], resources: dict[str, Any], moved: dict[str, str]) -> None:
+    """One root per move between two stacks (its EMR cluster, else its first stateful resource, else its first
+    resource), the rest of what moves with it following: one verdict per edit, not one per resource."""
+    groups: dict[str, list[str]] = {}
+    for logical_id, cause in moved.items():
+        if replaced.get(logical_id) is not None and replaced[logical_id].cause.startswith(cause):
+            groups.setdefault(cause, []).append(logical_id)
+
+    def rank(logical_id: str) -> tuple[int, str]:
+        kind = resources[logical_id]["Type"]
+        return (0 if kind == "AWS::EMR::Cluster" else 1 if kind in STATEFUL_TYPES else 2, logical_id)
+
+    for members in groups.values():
+        root, *rest = sorted(members, key=rank)
+        for follower in rest:
+            replaced[follower] = Replaced(follower, replaced[follower].cause, root)
+            replaced[root].followers.append(follower)
 
 
 def _replaced_upstream(

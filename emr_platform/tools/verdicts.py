@@ -3,7 +3,6 @@ what follows, and what is at risk. Built from :mod:`emr_platform.tools.replaceme
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +15,7 @@ from emr_platform.tools.replacement import (
     digest,
     replacements,
 )
+from emr_platform.tools.topology import environment_of
 
 _SETTINGS_NAMES = {
     "ReleaseLabel": "release_label",
@@ -74,6 +74,8 @@ _DOES = {
     "replace": "CloudFormation will REPLACE {noun} {what}, deleting the old one",
     "orphan": "CloudFormation will REPLACE {noun} {what} and KEEP the old one with its data, orphaned outside the "
     "stack (UpdateReplacePolicy Retain): the new one starts empty, and whatever used it loses the old data",
+    "moved-orphan": "CloudFormation will KEEP {noun} {what} with its data outside the old stack, orphaned "
+    "(DeletionPolicy Retain), and create a new, empty one in the new stack",
     "delete": "CloudFormation will DELETE {noun} {what}",
     "removed-orphan": "CloudFormation will stop managing {noun} {what} and KEEP it with its data (DeletionPolicy "
     "Retain), orphaned: nothing in the stack uses it any more",
@@ -108,7 +110,11 @@ class Verdict:
 
     def __str__(self) -> str:
         noun = _NOUNS.get(self.resource_type, self.resource_type)
-        key = "removed-orphan" if self.action == "orphan" and self.cause == "removed" else self.action
+        key: str = self.action
+        if self.action == "orphan" and self.cause == "removed":
+            key = "removed-orphan"
+        elif self.action == "orphan" and self.cause.startswith("moves from stack "):
+            key = "moved-orphan"
         does = _DOES[key].format(noun=noun, what=f"({self.logical_id})" if self.logical_id else "")
         if self.action == "no-baseline":
             return f"{self.stack}: {does}"
@@ -125,12 +131,6 @@ class Verdict:
             lines.append(f"  At risk: {self.at_risk}.")
         lines.append(f"  Acknowledge with: {self.id}")
         return "\n".join(lines)
-
-
-def environment_of(template: dict[str, Any]) -> str | None:
-    """The settings environment a template was made from (its description names it)."""
-    found = re.search(r"environment (\S+)$", str(template.get("Description", "")))
-    return found.group(1) if found else None
 
 
 def _path(resource: dict[str, Any]) -> list[str]:
@@ -186,10 +186,13 @@ def _retained(resource: dict[str, Any], policy: str) -> bool:
     return str(resource.get(policy, "Delete")) in {"Retain", "RetainExceptOnCreate"}
 
 
-def compare(stack: str, old: dict[str, Any], new: dict[str, Any]) -> list[Verdict]:
+def compare(stack: str, old: dict[str, Any], new: dict[str, Any], moved: dict[str, str] | None = None) -> list[Verdict]:
     """Every verdict from template ``old`` to ``new`` of ``stack``: replacements (one per root cause, with what
-    follows), removals, retention dropped, data expiring sooner, and updates CloudFormation is known to refuse."""
-    verdicts = [_replacement(stack, old, new, r) for r in replacements(old, new).values() if r.root == r.logical_id]
+    follows; ``moved`` resources change stacks), removals, retention dropped, data expiring sooner, and updates
+    CloudFormation is known to refuse."""
+    verdicts = [
+        _replacement(stack, old, new, r) for r in replacements(old, new, moved).values() if r.root == r.logical_id
+    ]
     verdicts += _removals(stack, old, new)
     verdicts += _retention_dropped(stack, old, new)
     verdicts += _expiry(stack, old, new)
@@ -203,12 +206,16 @@ def _replacement(stack: str, old: dict[str, Any], new: dict[str, Any], replaced:
     name_pointer = CUSTOM_NAMES.get(kind)
     name = at(resource.get("Properties", {}), name_pointer) if name_pointer else None
     was = at(old["Resources"][replaced.logical_id].get("Properties", {}), name_pointer) if name_pointer else None
-    detail = f"because {replaced.cause} changes"
+    moving = replaced.cause.startswith("moves from stack ")
+    detail = f"because it {replaced.cause.split(', ')[0]}" if moving else f"because {replaced.cause} changes"
     if name is not None and name == was and kind != "AWS::EMR::Cluster":
         action: Action = "fail"
         detail += f"; its custom name {name!r} stays, and CloudFormation cannot replace a resource with a custom name"
+        if moving:
+            detail += " (move it with cdk import instead: docs/topology.md#migrating)"
     else:
-        action = "orphan" if _retained(resource, "UpdateReplacePolicy") else "replace"
+        # Leaving a stack follows the DeletionPolicy; a replacement in place the UpdateReplacePolicy.
+        action = "orphan" if _retained(resource, "DeletionPolicy" if moving else "UpdateReplacePolicy") else "replace"
     followers = _summary(new, replaced.followers)
     risks = [_risk(resource, replaced.logical_id)]
     risks += [_risk(new["Resources"][f], f) for f in replaced.followers]
