@@ -106,9 +106,9 @@ def _resource_limit_message(error: str) -> str | None:
     stack, count, maximum = match.groups()
     return (
         f"{stack}: {count} CloudFormation resources, more than the {maximum} a stack may hold (each long-running "
-        "cluster adds about 33: security groups and their rules, roles, alarms, a dashboard). Fix: move some "
-        "clusters into another environment (a settings file of their own), or make occasional ones "
-        "transient_clusters (a state machine each, no standing resources per node group)"
+        "cluster adds about 33: security groups and their rules, roles, alarms, a dashboard). Fix: set "
+        "stacks.layout: per_cluster (the default: a stack per cluster), or put fewer clusters in each of "
+        "stacks.groups"
     )
 
 

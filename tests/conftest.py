@@ -23,6 +23,7 @@ from aws_cdk.assertions import Template
 from emr_platform.app import build_app, cdk_json_context
 from emr_platform.constructs import ClusterPlacement, DataLakeStorage, EmrNetwork, EmrSecurityConfiguration
 from emr_platform.stacks import EmrPlatformStack
+from emr_platform.tools.topology import merged
 
 PROJECT = Path(__file__).resolve().parent.parent
 ENVIRONMENTS = ("dev", "prod", "staging")
@@ -41,6 +42,20 @@ class Synthesized:
     outdir: Path
     stacks: dict[str, EmrPlatformStack]
     templates: dict[str, Template]
+    """Each environment's stacks (the foundation and its cluster stacks) as one template."""
+    stack_templates: dict[str, Template]
+    """Each stack's own template, by stack name."""
+
+
+def environment_template(foundation: Stack, cluster_stacks: dict[str, Stack]) -> Template:
+    """An environment's stacks as one template, as the guard sees them (``merged``: a cluster stack's reads of the
+    foundation's SSM parameters replaced by what the foundation writes), with the outputs of all: what its tests
+    look for is wherever the layout puts it."""
+    stacks = {s.stack_name: dict(Template.from_stack(s).to_json()) for s in [foundation, *cluster_stacks.values()]}
+    template = merged(stacks).template
+    for stack_template in stacks.values():
+        template.setdefault("Outputs", {}).update(stack_template.get("Outputs", {}))
+    return Template.from_json(template, skip_cyclical_dependencies_check=True)
 
 
 @pytest.fixture(scope="session")
@@ -50,7 +65,9 @@ def synthesized(context: dict[str, object], tmp_path_factory: pytest.TempPathFac
     app = build_app(context=context, outdir=str(outdir))
     app.synth()
     stacks = {child.settings.environment: child for child in app.node.children if isinstance(child, EmrPlatformStack)}
-    return Synthesized(app, outdir, stacks, {env: Template.from_stack(s) for env, s in stacks.items()})
+    templates = {env: environment_template(s, s.cluster_stacks) for env, s in stacks.items()}
+    every = {s.stack_name: Template.from_stack(s) for s in app.node.children if isinstance(s, Stack)}
+    return Synthesized(app, outdir, stacks, templates, every)
 
 
 def pinned_stack(app: App, name: str = "Test") -> Stack:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 from aws_cdk import App, Stack
-from aws_cdk.assertions import Match, Template
+from aws_cdk.assertions import Match
 from aws_cdk.aws_s3 import Bucket
 from cdk_nag import AwsSolutionsChecks
 
@@ -23,7 +23,7 @@ from emr_platform.spec.settings import DEFAULT_INTERFACE_ENDPOINTS
 from emr_platform.stacks import EmrPlatformStack
 from emr_platform.tools.guard import STATEFUL_TYPES
 
-from .conftest import ENVIRONMENTS, PROJECT, Synthesized, cfn_lint_errors
+from .conftest import ENVIRONMENTS, PROJECT, Synthesized, cfn_lint_errors, environment_template
 
 
 def test_every_environment_has_a_stack_with_one_cluster(synthesized: Synthesized) -> None:
@@ -52,7 +52,7 @@ def test_no_placeholder_availability_zones(synthesized: Synthesized) -> None:
 
 def test_cfn_lint_reports_no_errors(synthesized: Synthesized) -> None:
     templates = sorted(synthesized.outdir.glob("*.template.json"))
-    assert len(templates) == len(ENVIRONMENTS)
+    assert len(templates) == sum(len(s.settings.stack_names()) for s in synthesized.stacks.values())
     assert cfn_lint_errors(*templates) == []
 
 
@@ -95,8 +95,8 @@ clusters:
     report = AwsSolutionsChecks(app).validate_scope(stack)
     assert report.success, "; ".join(f"{v.rule_name}: {v.description}" for v in report.violations)
     assert cfn_lint_errors(*(tmp_path / "out").glob("*.template.json")) == []
-    [template] = [json.loads(p.read_text()) for p in (tmp_path / "out").glob("*.template.json")]
-    roles = [r for r in template["Resources"].values() if r["Type"] == "AWS::IAM::Role"]
+    templates = [json.loads(p.read_text()) for p in (tmp_path / "out").glob("*.template.json")]
+    roles = [r for t in templates for r in t["Resources"].values() if r["Type"] == "AWS::IAM::Role"]
     assert roles and all(
         "platform-boundary" in json.dumps(r["Properties"].get("PermissionsBoundary")) for r in roles
     ), "every role, the CDK's own too, carries the permissions boundary"
@@ -172,7 +172,7 @@ def test_fails_on_an_unknown_environment_with_one_line_and_no_traceback(
 def _dev(context: dict[str, object], **extra: object) -> tuple[EmrPlatformStack, dict[str, Any]]:
     app = build_app(context={**context, "env": "dev", **extra})
     [stack] = [c for c in app.node.children if isinstance(c, EmrPlatformStack)]
-    return stack, dict(Template.from_stack(stack).to_json())
+    return stack, dict(environment_template(stack, stack.cluster_stacks).to_json())
 
 
 def _warnings(stack: EmrPlatformStack) -> list[str]:
@@ -269,7 +269,7 @@ integrations:
     app = build_app(config_dir=tmp_path, context=context, outdir=str(tmp_path / "out"))
     app.synth()  # every rule pack runs here and fails on any unacknowledged finding
     [stack] = [c for c in app.node.children if isinstance(c, EmrPlatformStack)]
-    template = Template.from_stack(stack)
+    template = environment_template(stack, stack.cluster_stacks)
     policies = json.dumps(template.find_resources("AWS::IAM::ManagedPolicy"))
     for expected in (
         "table/clickstream",
@@ -292,6 +292,7 @@ def test_fails_on_too_many_clusters_for_one_stack_with_one_line(tmp_path: Path) 
     settings = yaml.safe_load((PROJECT / "config" / "dev.yaml").read_text(encoding="utf-8"))
     cluster = next(iter(settings["clusters"].values()))
     settings["clusters"] = {f"c{i:02d}": cluster for i in range(1, 14)}  # 13 x 33 resources and the rest > 500
+    settings["stacks"] = {"layout": "single"}
     (tmp_path / "dev.yaml").write_text(yaml.safe_dump(settings), encoding="utf-8")
     result = subprocess.run(
         [
@@ -313,4 +314,4 @@ def test_fails_on_too_many_clusters_for_one_stack_with_one_line(tmp_path: Path) 
     assert "Traceback" not in result.stderr
     [line] = result.stderr.strip().splitlines()
     assert line.startswith("error: emr-platform-dev: ") and "more than the 500 a stack may hold" in line
-    assert "Fix: move some clusters into another environment" in line
+    assert "Fix: set stacks.layout: per_cluster" in line

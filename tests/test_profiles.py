@@ -18,6 +18,7 @@ from emr_platform.spec.errors import PropError, SettingsError
 from emr_platform.spec.profiles import PROFILES
 from emr_platform.spec.settings import load_settings
 from emr_platform.stacks import EmrPlatformStack
+from emr_platform.tools.topology import merged
 
 from .conftest import PROJECT, base_stack, cfn_lint_errors, placement_of
 
@@ -25,14 +26,15 @@ EXAMPLES = PROJECT / "examples" / "profiles"
 
 
 @pytest.fixture(scope="module")
-def template(context: dict[str, object], tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Path]:
+def template(context: dict[str, object], tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], list[Path]]:
     outdir = tmp_path_factory.mktemp("profiles")
     app = App(context={k: v for k, v in context.items() if k != "aws:cdk:enable-path-metadata"}, outdir=str(outdir))
     EmrPlatformStack(app, "workloads", settings=load_settings("workloads", EXAMPLES))
     add_compliance_checks(app)
     app.synth()  # every gate: an unacknowledged finding raises
-    path = outdir / "workloads.template.json"
-    return json.loads(path.read_text(encoding="utf-8")), path
+    paths = sorted(outdir.glob("workloads*.template.json"))  # the foundation and a stack per cluster
+    stacks = {p.name: json.loads(p.read_text(encoding="utf-8")) for p in paths}
+    return merged(stacks).template, paths  # a cluster stack's reads of the foundation's parameters inlined
 
 
 def _cluster(template: dict[str, Any], key: str) -> dict[str, Any]:
@@ -49,11 +51,13 @@ def _configuration(cluster: dict[str, Any], classification: str) -> dict[str, An
     return dict(found["ConfigurationProperties"])
 
 
-def test_the_profiles_synthesize_with_no_cfn_lint_error(template: tuple[dict[str, Any], Path]) -> None:
-    assert cfn_lint_errors(template[1]) == []
+def test_the_profiles_synthesize_with_no_cfn_lint_error(template: tuple[dict[str, Any], list[Path]]) -> None:
+    assert cfn_lint_errors(*template[1]) == []
 
 
-def test_hbase_on_s3_keeps_its_store_in_a_data_zone_and_never_idles_out(template: tuple[dict[str, Any], Path]) -> None:
+def test_hbase_on_s3_keeps_its_store_in_a_data_zone_and_never_idles_out(
+    template: tuple[dict[str, Any], list[Path]],
+) -> None:
     cluster = _cluster(template[0], "tables")
     assert [a["Name"] for a in cluster["Applications"]] == ["Hadoop", "HBase", "ZooKeeper"]
     assert _configuration(cluster, "hbase") == {"hbase.emr.storageMode": "s3"}
@@ -63,19 +67,19 @@ def test_hbase_on_s3_keeps_its_store_in_a_data_zone_and_never_idles_out(template
     assert cluster["Instances"]["TerminationProtected"] is True
 
 
-def test_flink_checkpoints_and_savepoints_go_to_s3(template: tuple[dict[str, Any], Path]) -> None:
+def test_flink_checkpoints_and_savepoints_go_to_s3(template: tuple[dict[str, Any], list[Path]]) -> None:
     conf = _configuration(_cluster(template[0], "streams"), "flink-conf")
     assert "CuratedBucket" in json.dumps(conf["state.checkpoints.dir"])
     assert "CuratedBucket" in json.dumps(conf["state.savepoints.dir"])
 
 
-def test_trino_uses_the_glue_catalog(template: tuple[dict[str, Any], Path]) -> None:
+def test_trino_uses_the_glue_catalog(template: tuple[dict[str, Any], list[Path]]) -> None:
     cluster = _cluster(template[0], "sql")
     assert _configuration(cluster, "trino-connector-hive") == {"hive.metastore": "glue"}
     assert cluster["ManagedScalingPolicy"]["ComputeLimits"]["MaximumCapacityUnits"] == 20
 
 
-def test_a_field_set_in_the_spec_overrides_the_profile(template: tuple[dict[str, Any], Path]) -> None:
+def test_a_field_set_in_the_spec_overrides_the_profile(template: tuple[dict[str, Any], list[Path]]) -> None:
     cluster = _cluster(template[0], "ml")
     core = cluster["Instances"]["CoreInstanceFleet"]["InstanceTypeConfigs"]
     assert [t["InstanceType"] for t in core] == ["r7g.2xlarge", "r6g.2xlarge"]

@@ -23,7 +23,7 @@ from emr_platform.spec.errors import PropError
 from emr_platform.spec.settings import load_settings
 from emr_platform.stacks import EmrPlatformStack
 
-from .conftest import PROJECT
+from .conftest import PROJECT, environment_template
 from .test_constructs import SPEC
 
 RECIPES = PROJECT / "examples" / "recipes"
@@ -58,7 +58,12 @@ def built(context: dict[str, object], tmp_path_factory: pytest.TempPathFactory) 
     recipe = EmrPlatformStack(app, "mycluster", settings=load_settings("mycluster", RECIPES))
     add_compliance_checks(app)
     app.synth()  # every gate: any unacknowledged finding raises
-    return Built(platform, Template.from_stack(stack), Template.from_stack(recipe), outdir)
+    return Built(
+        platform,
+        environment_template(stack, platform.cluster_stacks),
+        environment_template(recipe, recipe.cluster_stacks),
+        outdir,
+    )
 
 
 def test_the_platform_construct_synthesizes_through_every_gate_with_no_lookup(built: Built) -> None:

@@ -168,10 +168,16 @@ def test_step_completed_function_is_contained(synthesized: Synthesized, env: str
     assert {"source": ["aws.emr"], "detail-type": ["EMR Step Status Change"]}.items() <= next(
         p for p in rules if p.get("detail", {}).get("state") == ["COMPLETED"]
     ).items()
-    [policy] = [
-        p for i, p in _resources(synthesized, env, "AWS::IAM::ManagedPolicy").items() if "StepCompletedRole" in i
+    # Its own policy, and in each cluster stack the policy that lets it describe that stack's steps.
+    policies = [
+        p
+        for i, p in _resources(synthesized, env, "AWS::IAM::ManagedPolicy").items()
+        if "StepCompletedRole" in i or "StepCompletedDescribeSteps" in i
     ]
-    actions = sorted(a for s in policy["Properties"]["PolicyDocument"]["Statement"] for a in _as_list(s["Action"]))
+    assert len(policies) == 2, policies
+    actions = sorted(
+        a for p in policies for s in p["Properties"]["PolicyDocument"]["Statement"] for a in _as_list(s["Action"])
+    )
     assert actions == sorted(
         [
             "elasticmapreduce:DescribeStep",

@@ -297,16 +297,17 @@ class PlatformComposition(Construct):
         settings = self.settings
         name = settings.cluster_stack_name(suffix)
         scope = foundation.node.scope
-        if not isinstance(scope, Construct) or scope.node.try_find_child(name) is not None:
+        construct_id = f"{foundation.node.id}-{suffix}"  # the app's stacks: the stack's name
+        if not isinstance(scope, Construct) or scope.node.try_find_child(construct_id) is not None:
             raise PropError(
                 where=f"{type(self).__name__} {self.node.path}: stacks",
-                problem=f"the cluster stack {name} cannot be created beside {foundation.node.path}",
-                value=name,
+                problem=f"the cluster stack {construct_id} cannot be created beside {foundation.node.path}",
+                value=construct_id,
                 fix="give the other construct of that id another name, or set stacks.layout: single",
             )
         stack = Stack(
             scope,
-            name,
+            construct_id,
             stack_name=name,
             env=Environment(account=settings.account, region=settings.region),
             description=f"EMR data platform, environment {settings.environment}, stack {suffix}: " + ", ".join(names),

@@ -209,21 +209,29 @@ class EmrPlatformPipelineStack(Stack):
                 fix="pass the environments load_pipeline_settings() returns with the pipeline settings",
             )
         stage = PlatformStage(self, stage_settings.environment, settings=environment)
-        change_set: list[pipelines.Step] = []
-        if stage_settings.manual_approval:
-            change_set.append(
-                pipelines.ManualApprovalStep(
-                    "Approve",
-                    comment=f"Review the change set of {environment.stack_name} (resources replaced or removed "
-                    "are flagged) and the Diff step's output, then approve.",
-                )
-            )
+        # Every stack of the stage (the foundation and each cluster stack) has its own change set to approve.
+        stacks = [stage.platform, *stage.platform.cluster_stacks.values()]
         (wave or self.pipeline).add_stage(
             stage,
             pre=[self._diff_step(stage)],
-            stack_steps=[pipelines.StackSteps(stack=stage.platform, change_set=change_set)],
+            stack_steps=[
+                pipelines.StackSteps(
+                    stack=stack, change_set=self._approval(stack) if stage_settings.manual_approval else []
+                )
+                for stack in stacks
+            ],
         )
         self.stages[stage_settings.environment] = stage
+
+    @staticmethod
+    def _approval(stack: Stack) -> list[pipelines.Step]:
+        return [
+            pipelines.ManualApprovalStep(
+                "Approve",
+                comment=f"Review the change set of {stack.stack_name} (resources replaced or removed are flagged) "
+                "and the Diff step's output, then approve.",
+            )
+        ]
 
     def _diff_step(self, stage: PlatformStage) -> pipelines.CodeBuildStep:
         """``cdk diff`` of the stage's stack against the deployed one, in the build log. Read-only; it fails only when

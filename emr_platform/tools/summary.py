@@ -14,21 +14,31 @@ from typing import Any
 from emr_platform.tools.assembly import AssemblyError, load_manifest, stack_artifacts, stack_template
 from emr_platform.tools.cost import SPOT_TYPICAL, ClusterCost, estimate
 from emr_platform.tools.pricing import PRICE_LIST_REGION, PRICES_FILE, PriceTable, refresh
+from emr_platform.tools.topology import by_environment
 
 
 def summarize(assembly_dir: Path, prices: PriceTable | None = None) -> str:
-    """The summary text of every stack in ``assembly_dir``, costs from ``prices`` (default the package's table)."""
+    """The summary text of every environment in ``assembly_dir`` (its stacks, their clusters), costs from
+    ``prices`` (default the package's table)."""
     prices = prices or PriceTable.load()
     lines: list[str] = []
-    for name, artifact in stack_artifacts(load_manifest(assembly_dir)).items():
-        resources: dict[str, Any] = stack_template(assembly_dir, artifact).get("Resources", {})
-        env = artifact.get("environment", "")
+    artifacts = stack_artifacts(load_manifest(assembly_dir))
+    templates = {name: stack_template(assembly_dir, artifact) for name, artifact in artifacts.items()}
+    for stacks in by_environment(templates).values():
+        first = next(iter(stacks))
+        env = artifacts[first].get("environment", "")
         region = env.rsplit("/", 1)[-1]
-        lines.append(f"{name}  ({env.removeprefix('aws://')}, {len(resources)} resources)")
-        for logical_id, resource in sorted(resources.items()):
-            if resource["Type"] == "AWS::EMR::Cluster":
-                lines.extend(_cluster_lines(logical_id, resource["Properties"]))
-                lines.extend(_cost_lines(estimate(logical_id, region, resource["Properties"], prices), prices))
+        total = sum(len(t.get("Resources", {})) for t in stacks.values())
+        where = f"{env.removeprefix('aws://')}, {total} resources"
+        lines.append(f"{first}  ({where}{f' in {len(stacks)} stacks' if len(stacks) > 1 else ''})")
+        for name, template in stacks.items():
+            resources: dict[str, Any] = template.get("Resources", {})
+            if len(stacks) > 1:
+                lines.append(f"  stack {name}: {len(resources)} resources")
+            for logical_id, resource in sorted(resources.items()):
+                if resource["Type"] == "AWS::EMR::Cluster":
+                    lines.extend(_cluster_lines(logical_id, resource["Properties"]))
+                    lines.extend(_cost_lines(estimate(logical_id, region, resource["Properties"], prices), prices))
     return "\n".join(lines)
 
 
