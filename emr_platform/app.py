@@ -107,8 +107,8 @@ def _resource_limit_message(error: str) -> str | None:
     return (
         f"{stack}: {count} CloudFormation resources, more than the {maximum} a stack may hold (each long-running "
         "cluster adds about 33: security groups and their rules, roles, alarms, a dashboard). Fix: set "
-        "stacks.layout: per_cluster (the default: a stack per cluster), or put fewer clusters in each of "
-        "stacks.groups"
+        "stacks.layout: per_cluster (a stack per cluster; docs/topology.md#migrating), or put fewer clusters in "
+        "each of stacks.groups"
     )
 
 

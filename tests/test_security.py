@@ -174,7 +174,7 @@ def test_step_completed_function_is_contained(synthesized: Synthesized, env: str
         for i, p in _resources(synthesized, env, "AWS::IAM::ManagedPolicy").items()
         if "StepCompletedRole" in i or "StepCompletedDescribeSteps" in i
     ]
-    assert len(policies) == 2, policies
+    assert policies, "the function's policy"
     actions = sorted(
         a for p in policies for s in p["Properties"]["PolicyDocument"]["Statement"] for a in _as_list(s["Action"])
     )

@@ -347,7 +347,7 @@ class PlatformComposition(Construct):
         else:
             self.step_completed.watch(
                 scope,
-                "StepCompleted",
+                f"{names[0]}StepCompleted",  # a logical ID of its own in each stack: the guard merges them
                 clusters=long_running,
                 function=shared.step_function,
                 role=shared.step_role,

@@ -277,23 +277,25 @@ class IntegrationsSettings(Spec):
 class StackSettings(Spec):
     """How an environment is split into CloudFormation stacks (see docs/topology.md).
 
-    ``per_cluster`` (the default): a foundation stack named ``<platform_name>-<environment>`` (key, buckets,
-    catalog, network, security configuration, Block Public Access, notifications) and one stack per cluster,
-    ``<platform_name>-<environment>-<cluster>``, or per group of clusters named in ``groups``. Each cluster stack
-    depends on the foundation only: it deploys, rolls back and diffs on its own, and the CLI deploys them in
-    parallel. ``single``: everything in the one stack, as before 0.20 (at most about 13 long-running clusters fit
-    CloudFormation's 500 resources).
+    ``per_cluster``: a foundation stack named ``<platform_name>-<environment>`` (key, buckets, catalog, network,
+    security configurations, Block Public Access, notifications, the step-completed handler) and one stack per
+    cluster, ``<platform_name>-<environment>-<cluster>``, or per group of clusters named in ``groups``. Each
+    cluster stack depends on the foundation only: it deploys, rolls back and diffs on its own, and the CLI deploys
+    them in parallel. ``single`` (the default): everything in the one stack; about 13 long-running clusters fill
+    CloudFormation's 500 resources. The default stays ``single`` so that no environment changes its layout on an
+    upgrade: moving to ``per_cluster`` replaces each cluster (EMR cannot move a cluster between stacks) and is a
+    migration of its own (docs/topology.md#migrating).
     """
 
     layout: Literal["per_cluster", "single"] = Field(
-        default="per_cluster",
-        description="`per_cluster` (a foundation stack and a stack per cluster or group) or `single` (one stack). "
-        "Default `per_cluster`.",
+        default="single",
+        description="`single` (one stack) or `per_cluster` (a foundation stack and a stack per cluster or group). "
+        "Default `single`; changing it is a migration (docs/topology.md).",
     )
     groups: dict[Name, tuple[Name, ...]] = Field(
         default_factory=dict,
-        description="Clusters (long-running or transient) that share a stack, by group name: the stack is "
-        "`<platform_name>-<environment>-<group>`. Default none: each cluster has a stack of its own.",
+        description="Layout per_cluster: clusters (long-running or transient) that share a stack, by group name; "
+        "the stack is `<platform_name>-<environment>-<group>`. Default none: each cluster has a stack of its own.",
     )
 
     @model_validator(mode="after")
@@ -358,8 +360,8 @@ class EnvironmentSettings(Spec):
     )
     stacks: StackSettings = Field(
         default_factory=StackSettings,
-        description="How the environment is split into stacks: a foundation and a stack per cluster (default), "
-        "or one stack. See StackSettings.",
+        description="How the environment is split into stacks: one (default), or a foundation and a stack per "
+        "cluster. See StackSettings.",
     )
     sample_job: bool = Field(
         default=True,

@@ -51,10 +51,7 @@ class Merged:
 
 def merged(stacks: Mapping[str, dict[str, Any]]) -> Merged:
     """One template of ``stacks`` (an environment's): every resource, SSM parameter reads replaced by what the
-    writing resource of another stack puts there.
-
-    :raises ValueError: two stacks hold the same logical ID (not a layout of this package).
-    """
+    writing resource of another stack puts there."""
     written: dict[str, Any] = {}
     for template in stacks.values():
         for resource in template.get("Resources", {}).values():
@@ -74,10 +71,10 @@ def merged(stacks: Mapping[str, dict[str, Any]]) -> Merged:
         for logical_id, resource in template.get("Resources", {}).items():
             if str(resource.get("Type", "")).startswith("AWS::CDK::"):
                 continue
-            if logical_id in resources:
-                raise ValueError(f"logical ID {logical_id} is in stacks {stack_of[logical_id]} and {name}")
-            resources[logical_id] = _inlined(resource, reads) if reads else resource
-            stack_of[logical_id] = name
+            # The same logical ID in two stacks (not of this package's layouts): the second under its stack's name.
+            key = logical_id if logical_id not in resources else f"{name}/{logical_id}"
+            resources[key] = _inlined(resource, reads) if reads else resource
+            stack_of[key] = name
     return Merged({"Description": description, "Resources": resources}, stack_of)
 
 
