@@ -200,17 +200,7 @@ class PlatformComposition(Construct):
         vpc = self._shared_vpc(holder, read)
 
         def security(original: EmrSecurityConfiguration | None, key: str) -> SharedSecurityConfiguration | None:
-            if original is None:
-                return None
-            secret = original.kdc_admin_secret
-            return SharedSecurityConfiguration(
-                holder,
-                original.node.id,
-                original=original,
-                name=read(f"{key}/name", original.name),
-                encryption_key=storage.key,
-                kdc_admin_secret_arn=read(f"{key}/kdc-admin-secret-arn", secret.secret_arn) if secret else None,
-            )
+            return _shared_security(holder, original, key, read, storage.key)
 
         uses_transient_configuration = transients and self.transient_security_configuration is not None
         placement = ClusterPlacement(
@@ -633,6 +623,27 @@ class EmrDataPlatform(PlatformConstruct, PlatformComposition):
         for key, value in settings.tags.items():
             Tags.of(self).add(key, value)
         self._compose()
+
+
+def _shared_security(
+    holder: Construct,
+    original: EmrSecurityConfiguration | None,
+    key: str,
+    read: Callable[[str, str], str],
+    encryption_key: kms.IKey,
+) -> SharedSecurityConfiguration | None:
+    """A foundation's security configuration in a cluster stack: its name (and KDC secret) read there."""
+    if original is None:
+        return None
+    secret = original.kdc_admin_secret
+    return SharedSecurityConfiguration(
+        holder,
+        original.node.id,
+        original=original,
+        name=read(f"{key}/name", original.name),
+        encryption_key=encryption_key,
+        kdc_admin_secret_arn=read(f"{key}/kdc-admin-secret-arn", secret.secret_arn) if secret else None,
+    )
 
 
 def _settings_for(

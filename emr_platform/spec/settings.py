@@ -292,7 +292,7 @@ class StackSettings(Spec):
         description="`single` (one stack) or `per_cluster` (a foundation stack and a stack per cluster or group). "
         "Default `single`; changing it is a migration (docs/topology.md).",
     )
-    groups: dict[Name, tuple[Name, ...]] = Field(
+    groups: dict[Name, list[Name]] = Field(
         default_factory=dict,
         description="Layout per_cluster: clusters (long-running or transient) that share a stack, by group name; "
         "the stack is `<platform_name>-<environment>-<group>`. Default none: each cluster has a stack of its own.",
