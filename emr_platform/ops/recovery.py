@@ -154,10 +154,11 @@ def _cluster_templates(assembly: Path, stacks: set[str]) -> dict[str, dict[str, 
         raise OpsError(f"no cloud assembly in {assembly}", "synthesize first: make synth (or cdk synth -c env=...)")
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     found: dict[str, dict[str, Any]] = {}
-    for artifact in manifest.get("artifacts", {}).values():
+    for artifact_id, artifact in manifest.get("artifacts", {}).items():
         properties = artifact.get("properties", {})
-        if artifact.get("type") == "aws:cloudformation:stack" and properties.get("stackName") in stacks:
-            found[properties["stackName"]] = json.loads((assembly / properties["templateFile"]).read_text("utf-8"))
+        name = properties.get("stackName", artifact_id)  # the CDK leaves it out when it is the artifact's id
+        if artifact.get("type") == "aws:cloudformation:stack" and name in stacks:
+            found[name] = json.loads((assembly / properties["templateFile"]).read_text("utf-8"))
     missing = sorted(stacks - set(found))
     if missing:
         raise OpsError(f"{assembly} has no template of {', '.join(missing)}", "synthesize the new layout first")

@@ -33,12 +33,32 @@ from moto.kms.models import Key, kms_backends
 from moto.logs.models import logs_backends
 from moto.s3.models import s3_backends
 from moto.server import main
+from moto.ssm.models import Parameter
 from moto.utilities.utils import get_partition
 
 _create_key = Key.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
 _create_cluster = Cluster.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
 _execute_change_set = CloudFormationBackend.execute_change_set
 _create_security_configuration = SecurityConfiguration.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+_create_parameter = Parameter.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+
+def _create_parameter_with_map_tags(
+    cls: type[Parameter],
+    /,
+    resource_name: str,
+    cloudformation_json: Any,
+    account_id: str,
+    region_name: str,
+    **kwargs: Any,
+) -> Parameter:
+    """moto 5.2.5: AWS::SSM::Parameter spells its tags as a JSON map (its resource schema's ``Tags``: an object of
+    string values), unlike most types; moto reads them as a list of {Key, Value} and fails with TypeError, so any
+    tagged parameter (the foundation's, for the cluster stacks) could not be created."""
+    properties = cloudformation_json.get("Properties", {})
+    if isinstance(properties.get("Tags"), dict):
+        properties["Tags"] = [{"Key": k, "Value": v} for k, v in properties["Tags"].items()]
+    return _create_parameter(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)  # type: ignore[no-any-return]
 
 
 def _create_key_with_cfn_tags(
@@ -54,6 +74,37 @@ def _create_key_with_cfn_tags(
     if isinstance(properties.get("KeyPolicy"), dict):  # kept as a dict, every later call on the key failed
         properties["KeyPolicy"] = json.dumps(properties["KeyPolicy"])
     return _create_key(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)  # type: ignore[no-any-return]
+
+
+def _update_key_in_place(
+    cls: type[Key],
+    /,
+    original_resource: Key,
+    new_resource_name: str,
+    cloudformation_json: Any,
+    account_id: str,
+    region_name: str,
+) -> Key:
+    """moto 5.2.5: AWS::KMS::Key has no update, so an update of its policy left None in the stack's resource map
+    and every later reference to the key failed ("Fn::GetAtt references undefined resource"). KeyPolicy,
+    Description and EnableKeyRotation change without interruption (the type's CloudFormation reference)."""
+    properties = cloudformation_json.get("Properties", {})
+    policy = properties.get("KeyPolicy")
+    if policy is not None:
+        original_resource.policy = json.dumps(policy) if isinstance(policy, dict) else str(policy)
+    original_resource.description = properties.get("Description", original_resource.description)
+    original_resource.key_rotation_status = _as_bool(properties.get("EnableKeyRotation"))
+    return original_resource
+
+
+def _delete_resource_unless_retained(
+    self: parsing.ResourceMap, parsed_resource: Any, resource_json: dict[str, Any]
+) -> None:
+    """moto 5.2.5: a resource removed from a stack by an update was deleted whatever its DeletionPolicy, where
+    CloudFormation keeps one whose policy is Retain (or RetainExceptOnCreate) and only stops managing it."""
+    if str(resource_json.get("DeletionPolicy")) in {"Retain", "RetainExceptOnCreate"}:
+        return
+    _delete_resource(self, parsed_resource, resource_json)
 
 
 def _create_cluster_with_instance_settings(
@@ -430,6 +481,8 @@ def _emr_region(self: ElasticMapReduceResponse, request: Any, full_url: str) -> 
 
 
 _delete_stack = CloudFormationResponse.delete_stack
+_delete_resource = parsing.ResourceMap._delete_resource
+parsing.ResourceMap._delete_resource = _delete_resource_unless_retained  # type: ignore[method-assign]
 CloudFormationResponse.delete_change_set = _delete_change_set_of_the_stack  # type: ignore[method-assign]
 _create_change_set = CloudFormationResponse.create_change_set
 _list_stack_resources = CloudFormationResponse.list_stack_resources
@@ -454,6 +507,8 @@ RouteTable.delete = _delete_route_table  # type: ignore[attr-defined]
 VPCEndPoint.delete = _delete_vpc_endpoint  # type: ignore[attr-defined]
 FlowLogs.delete = _delete_flow_log  # type: ignore[attr-defined]
 CloudFormationBackend.execute_change_set = _execute_change_set_with_outputs  # type: ignore[method-assign]
+Parameter.create_from_cloudformation_json = classmethod(_create_parameter_with_map_tags)  # type: ignore[assignment,method-assign]
+Key.update_from_cloudformation_json = classmethod(_update_key_in_place)  # type: ignore[assignment,method-assign]
 
 if __name__ == "__main__":
     main()
