@@ -83,7 +83,10 @@ def open_environment(
     except ClientError as error:
         if error.response.get("Error", {}).get("Code") == "ValidationError" and "does not exist" in str(error):
             if not deployed:
-                return Environment(name, settings.stack_name, settings.region, {}, session, deployed=False)
+                stacks = tuple(settings.cluster_stack_name(s) for s in settings.cluster_stacks())
+                return Environment(
+                    name, settings.stack_name, settings.region, {}, session, deployed=False, missing_stacks=stacks
+                )
             raise OpsError(
                 f"stack {settings.stack_name} does not exist in {settings.region}",
                 f"deploy it: make deploy ENV={name}",

@@ -44,12 +44,13 @@ class Kept:
         return ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items()))
 
 
-def kept(env: Environment) -> Kept | None:
-    """What the environment's last deleted stack retained (CloudFormation lists them as DELETE_SKIPPED for 90
-    days); None when no stack of that name was deleted."""
+def kept(env: Environment, stack_name: str | None = None) -> Kept | None:
+    """What the last deleted stack of that name (default the environment's foundation) retained (CloudFormation
+    lists them as DELETE_SKIPPED for 90 days); None when no stack of that name was deleted."""
     cloudformation = env.client("cloudformation")
     pages = cloudformation.get_paginator("list_stacks").paginate(StackStatusFilter=["DELETE_COMPLETE"])
-    deleted = [s for page in pages for s in page["StackSummaries"] if s["StackName"] == env.stack_name]
+    name = stack_name or env.stack_name
+    deleted = [s for page in pages for s in page["StackSummaries"] if s["StackName"] == name]
     if not deleted:
         return None
     last = max(deleted, key=lambda s: s.get("DeletionTime") or s["CreationTime"])
@@ -60,7 +61,15 @@ def kept(env: Environment) -> Kept | None:
 
 
 def preflight(env: Environment, _args: argparse.Namespace) -> int:
-    """Refuse to deploy an environment whose deleted stack left resources a new stack would collide with."""
+    """Refuse to deploy an environment whose deleted foundation left resources a new stack would collide with;
+    name the cluster stacks whose deleted predecessors kept log groups (a new one starts beside them)."""
+    for stack in env.missing_stacks:
+        found = kept(env, stack)
+        if found is not None and found.resources:
+            print(
+                f"{stack}: deleted on {found.deleted}, kept {found.summary()}; a new deployment starts new ones "
+                f"beside them (emr-platform-ops adopt {env.name} writes the cdk import mapping to take them back)"
+            )
     if env.deployed:
         print(f"{env.stack_name}: deployed; the next deployment updates it")
         return 0
@@ -78,31 +87,36 @@ def preflight(env: Environment, _args: argparse.Namespace) -> int:
 
 
 def adopt(env: Environment, args: argparse.Namespace) -> int:
-    """Write the ``cdk import`` resource mapping of what the environment's deleted stack kept."""
-    if env.deployed:
-        raise OpsError(f"{env.stack_name} is deployed: there is nothing to adopt", "adopt only after a deletion")
-    found = kept(env)
-    if found is None or not found.resources:
-        raise OpsError(
-            f"no deleted {env.stack_name} kept anything in {env.region}", f"deploy: make deploy ENV={env.name}"
+    """Write the ``cdk import`` resource mapping of what each deleted stack of the environment kept: the
+    foundation (when it is not deployed) and every cluster stack that is not."""
+    targets = ([] if env.deployed else [env.stack_name]) + list(env.missing_stacks)
+    found: dict[str, Kept] = {}
+    for stack in targets:
+        kept_by = kept(env, stack)
+        if kept_by is not None and kept_by.resources:
+            found[stack] = kept_by
+    if not found:
+        where = f"no deleted stack of {env.name} kept anything in {env.region}"
+        raise OpsError(where, f"deploy: make deploy ENV={env.name}")
+    for stack, kept_by in found.items():
+        unknown = sorted({r["ResourceType"] for r in kept_by.resources} - set(IMPORT_IDENTIFIERS))
+        if unknown:
+            raise OpsError(
+                f"{stack} kept resources of types adopt does not know: {', '.join(unknown)}",
+                "import them by hand with cdk import (it asks for their identifiers)",
+            )
+        mapping = {
+            r["LogicalResourceId"]: {IMPORT_IDENTIFIERS[r["ResourceType"]]: r["PhysicalResourceId"]}
+            for r in kept_by.resources
+        }
+        default = Path(f"import-{env.name}.json") if stack == env.stack_name else Path(f"import-{stack}.json")
+        path: Path = (args.output if stack == env.stack_name else None) or default
+        path.write_text(json.dumps(mapping, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        print(
+            f"{path}: {len(mapping)} resources that {stack} kept when it was deleted on {kept_by.deleted} "
+            f"({kept_by.summary()}). Next: cdk import -c env={env.name} {stack} --resource-mapping {path}"
         )
-    unknown = sorted({r["ResourceType"] for r in found.resources} - set(IMPORT_IDENTIFIERS))
-    if unknown:
-        raise OpsError(
-            f"{env.stack_name} kept resources of types adopt does not know: {', '.join(unknown)}",
-            "import them by hand with cdk import (it asks for their identifiers)",
-        )
-    mapping = {
-        r["LogicalResourceId"]: {IMPORT_IDENTIFIERS[r["ResourceType"]]: r["PhysicalResourceId"]}
-        for r in found.resources
-    }
-    path: Path = args.output or Path(f"import-{env.name}.json")
-    path.write_text(json.dumps(mapping, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    print(
-        f"{path}: {len(mapping)} resources that {env.stack_name} kept when it was deleted on {found.deleted} "
-        f"({found.summary()}). Next: cdk import -c env={env.name} {env.stack_name} --resource-mapping {path}, "
-        f"then make deploy ENV={env.name}"
-    )
+    print(f"Then: make deploy ENV={env.name}")
     return 0
 
 
