@@ -778,7 +778,7 @@ def run_scaling(rows: list[Row]) -> None:
     label = ", ".join(str(n) for n, _ in points)
     if len(points) < 3:
         print("  fewer than 3 cluster counts synthesize: no slope, no linearity")
-        rows.append((f"cost per added cluster ({label})", "n/a", f"<= {SLOPE_TARGET_S:.1f} s", "FAIL"))
+        rows.append((f"cost per added cluster ({label})", "n/a", f"<= {SLOPE_TARGET_S:.2f} s", "FAIL"))
         return
     line = fit(points)
     # Run-to-run spread: a deviation within it says nothing about the shape of the curve.
@@ -786,7 +786,7 @@ def run_scaling(rows: list[Row]) -> None:
     middle = points[1][0]
     print(f"  least-squares: {line.intercept:.2f} s + {line.slope:.3f} s per cluster   (R^2 {line.r_squared:.4f})")
     value, verdict = linearity(line, middle, points, noise)
-    slope = (f"cost per added cluster ({label})", f"{line.slope:.3f} s", f"<= {SLOPE_TARGET_S:.1f} s")
+    slope = (f"cost per added cluster ({label})", f"{line.slope:.3f} s", f"<= {SLOPE_TARGET_S:.2f} s")
     rows.append((*slope, _verdict(line.slope <= SLOPE_TARGET_S)))
     rows.append((f"linearity ({middle}-cluster point vs chord)", value, f"within {LINEARITY_TOLERANCE:.0%}", verdict))
     if points[-1][0] != CLUSTER_COUNTS[-1]:
