@@ -35,6 +35,7 @@ from emr_platform.constructs.cluster import ClusterPlacement, EmrCluster, EmrClu
 from emr_platform.constructs.monitoring import EmrMonitoring, PlatformNotifications, StepCompletedHandler
 from emr_platform.constructs.network import EmrNetwork
 from emr_platform.constructs.security_configuration import EmrSecurityConfiguration, SharedSecurityConfiguration
+from emr_platform.constructs.serverless import EmrServerlessApplication
 from emr_platform.constructs.shared import ASSETS_DIR, PlatformConstruct
 from emr_platform.constructs.sharing import PARAMETER_ROOT, FoundationParameters
 from emr_platform.constructs.storage import EMR_LOGS_PREFIX, DataLakeStorage, SharedStorage, StorageAccess
@@ -139,6 +140,7 @@ class PlatformComposition(Construct):
             removal_policy=self.removal_policy,
         )
         self.redshift_role = self._redshift_role()
+        self._serverless()
         self.clusters, self.monitoring, self.transient_clusters = {}, {}, {}
         self.cluster_stacks: dict[str, Stack] = {}
         self._parameters: FoundationParameters | None = None
@@ -542,6 +544,36 @@ class PlatformComposition(Construct):
                 cluster.grant_redshift(
                     cluster_identifier=redshift.cluster_identifier, database=redshift.database, db_user=redshift.db_user
                 )
+
+    def _serverless(self) -> None:
+        """The EMR Serverless applications, in the foundation: the platform's subnets, logs, key; their job roles
+        granted what a cluster's nodes are (every zone, the artifacts, the catalog, the sample job)."""
+        self.serverless_applications: dict[str, EmrServerlessApplication] = {}
+        for name, spec in self.settings.serverless_applications.items():
+            application = EmrServerlessApplication(
+                self,
+                f"{name}Serverless",
+                spec=spec,
+                name=f"{self.settings.stack_name}-{name}",
+                vpc=self.network.vpc,
+                subnets=self.network.subnets,
+                log_bucket=self.storage.logs_bucket,
+                encryption_key=self.storage.key,
+            )
+            self.storage.grant_read_write(application)
+            self.storage.grant_read_artifacts(application)
+            self.catalog.grant_read_write(application)
+            if self.sample_job is not None:
+                application.grant_read_asset(self.sample_job)
+            self.serverless_applications[name] = application
+            CfnOutput(
+                self,
+                f"{name}ServerlessApplicationId",
+                value=application.application_id,
+                description=f"EMR Serverless application '{name}': emr-platform-ops job-run <env> {name} <script>",
+            )
+            CfnOutput(self, f"{name}ServerlessJobRoleArn", value=application.job_role.role_arn)
+            CfnOutput(self, f"{name}ServerlessLogUri", value=application.log_uri)
 
     def _redshift_role(self) -> RedshiftAccessRole | None:
         """The role Redshift Spectrum uses, if Redshift is configured."""

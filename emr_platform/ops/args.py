@@ -133,6 +133,20 @@ def cluster_ref(text: str) -> str:
         ) from None
 
 
+JOB_RUN_ID = re.compile(r"^[0-9a-z]{1,64}$")
+"""An EMR Serverless job run ID: lower-case letters and digits, 1 to 64 (botocore's ``emr-serverless`` model,
+shape JobRunId, ``^[0-9a-z]+$``)."""
+
+
+def job_run_id(text: str) -> str:
+    """An EMR Serverless job run ID (see :data:`JOB_RUN_ID`)."""
+    if not JOB_RUN_ID.match(text):
+        raise _rejected(
+            "not an EMR Serverless job run id", text, "give the id job-run printed (lower-case letters and digits)"
+        )
+    return text
+
+
 def step_id(text: str) -> str:
     """A step id (see :data:`STEP_ID`); it also becomes part of the log object's key, so nothing else is let in."""
     if not STEP_ID.match(text):

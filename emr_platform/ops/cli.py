@@ -18,6 +18,7 @@ from emr_platform.ops.args import (
     LIST_STEPS_PAGE,
     cluster_ref,
     execution_name,
+    job_run_id,
     poll_seconds,
     role_arn,
     script_location,
@@ -33,6 +34,7 @@ from emr_platform.ops.commands import logs, resize, run, status, submit, termina
 from emr_platform.ops.environment import open_environment
 from emr_platform.ops.errors import OpsError, explain, one_line
 from emr_platform.ops.recovery import adopt, migrate, preflight
+from emr_platform.ops.serverless import job_cancel, job_run, job_wait
 from emr_platform.spec.settings import CONFIG_DIR
 
 # --- entry point ---------------------------------------------------------------------------------------------------
@@ -87,6 +89,7 @@ def parser() -> argparse.ArgumentParser:
         "--run-name", type=execution_name, help="the execution's name, part of the cluster's name (default: a UUID)"
     )
     sub.set_defaults(handler=run)
+    _serverless_commands(commands)
     sub = command(
         "preflight", preflight, "before a deployment: refuse when a deleted stack kept what it would collide with"
     )
@@ -99,6 +102,29 @@ def parser() -> argparse.ArgumentParser:
     )
     sub.add_argument("--assembly", type=Path, default=Path("cdk.out"), help="the synthesis (default cdk.out)")
     return root
+
+
+def _serverless_commands(commands: Any) -> None:
+    """job-run, job-wait and job-cancel: EMR Serverless applications by their names in the settings."""
+    sub = commands.add_parser("job-run", help="start a Spark job run on an EMR Serverless application")
+    sub.add_argument("environment", type=settings_name, help="the environment's name (config/<name>.yaml)")
+    sub.add_argument("application", type=settings_name, help="the application's name in the settings")
+    sub.add_argument("script", type=script_location, help="s3:// URI, or a key in the artifacts bucket")
+    sub.add_argument("--arg", type=step_arg, action="append", default=[], help="an argument of the script (repeatable)")
+    sub.add_argument("--name", type=step_name, help="the job run's name (default: the script's file name)")
+    sub.set_defaults(handler=job_run)
+    for name, handler, text in (
+        ("job-wait", job_wait, "wait for an EMR Serverless job run, showing its states"),
+        ("job-cancel", job_cancel, "cancel an EMR Serverless job run"),
+    ):
+        sub = commands.add_parser(name, help=text)
+        sub.add_argument("environment", type=settings_name, help="the environment's name (config/<name>.yaml)")
+        sub.add_argument("application", type=settings_name, help="the application's name in the settings")
+        sub.add_argument("job_run_id", type=job_run_id)
+        if name == "job-wait":
+            sub.add_argument("--timeout", type=timeout_seconds, default=3600, help="seconds (default 3600)")
+            sub.add_argument("--poll", type=poll_seconds, default=15, help="seconds between checks (default 15)")
+        sub.set_defaults(handler=handler)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

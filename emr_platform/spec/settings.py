@@ -20,6 +20,7 @@ from emr_platform.spec.errors import SettingsError
 from emr_platform.spec.loader import display, load_model
 from emr_platform.spec.model import Spec, invalid
 from emr_platform.spec.security import SecuritySpec
+from emr_platform.spec.serverless import ServerlessApplicationSpec
 from emr_platform.spec.transient import PLACEHOLDER_NAMES, TransientClusterSpec
 from emr_platform.spec.validation import every_problem
 
@@ -53,6 +54,8 @@ RETENTION_PERIODS = (
 )
 
 _NAME = r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$"
+SERVERLESS_NAME_MAX = 64
+"""EMR Serverless CreateApplication ``name``: 1 to 64 characters (botocore's ``emr-serverless`` model)."""
 Name = Annotated[str, Field(pattern=_NAME)]
 AccountId = Annotated[str, Field(pattern=r"^[0-9]{12}$")]
 RegionName = Annotated[str, Field(pattern=r"^[a-z]{2}(-[a-z]+)+-[0-9]$"), AfterValidator(aws_rules.check_region)]
@@ -358,6 +361,11 @@ class EnvironmentSettings(Spec):
         default_factory=IntegrationsSettings,
         description="Redshift, RDS / Aurora and DynamoDB access for the clusters. See IntegrationsSettings.",
     )
+    serverless_applications: dict[Name, ServerlessApplicationSpec] = Field(
+        default_factory=dict,
+        description="EMR Serverless applications by name, in the platform's network, storage, catalog and key. "
+        "See ServerlessApplicationSpec. Default none.",
+    )
     stacks: StackSettings = Field(
         default_factory=StackSettings,
         description="How the environment is split into stacks: one (default), or a foundation and a stack per "
@@ -386,6 +394,7 @@ class EnvironmentSettings(Spec):
                 self._check_no_spot_on_primary_and_core,
                 self._check_releases_in_region,
                 self._check_stack_groups,
+                self._check_serverless,
             )
         )
         return self
@@ -577,6 +586,20 @@ class EnvironmentSettings(Spec):
                     f"{self.stack_name}-{group}",
                     f"rename the group, or add {group!r} to it",
                     at=("stacks", "groups", group),
+                )
+
+    def _check_serverless(self) -> None:
+        """An EMR Serverless application's release is offered in the region, and its name (``<stack>-<name>``)
+        fits EMR Serverless's 64 characters (CreateApplication's ``name`` in botocore's model)."""
+        for name, application in self.serverless_applications.items():
+            application.release.check_region(self.region, at=("serverless_applications", name, "release_label"))
+            full = f"{self.stack_name}-{name}"
+            if len(full) > SERVERLESS_NAME_MAX:
+                raise invalid(
+                    f"the application's name {full!r} is {len(full)} characters, more than EMR Serverless's "
+                    f"{SERVERLESS_NAME_MAX}",
+                    "use a shorter name here (or a shorter platform_name or environment)",
+                    at=("serverless_applications", name),
                 )
 
     def cluster_stacks(self) -> dict[str, tuple[str, ...]]:

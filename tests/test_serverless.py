@@ -1,0 +1,245 @@
+"""EMR Serverless applications: settings, template (network, encryption, role, grants), gates, operations CLI."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+import yaml
+
+from emr_platform.app import build_app
+from emr_platform.ops import main
+from emr_platform.spec.errors import SettingsError
+from emr_platform.spec.settings import load_settings
+
+from .conftest import PROJECT, cfn_lint_errors, running_emulator
+
+APPLICATION = {
+    "release_label": "emr-7.13.0",
+    "maximum_vcpus": 64,
+    "maximum_memory_gb": 256,
+    "drivers": {"count": 1},
+    "executors": {"count": 4, "vcpus": 4, "memory_gb": 16},
+}
+
+
+def _settings(**applications: Any) -> dict[str, Any]:
+    settings = dict(yaml.safe_load((PROJECT / "config" / "dev.yaml").read_text(encoding="utf-8")))
+    settings["serverless_applications"] = applications
+    return settings
+
+
+def _write(folder: Path, settings: dict[str, Any]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "dev.yaml").write_text(yaml.safe_dump(settings), encoding="utf-8")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def template(context: dict[str, object], tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Path]:
+    """dev with an EMR Serverless application, through every gate (an unacknowledged finding raises)."""
+    root = tmp_path_factory.mktemp("serverless")
+    config = _write(root / "config", _settings(etl=APPLICATION))
+    out = root / "cdk.out"
+    build_app(config_dir=config, context={**context, "env": "dev"}, outdir=str(out)).synth()
+    path = out / "emr-platform-dev.template.json"
+    return json.loads(path.read_text(encoding="utf-8")), path
+
+
+def _of(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {k: r for k, r in template["Resources"].items() if r["Type"] == kind}
+
+
+def _id(template: dict[str, Any], kind: str, prefix: str) -> str:
+    [found] = [k for k in _of(template, kind) if k.startswith(prefix)]
+    return found
+
+
+def test_the_application_runs_in_the_private_subnets_and_logs_encrypted(template: tuple[dict[str, Any], Path]) -> None:
+    resources = template[0]
+    [application] = _of(resources, "AWS::EMRServerless::Application").values()
+    props = application["Properties"]
+    assert props["Name"] == "emr-platform-dev-etl" and props["Type"] == "Spark"
+    assert props["ReleaseLabel"] == "emr-7.13.0" and props["Architecture"] == "ARM64"
+    assert props["AutoStopConfiguration"] == {"Enabled": True, "IdleTimeoutMinutes": 15}
+    assert props["MaximumCapacity"] == {"Cpu": "64 vCPU", "Memory": "256 GB", "Disk": "2000 GB"}
+    private = set(_of(resources, "AWS::EC2::Subnet"))  # the platform's VPC has private subnets only
+    subnets = {s["Ref"] for s in props["NetworkConfiguration"]["SubnetIds"]}
+    assert subnets == private
+    group = _id(resources, "AWS::EC2::SecurityGroup", "etlServerlessSecurityGroup")
+    assert props["NetworkConfiguration"]["SecurityGroupIds"] == [{"Fn::GetAtt": [group, "GroupId"]}]
+    monitoring = props["MonitoringConfiguration"]["S3MonitoringConfiguration"]
+    assert monitoring["EncryptionKeyArn"] == {"Fn::GetAtt": [_id(resources, "AWS::KMS::Key", "StorageKey"), "Arn"]}
+    assert "StorageLogsBucket" in json.dumps(
+        monitoring["LogUri"]
+    ) and "/emr-serverless/emr-platform-dev-etl/" in json.dumps(monitoring["LogUri"])
+    capacity = {c["Key"]: c["Value"] for c in props["InitialCapacity"]}
+    assert capacity["Executor"]["WorkerCount"] == 4
+    assert capacity["Executor"]["WorkerConfiguration"] == {"Cpu": "4 vCPU", "Memory": "16 GB", "Disk": "20 GB"}
+
+
+def test_its_security_group_admits_nothing_and_sends_only_https_inside_the_vpc(
+    template: tuple[dict[str, Any], Path],
+) -> None:
+    resources = template[0]["Resources"]
+    group = resources[_id(template[0], "AWS::EC2::SecurityGroup", "etlServerlessSecurityGroup")]["Properties"]
+    assert "SecurityGroupIngress" not in group
+    [egress] = group["SecurityGroupEgress"]
+    assert (egress["IpProtocol"], egress["FromPort"], egress["ToPort"]) == ("tcp", 443, 443)
+    assert egress["CidrIp"] == {"Fn::GetAtt": [_id(template[0], "AWS::EC2::VPC", "NetworkVpc"), "CidrBlock"]}
+    ingress = [
+        r for r in _of(template[0], "AWS::EC2::SecurityGroupIngress").values() if "etlServerless" in json.dumps(r)
+    ]
+    assert ingress == []
+
+
+def test_jobs_run_as_a_role_with_the_grants_of_a_clusters_nodes(template: tuple[dict[str, Any], Path]) -> None:
+    resources = template[0]
+    role = resources["Resources"][_id(resources, "AWS::IAM::Role", "etlServerlessJobRole")]["Properties"]
+    [trust] = role["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"Service": "emr-serverless.amazonaws.com"}
+    assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": "111111111111"}}
+    assert "Policies" not in role  # no inline policy: every grant is in the managed policy
+    policy = resources["Resources"][_id(resources, "AWS::IAM::ManagedPolicy", "etlServerlessJobRolePolicy")]
+    text = json.dumps(policy["Properties"]["PolicyDocument"])
+    for expected in ("StorageRawBucket", "StorageCuratedBucket", "StorageAnalyticsBucket", "StorageArtifactsBucket"):
+        assert expected in text, expected
+    for action in ("s3:PutObject", "glue:CreateTable", "kms:GenerateDataKey", "kms:Decrypt"):
+        assert action in text, action
+    assert "database/emr_platform_dev_raw" in text and "s3:*" not in text and '"*"' not in text
+
+
+def test_outputs_and_cfn_lint(template: tuple[dict[str, Any], Path]) -> None:
+    outputs = template[0]["Outputs"]
+    assert {"etlServerlessApplicationId", "etlServerlessJobRoleArn", "etlServerlessLogUri"} <= set(outputs)
+    assert cfn_lint_errors(template[1]) == []
+
+
+@pytest.mark.parametrize(
+    ("application", "expected"),
+    [
+        (
+            {"release_label": "emr-6.5.0"},
+            "serverless_applications.etl.release_label: emr-6.5.0 is older than EMR Serverless",
+        ),
+        ({"release_label": "emr-spark-8.0.0"}, "EMR Serverless runs emr-<version> releases"),
+        ({**APPLICATION, "executors": {"count": 2, "vcpus": 3}}, "executors.vcpus: 3 vCPUs is not a worker size"),
+        ({**APPLICATION, "executors": {"count": 2, "vcpus": 4, "memory_gb": 64}}, "has 8 to 30 GB of memory, not 64"),
+        ({**APPLICATION, "executors": {"count": 2, "disk_gb": 500}}, "20 to 200 GB of disk"),
+        ({**APPLICATION, "executors": {"count": 40}}, "exceed maximum_vcpus (64)"),
+        ({**APPLICATION, "idle_timeout_minutes": 0}, "idle_timeout_minutes"),
+        ({**APPLICATION, "architecture": "arm"}, "architecture"),
+        ({**APPLICATION, "image_uri": "public.ecr.aws/x:1"}, "image_uri"),
+    ],
+)
+def test_fails_on_a_bad_application_with_the_field_and_the_fix(
+    tmp_path: Path, application: dict[str, Any], expected: str
+) -> None:
+    config = _write(tmp_path, _settings(etl=application))
+    with pytest.raises(SettingsError) as raised:
+        load_settings("dev", config)
+    assert expected in str(raised.value) and "Fix:" in str(raised.value), str(raised.value)
+
+
+def test_fails_on_a_name_longer_than_emr_serverless_takes(tmp_path: Path) -> None:
+    config = _write(tmp_path, {**_settings(**{"a" * 32: APPLICATION}), "platform_name": "p" * 32})
+    with pytest.raises(SettingsError) as raised:
+        load_settings("dev", config)
+    assert "more than EMR Serverless's 64" in str(raised.value)
+
+
+# --- the operations CLI against the emulator --------------------------------------------------------------------
+
+OPS_SETTINGS = """
+environment: opsless
+account: "111111111111"
+region: eu-west-1
+availability_zones: [eu-west-1a]
+security:
+  in_transit_encryption: {disabled_reason: "operations tests against the local emulator"}
+clusters:
+  analytics:
+    release_label: emr-7.13.0
+    instance_groups:
+      primary: {instance_type: m7g.xlarge, instance_count: 1}
+      core: {instance_type: r7g.xlarge, instance_count: 2}
+serverless_applications:
+  etl: {release_label: emr-7.13.0}
+"""
+
+
+@pytest.fixture(scope="module")
+def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """An environment with an EMR Serverless application as a deployment leaves it (the emulator's EMR Serverless
+    has no CloudFormation model: the application is created by its API, the stack carries the outputs)."""
+    with running_emulator():
+        config = tmp_path_factory.mktemp("config")
+        (config / "opsless.yaml").write_text(OPS_SETTINGS, encoding="utf-8")
+        serverless = boto3.client("emr-serverless", region_name="eu-west-1")
+        application_id = serverless.create_application(
+            name="emr-platform-opsless-etl", releaseLabel="emr-7.13.0", type="SPARK"
+        )["applicationId"]
+        s3 = boto3.client("s3", region_name="eu-west-1")
+        s3.create_bucket(Bucket="opsless-artifacts", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+        s3.put_object(Bucket="opsless-artifacts", Key="jobs/etl.py", Body=b"print('etl')")
+        outputs = {
+            "ArtifactsBucket": "opsless-artifacts",
+            "etlServerlessApplicationId": application_id,
+            "etlServerlessJobRoleArn": "arn:aws:iam::111111111111:role/etl-jobs",
+            "etlServerlessLogUri": "s3://opsless-logs/emr-serverless/emr-platform-opsless-etl/",
+        }
+        boto3.client("cloudformation", region_name="eu-west-1").create_stack(
+            StackName="emr-platform-opsless",
+            TemplateBody=json.dumps(
+                {
+                    "Resources": {"Handle": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},
+                    "Outputs": {k: {"Value": v} for k, v in outputs.items()},
+                }
+            ),
+        )
+        yield {"config": config, "application_id": application_id, "client": serverless}
+
+
+def _run(deployed: dict[str, Any], *args: str) -> int:
+    return main(["--config-dir", str(deployed["config"]), *args])
+
+
+def test_a_job_runs_waits_and_cancels_through_the_cli(
+    deployed: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _run(deployed, "job-run", "opsless", "etl", "jobs/etl.py", "--arg=--date=2026-12-01") == 0
+    job_run_id = capsys.readouterr().out.strip()
+    run = deployed["client"].get_job_run(applicationId=deployed["application_id"], jobRunId=job_run_id)["jobRun"]
+    assert run["executionRole"] == "arn:aws:iam::111111111111:role/etl-jobs"
+    assert run["jobDriver"]["sparkSubmit"] == {
+        "entryPoint": "s3://opsless-artifacts/jobs/etl.py",
+        "entryPointArguments": ["--date=2026-12-01"],
+    }
+    assert _run(deployed, "job-wait", "opsless", "etl", job_run_id, "--poll", "0.1") == 0
+    assert f"{job_run_id}: SUCCESS" in capsys.readouterr().out
+    assert _run(deployed, "job-cancel", "opsless", "etl", job_run_id) == 0
+    assert _run(deployed, "job-wait", "opsless", "etl", job_run_id, "--poll", "0.1") == 3  # cancelled: not a success
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (("job-run", "opsless", "nightly", "jobs/etl.py"), "no EMR Serverless application 'nightly' in opsless"),
+        (
+            ("job-run", "opsless", "etl", "jobs/missing.py"),
+            "the script s3://opsless-artifacts/jobs/missing.py does not exist",
+        ),
+        (("job-wait", "opsless", "etl", "NOT-AN-ID"), "not an EMR Serverless job run id"),
+        (("job-wait", "opsless", "etl", "0000000000000000"), "ResourceNotFound"),
+    ],
+)
+def test_fails_in_one_line(
+    deployed: dict[str, Any], capsys: pytest.CaptureFixture[str], args: tuple[str, ...], expected: str
+) -> None:
+    assert _run(deployed, *args) != 0
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and expected in err and "Fix:" in err, err
