@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +16,8 @@ from emr_platform.app import build_app
 from emr_platform.ops import main
 from emr_platform.spec.errors import SettingsError
 from emr_platform.spec.settings import load_settings
+from emr_platform.tools.guard import compare
+from emr_platform.tools.summary import summarize
 
 from .conftest import PROJECT, cfn_lint_errors, running_emulator
 
@@ -243,3 +246,14 @@ def test_fails_in_one_line(
     assert _run(deployed, *args) != 0
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and expected in err and "Fix:" in err, err
+
+
+def test_the_summary_and_the_guard_know_the_application(template: tuple[dict[str, Any], Path]) -> None:
+    summary = summarize(template[1].parent)
+    assert "serverless emr-platform-dev-etl: Spark emr-7.13.0 ARM64, at most 64 vCPU / 256 GB" in summary
+    old = template[0]
+    new = copy.deepcopy(old)
+    [name] = _of(new, "AWS::EMRServerless::Application")
+    new["Resources"][name]["Properties"]["Type"] = "Hive"  # create-only, and the name stays: CloudFormation fails
+    [verdict] = compare("emr-platform-dev", old, new)
+    assert verdict.action == "fail" and "custom name 'emr-platform-dev-etl'" in verdict.detail

@@ -137,6 +137,7 @@ CATEGORIES: dict[str, Category] = {
 
 CATEGORY_RULES: tuple[tuple[str, str], ...] = (
     ("AWS::EMR::Cluster", "analytics"),
+    ("AWS::EMRServerless::", "analytics"),
     ("AWS::StepFunctions::", "analytics"),
     ("AWS::Glue::", "analytics"),
     ("AWS::S3::Bucket", "storage"),

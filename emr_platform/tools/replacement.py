@@ -112,10 +112,12 @@ CUSTOM_NAMES = {
     "AWS::KMS::Alias": "/properties/AliasName",
     "AWS::SecretsManager::Secret": "/properties/Name",
     "AWS::EMR::Cluster": "/properties/Name",
+    "AWS::EMRServerless::Application": "/properties/Name",
 }
 """The property holding a resource's physical name. CloudFormation cannot replace a resource whose custom name
 stays the same (the new one would need the name the old one still holds); an EMR cluster's name is not unique,
-so it is not one of those (its entry serves the report only)."""
+so it is not one of those (its entry serves the report only). An EMR Serverless application's name is unique
+in its account and region (CreateApplication refuses a second one; ConflictException)."""
 
 
 def at(properties: dict[str, Any], pointer: str) -> Any:

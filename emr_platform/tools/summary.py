@@ -39,7 +39,21 @@ def summarize(assembly_dir: Path, prices: PriceTable | None = None) -> str:
                 if resource["Type"] == "AWS::EMR::Cluster":
                     lines.extend(_cluster_lines(logical_id, resource["Properties"]))
                     lines.extend(_cost_lines(estimate(logical_id, region, resource["Properties"], prices), prices))
+                elif resource["Type"] == "AWS::EMRServerless::Application":
+                    lines.append(_serverless_line(resource["Properties"]))
     return "\n".join(lines)
+
+
+def _serverless_line(props: dict[str, Any]) -> str:
+    """One EMR Serverless application: engine, release, architecture, maximum capacity, auto-stop."""
+    most = props.get("MaximumCapacity", {})
+    stop = props.get("AutoStopConfiguration", {})
+    warm = sum(c["Value"]["WorkerCount"] for c in props.get("InitialCapacity", []))
+    return (
+        f"  serverless {props.get('Name')}: {props.get('Type')} {props.get('ReleaseLabel')} {props.get('Architecture')}, "
+        f"at most {most.get('Cpu')} / {most.get('Memory')}, {warm} pre-initialized workers, "
+        f"stops after {stop.get('IdleTimeoutMinutes')} idle min (billed per use: vCPU, GB and storage hours)"
+    )
 
 
 def _cluster_lines(logical_id: str, props: dict[str, Any]) -> list[str]:
