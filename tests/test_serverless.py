@@ -1,4 +1,5 @@
-"""EMR Serverless applications: settings, template (network, encryption, role, grants), gates, operations CLI."""
+"""EMR Serverless applications and EMR Studio: settings, templates (network, encryption, roles, grants), gates, and
+the operations CLI's job runs."""
 
 from __future__ import annotations
 
@@ -30,9 +31,14 @@ APPLICATION = {
 }
 
 
-def _settings(**applications: Any) -> dict[str, Any]:
+STUDIO = {"auth_mode": "SSO", "users": ["alice"], "groups": ["data-engineers"]}
+
+
+def _settings(studio: dict[str, Any] | None = None, **applications: Any) -> dict[str, Any]:
     settings = dict(yaml.safe_load((PROJECT / "config" / "dev.yaml").read_text(encoding="utf-8")))
     settings["serverless_applications"] = applications
+    if studio is not None:
+        settings["studio"] = studio
     return settings
 
 
@@ -44,9 +50,10 @@ def _write(folder: Path, settings: dict[str, Any]) -> Path:
 
 @pytest.fixture(scope="module")
 def template(context: dict[str, object], tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Path]:
-    """dev with an EMR Serverless application, through every gate (an unacknowledged finding raises)."""
+    """dev with an EMR Serverless application and an EMR Studio, through every gate (an unacknowledged finding
+    raises)."""
     root = tmp_path_factory.mktemp("serverless")
-    config = _write(root / "config", _settings(etl=APPLICATION))
+    config = _write(root / "config", _settings(studio=STUDIO, etl=APPLICATION))
     out = root / "cdk.out"
     build_app(config_dir=config, context={**context, "env": "dev"}, outdir=str(out)).synth()
     path = out / "emr-platform-dev.template.json"
@@ -153,6 +160,86 @@ def test_fails_on_a_name_longer_than_emr_serverless_takes(tmp_path: Path) -> Non
     with pytest.raises(SettingsError) as raised:
         load_settings("dev", config)
     assert "more than EMR Serverless's 64" in str(raised.value)
+
+
+# --- EMR Studio ---------------------------------------------------------------------------------------------------
+
+
+def test_studio_runs_in_the_private_subnets_and_backs_up_encrypted_to_the_artifacts_bucket(
+    template: tuple[dict[str, Any], Path],
+) -> None:
+    resources = template[0]
+    [studio] = _of(resources, "AWS::EMR::Studio").values()
+    props = studio["Properties"]
+    assert props["AuthMode"] == "SSO" and props["Name"] == "emr-platform-dev"
+    assert {s["Ref"] for s in props["SubnetIds"]} == set(_of(resources, "AWS::EC2::Subnet"))
+    assert "StorageArtifactsBucket" in json.dumps(props["DefaultS3Location"]) and "/studio/" in json.dumps(
+        props["DefaultS3Location"]
+    )
+    assert props["EncryptionKeyArn"] == {"Fn::GetAtt": [_id(resources, "AWS::KMS::Key", "StorageKey"), "Arn"]}
+    mappings = {
+        (m["Properties"]["IdentityName"], m["Properties"]["IdentityType"])
+        for m in _of(resources, "AWS::EMR::StudioSessionMapping").values()
+    }
+    assert mappings == {("alice", "USER"), ("data-engineers", "GROUP")}
+    assert "StudioUrl" in resources["Outputs"]
+
+
+def test_studio_workspaces_reach_only_their_engines_and_the_vpc(template: tuple[dict[str, Any], Path]) -> None:
+    resources = template[0]
+    engine = _id(resources, "AWS::EC2::SecurityGroup", "StudioEngineSecurityGroup")
+    workspace = _id(resources, "AWS::EC2::SecurityGroup", "StudioWorkspaceSecurityGroup")
+    rules = [
+        r["Properties"]
+        for r in [
+            *_of(resources, "AWS::EC2::SecurityGroupIngress").values(),
+            *_of(resources, "AWS::EC2::SecurityGroupEgress").values(),
+        ]
+        if engine in json.dumps(r) or workspace in json.dumps(r)
+    ]
+    ingress = [r for r in rules if "SourceSecurityGroupId" in r]
+    assert [(r["FromPort"], r["SourceSecurityGroupId"]["Fn::GetAtt"][0]) for r in ingress] == [(18888, workspace)]
+    egress = resources["Resources"][workspace]["Properties"]["SecurityGroupEgress"]
+    assert [(e["FromPort"], "CidrIp" in e) for e in egress] == [(443, True)]
+    to_engine = [r for r in rules if "DestinationSecurityGroupId" in r]
+    assert [(r["FromPort"], r["DestinationSecurityGroupId"]["Fn::GetAtt"][0]) for r in to_engine] == [(18888, engine)]
+    for group in (engine, workspace):
+        tags = {t["Key"]: t["Value"] for t in resources["Resources"][group]["Properties"]["Tags"]}
+        assert tags["for-use-with-amazon-emr-managed-policies"] == "true"
+
+
+def test_studio_service_role_acts_on_network_interfaces_only_by_the_emr_tag(
+    template: tuple[dict[str, Any], Path],
+) -> None:
+    resources = template[0]
+    role = resources["Resources"][_id(resources, "AWS::IAM::Role", "StudioServiceRole")]["Properties"]
+    [trust] = role["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"Service": "elasticmapreduce.amazonaws.com"}
+    assert set(trust["Condition"]) == {"StringEquals", "ArnLike"}
+    policy = resources["Resources"][_id(resources, "AWS::IAM::ManagedPolicy", "StudioServiceRolePolicy")]
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    [network] = [s for s in statements if "ec2:CreateNetworkInterface" in s["Action"]]
+    assert network["Condition"] == {
+        "StringEquals": {"aws:ResourceTag/for-use-with-amazon-emr-managed-policies": "true"}
+    }
+    assert all(s["Resource"] != "*" or "Describe" in json.dumps(s) or "Condition" in s for s in statements)
+
+
+@pytest.mark.parametrize(
+    ("studio", "expected"),
+    [
+        ({"auth_mode": "SSO"}, "auth_mode SSO with no users and no groups"),
+        ({"auth_mode": "IAM", "users": ["alice"]}, "studio.users: users and groups are Identity Center's"),
+        ({"auth_mode": "LDAP"}, "studio.auth_mode"),
+    ],
+)
+def test_fails_on_a_bad_studio_with_the_field_and_the_fix(
+    tmp_path: Path, studio: dict[str, Any], expected: str
+) -> None:
+    config = _write(tmp_path, _settings(studio=studio))
+    with pytest.raises(SettingsError) as raised:
+        load_settings("dev", config)
+    assert expected in str(raised.value) and "Fix:" in str(raised.value), str(raised.value)
 
 
 # --- the operations CLI against the emulator --------------------------------------------------------------------

@@ -39,6 +39,7 @@ from emr_platform.constructs.serverless import EmrServerlessApplication
 from emr_platform.constructs.shared import ASSETS_DIR, PlatformConstruct
 from emr_platform.constructs.sharing import PARAMETER_ROOT, FoundationParameters
 from emr_platform.constructs.storage import EMR_LOGS_PREFIX, DataLakeStorage, SharedStorage, StorageAccess
+from emr_platform.constructs.studio import EmrStudio
 from emr_platform.constructs.transient import TransientEmrCluster
 from emr_platform.spec.errors import PropError
 from emr_platform.spec.settings import ALLOW_DESTROY_CONTEXT, EnvironmentSettings
@@ -141,6 +142,7 @@ class PlatformComposition(Construct):
         )
         self.redshift_role = self._redshift_role()
         self._serverless()
+        self.studio = self._studio()
         self.clusters, self.monitoring, self.transient_clusters = {}, {}, {}
         self.cluster_stacks: dict[str, Stack] = {}
         self._parameters: FoundationParameters | None = None
@@ -574,6 +576,24 @@ class PlatformComposition(Construct):
             )
             CfnOutput(self, f"{name}ServerlessJobRoleArn", value=application.job_role.role_arn)
             CfnOutput(self, f"{name}ServerlessLogUri", value=application.log_uri)
+
+    def _studio(self) -> EmrStudio | None:
+        """The EMR Studio, in the foundation: workspaces in the private subnets, backups in the artifacts bucket."""
+        spec = self.settings.studio
+        if spec is None:
+            return None
+        studio = EmrStudio(
+            self,
+            "Studio",
+            spec=spec,
+            name=self.settings.stack_name,
+            vpc=self.network.vpc,
+            subnets=self.network.subnets,
+            workspace_bucket=self.storage.artifacts_bucket,
+            encryption_key=self.storage.key,
+        )
+        CfnOutput(self, "StudioUrl", value=studio.resource.attr_url, description="Sign in to EMR Studio here")
+        return studio
 
     def _redshift_role(self) -> RedshiftAccessRole | None:
         """The role Redshift Spectrum uses, if Redshift is configured."""

@@ -21,6 +21,7 @@ from emr_platform.spec.loader import display, load_model
 from emr_platform.spec.model import Spec, invalid
 from emr_platform.spec.security import SecuritySpec
 from emr_platform.spec.serverless import ServerlessApplicationSpec
+from emr_platform.spec.studio import StudioSpec
 from emr_platform.spec.transient import PLACEHOLDER_NAMES, TransientClusterSpec
 from emr_platform.spec.validation import every_problem
 
@@ -365,6 +366,11 @@ class EnvironmentSettings(Spec):
         default_factory=dict,
         description="EMR Serverless applications by name, in the platform's network, storage, catalog and key. "
         "See ServerlessApplicationSpec. Default none.",
+    )
+    studio: StudioSpec | None = Field(
+        default=None,
+        description="An EMR Studio for notebooks on the platform's clusters, network and key. See StudioSpec. "
+        "Default none.",
     )
     stacks: StackSettings = Field(
         default_factory=StackSettings,
