@@ -29,6 +29,13 @@ APPLICATION = {
     "drivers": {"count": 1},
     "executors": {"count": 4, "vcpus": 4, "memory_gb": 16},
 }
+PIPELINE = {
+    "jobs": [
+        {"name": "raw to curated", "script": "{sample_job}", "args": ["--input", "{zone:raw}/web/"]},
+        {"name": "report", "script": "s3://reports/report.py", "spark_parameters": "--conf spark.executor.cores=4"},
+    ],
+    "schedule": "cron(0 3 * * ? *)",
+}
 
 
 STUDIO = {"auth_mode": "SSO", "users": ["alice"], "groups": ["data-engineers"]}
@@ -53,7 +60,7 @@ def template(context: dict[str, object], tmp_path_factory: pytest.TempPathFactor
     """dev with an EMR Serverless application and an EMR Studio, through every gate (an unacknowledged finding
     raises)."""
     root = tmp_path_factory.mktemp("serverless")
-    config = _write(root / "config", _settings(studio=STUDIO, etl=APPLICATION))
+    config = _write(root / "config", _settings(studio=STUDIO, etl={**APPLICATION, **PIPELINE}))
     out = root / "cdk.out"
     build_app(config_dir=config, context={**context, "env": "dev"}, outdir=str(out)).synth()
     path = out / "emr-platform-dev.template.json"
@@ -144,6 +151,9 @@ def test_outputs_and_cfn_lint(template: tuple[dict[str, Any], Path]) -> None:
         ({**APPLICATION, "idle_timeout_minutes": 0}, "idle_timeout_minutes"),
         ({**APPLICATION, "architecture": "arm"}, "architecture"),
         ({**APPLICATION, "image_uri": "public.ecr.aws/x:1"}, "image_uri"),
+        ({**APPLICATION, "schedule": "rate(1 day)"}, "a schedule with no jobs to run"),
+        ({**APPLICATION, "jobs": [{"name": "a", "script": "{zone:gold}"}]}, "jobs[0]: no data zone 'gold'"),
+        ({**APPLICATION, "jobs": [{"name": "a", "script": "report.py"}]}, "neither an s3:// URI nor a placeholder"),
     ],
 )
 def test_fails_on_a_bad_application_with_the_field_and_the_fix(
@@ -160,6 +170,26 @@ def test_fails_on_a_name_longer_than_emr_serverless_takes(tmp_path: Path) -> Non
     with pytest.raises(SettingsError) as raised:
         load_settings("dev", config)
     assert "more than EMR Serverless's 64" in str(raised.value)
+
+
+def test_the_jobs_run_in_order_from_step_functions_on_schedule(template: tuple[dict[str, Any], Path]) -> None:
+    resources = template[0]
+    machine = resources["Resources"][_id(resources, "AWS::StepFunctions::StateMachine", "etlServerlessJobs")]
+    definition = json.dumps(machine["Properties"]["DefinitionString"])
+    assert definition.count("states:::emr-serverless:startJobRun.sync") == 2
+    assert "raw to curated" in definition and "--conf spark.executor.cores=4" in definition
+    assert "StorageRawBucket" in definition and "{zone:raw}" not in definition  # placeholders resolved
+    application = _id(resources, "AWS::EMRServerless::Application", "etlServerless")
+    assert application in definition
+    policy = resources["Resources"][_id(resources, "AWS::IAM::ManagedPolicy", "etlServerlessJobsRolePolicy")]
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    [start] = [s for s in statements if s["Action"] == "emr-serverless:StartJobRun"]
+    assert application in json.dumps(start["Resource"]) and "jobruns" not in json.dumps(start["Resource"])
+    [passing] = [s for s in statements if s["Action"] == "iam:PassRole"]
+    assert passing["Condition"] == {"StringEquals": {"iam:PassedToService": "emr-serverless.amazonaws.com"}}
+    [rule] = [r for k, r in _of(resources, "AWS::Events::Rule").items() if k.startswith("etlServerlessJobsSchedule")]
+    assert rule["Properties"]["ScheduleExpression"] == "cron(0 3 * * ? *)"
+    assert "etlServerlessPipelineArn" in resources["Outputs"]
 
 
 # --- EMR Studio ---------------------------------------------------------------------------------------------------

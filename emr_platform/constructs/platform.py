@@ -35,7 +35,7 @@ from emr_platform.constructs.cluster import ClusterPlacement, EmrCluster, EmrClu
 from emr_platform.constructs.monitoring import EmrMonitoring, PlatformNotifications, StepCompletedHandler
 from emr_platform.constructs.network import EmrNetwork
 from emr_platform.constructs.security_configuration import EmrSecurityConfiguration, SharedSecurityConfiguration
-from emr_platform.constructs.serverless import EmrServerlessApplication
+from emr_platform.constructs.serverless import EmrServerlessApplication, ServerlessPipeline
 from emr_platform.constructs.shared import ASSETS_DIR, PlatformConstruct
 from emr_platform.constructs.sharing import PARAMETER_ROOT, FoundationParameters
 from emr_platform.constructs.storage import EMR_LOGS_PREFIX, DataLakeStorage, SharedStorage, StorageAccess
@@ -575,6 +575,23 @@ class PlatformComposition(Construct):
                 description=f"EMR Serverless application '{name}': emr-platform-ops job-run <env> {name} <script>",
             )
             CfnOutput(self, f"{name}ServerlessJobRoleArn", value=application.job_role.role_arn)
+            if spec.jobs:
+                pipeline = ServerlessPipeline(
+                    self,
+                    f"{name}ServerlessJobs",
+                    application=application,
+                    jobs=spec.jobs,
+                    placeholders=self._placeholders(self.storage),
+                    encryption_key=self.storage.key,
+                    schedule=spec.schedule,
+                    removal_policy=self.removal_policy,
+                )
+                CfnOutput(
+                    self,
+                    f"{name}ServerlessPipelineArn",
+                    value=pipeline.state_machine.state_machine_arn,
+                    description=f"Runs of the jobs of '{name}': emr-platform-ops run <env> {name}",
+                )
             CfnOutput(self, f"{name}ServerlessLogUri", value=application.log_uri)
 
     def _studio(self) -> EmrStudio | None:

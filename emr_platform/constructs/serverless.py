@@ -2,22 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import itertools
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import jsii
-from aws_cdk import Stack
+from aws_cdk import ArnFormat, RemovalPolicy, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_emrserverless as emrserverless
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_assets as s3_assets
+from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from emr_platform.constructs.compliance import Finding, own_wildcards, rendered
-from emr_platform.constructs.shared import ManagedPolicyRole, PlatformConstruct
-from emr_platform.spec.serverless import ServerlessApplicationSpec, WorkerSpec
+from emr_platform.constructs.shared import ManagedPolicyRole, PlatformConstruct, resolve_removal_policy
+from emr_platform.constructs.transient import resolve_placeholders
+from emr_platform.spec.serverless import ServerlessApplicationSpec, ServerlessJobSpec, WorkerSpec
 
 SERVERLESS_LOGS_PREFIX = "emr-serverless/"
 
@@ -175,3 +181,157 @@ def _initial_capacity(worker: WorkerSpec) -> emrserverless.CfnApplication.Initia
             cpu=f"{worker.vcpus} vCPU", memory=f"{worker.memory_gb} GB", disk=f"{worker.disk_gb} GB"
         ),
     )
+
+
+class ServerlessPipeline(PlatformConstruct):
+    """A Step Functions state machine that runs ``jobs`` on ``application`` one after the other (the
+    ``emr-serverless:startJobRun.sync`` integration: each waits for its job run; the first failure ends the run),
+    on ``schedule`` and on demand.
+
+    Its role may start job runs on this application only, read and cancel their job runs, pass the application's
+    job role to EMR Serverless only, and manage the one EventBridge rule the integration uses. Its logs are
+    encrypted with ``encryption_key`` (kept a year); it is traced with X-Ray.
+
+    :param application: the application whose jobs it runs.
+    :param jobs: the jobs, in order (see :class:`ServerlessJobSpec`).
+    :param placeholders: the values the jobs' placeholders stand for.
+    :param encryption_key: the key of its logs.
+    :param schedule: an EventBridge schedule expression. Default: on demand only.
+    :param removal_policy: what happens to its log group when it leaves the stack. Default: RETAIN.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        application: EmrServerlessApplication,
+        jobs: Sequence[ServerlessJobSpec],
+        placeholders: Mapping[str, str],
+        encryption_key: kms.IKey,
+        schedule: str | None = None,
+        removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+        self.application = application
+        self.role = ManagedPolicyRole(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("states.amazonaws.com"),
+            description=f"Runs the jobs of EMR Serverless application {application.application_name}",
+        )
+        self._grant(self.role)
+        self.log_group = logs.LogGroup(
+            self,
+            "Logs",
+            encryption_key=encryption_key,
+            retention=logs.RetentionDays.ONE_YEAR,
+            removal_policy=resolve_removal_policy(self, removal_policy),
+        )
+        states = [self._job_state(i, job, placeholders) for i, job in enumerate(jobs)]
+        chain: sfn.IChainable = states[0]
+        for previous, state in itertools.pairwise(states):
+            previous.next(state)
+        self.state_machine = sfn.StateMachine(
+            self,
+            "StateMachine",
+            definition_body=sfn.DefinitionBody.from_chainable(chain),
+            role=self.role,
+            tracing_enabled=True,
+            logs=sfn.LogOptions(destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
+            comment=f"EMR Serverless application {application.application_name}: {len(states)} job(s) in order",
+        )
+        self.schedule: events.Rule | None = None
+        if schedule is not None:
+            start = ManagedPolicyRole(
+                self,
+                "ScheduleRole",
+                assumed_by=iam.ServicePrincipal(
+                    "events.amazonaws.com", conditions={"StringEquals": {"aws:SourceAccount": stack.account}}
+                ),
+                description=f"Starts the jobs of {application.application_name} on schedule",
+            )
+            self.schedule = events.Rule(
+                self,
+                "Schedule",
+                description=f"Run the jobs of EMR Serverless application {application.application_name}",
+                schedule=events.Schedule.expression(schedule),
+                targets=[targets.SfnStateMachine(self.state_machine, role=start, retry_attempts=3)],
+            )
+
+    def _arn(self, resource_name: str) -> str:
+        return Stack.of(self).format_arn(
+            service="emr-serverless",
+            resource="/applications",
+            resource_name=resource_name,
+            arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+        )
+
+    def _grant(self, role: iam.IRole) -> None:
+        stack = Stack.of(self)
+        application = self.application
+        iam.Grant.add_to_principal(
+            grantee=role, actions=["emr-serverless:StartJobRun"], resource_arns=[self._arn(application.application_id)]
+        )
+        iam.Grant.add_to_principal(
+            grantee=role,
+            actions=["emr-serverless:GetJobRun", "emr-serverless:CancelJobRun"],
+            resource_arns=[self._arn(f"{application.application_id}/jobruns/*")],
+        )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["iam:PassRole"],
+                resources=[application.job_role.role_arn],
+                conditions={"StringEquals": {"iam:PassedToService": "emr-serverless.amazonaws.com"}},
+            )
+        )
+        # The .sync integration watches the job run through this one rule (Step Functions' IAM policies for
+        # EMR Serverless).
+        iam.Grant.add_to_principal(
+            grantee=role,
+            actions=["events:PutTargets", "events:PutRule", "events:DescribeRule"],
+            resource_arns=[
+                stack.format_arn(
+                    service="events", resource="rule", resource_name="StepFunctionsGetEventsForEMRServerlessJobRule"
+                )
+            ],
+        )
+
+    def _job_state(self, index: int, job: ServerlessJobSpec, values: Mapping[str, str]) -> sfn.CustomState:
+        where = f"{self.where}: jobs[{index}]"
+        script, *args = resolve_placeholders([job.script, *job.args], values, where)
+        driver: dict[str, Any] = {"EntryPoint": script, "EntryPointArguments": args}
+        if job.spark_parameters:
+            driver["SparkSubmitParameters"] = job.spark_parameters
+        application = self.application
+        return sfn.CustomState(
+            self,
+            f"Job{index + 1}",
+            state_json={
+                "Type": "Task",
+                "Comment": job.name,
+                "Resource": f"arn:{Stack.of(self).partition}:states:::emr-serverless:startJobRun.sync",
+                "Parameters": {
+                    "ApplicationId": application.application_id,
+                    "ExecutionRoleArn": application.job_role.role_arn,
+                    "Name": job.name,
+                    "JobDriver": {"SparkSubmit": driver},
+                    "ConfigurationOverrides": {
+                        "MonitoringConfiguration": {"S3MonitoringConfiguration": {"LogUri": application.log_uri}}
+                    },
+                },
+                "ResultSelector": {"JobRunId.$": "$.JobRunId"},
+                "ResultPath": f"$.job{index + 1}",
+            },
+        )
+
+    def reviewed_findings(self) -> Iterator[Finding]:
+        """The job-run wildcard of its role (job run IDs exist only once a run starts them, on this application),
+        and the ``*`` of the log-delivery and X-Ray actions Step Functions needs, which take no resource."""
+        owned = {
+            rendered(self, self._arn(f"{self.application.application_id}/jobruns/*")): "A job run's ID exists only "
+            "once the state machine starts it; the statement covers the job runs of this application only.",
+            "*": "The log-delivery and X-Ray APIs of Step Functions accept no resource but '*'.",
+        }
+        yield from own_wildcards([self.role], owned)

@@ -125,7 +125,8 @@ class TransientEmrCluster(EmrClusterBase):
         self._tags = dict(tags or {})
         values = dict(placeholders or {})
         self.steps = [
-            _resolve_step(step.command(), values, f"{where}: spec.steps[{i}]") for i, step in enumerate(spec.steps)
+            resolve_placeholders(step.command(), values, f"{where}: spec.steps[{i}]")
+            for i, step in enumerate(spec.steps)
         ]
         self.role = ManagedPolicyRole(
             self,
@@ -447,7 +448,7 @@ def _run_job_flow_instances(instances: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _resolve_step(command: list[str], values: Mapping[str, str], where: str) -> list[str]:
+def resolve_placeholders(command: list[str], values: Mapping[str, str], where: str) -> list[str]:
     """``command`` with its placeholders replaced by ``values``; an unknown placeholder is a PropError."""
 
     def key_of(match: re.Match[str]) -> str:

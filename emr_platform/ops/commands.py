@@ -264,10 +264,18 @@ def terminate(env: Environment, args: argparse.Namespace) -> int:
 def run(env: Environment, args: argparse.Namespace) -> int:
     """Start a run of a transient cluster: an execution of its state machine (``<name>StateMachineArn``)."""
     machines = {k.removesuffix("StateMachineArn"): v for k, v in env.outputs.items() if k.endswith("StateMachineArn")}
+    # The job pipelines of EMR Serverless applications run the same way (their names never clash: settings).
+    machines |= {
+        k.removesuffix("ServerlessPipelineArn"): v
+        for k, v in env.outputs.items()
+        if k.endswith("ServerlessPipelineArn")
+    }
     if args.transient not in machines:
         raise OpsError(
-            f"no transient cluster {args.transient!r} in {env.name}",
-            f"use one of {', '.join(sorted(machines))}" if machines else "add one under transient_clusters and deploy",
+            f"no transient cluster or Serverless job pipeline {args.transient!r} in {env.name}",
+            f"use one of {', '.join(sorted(machines))}"
+            if machines
+            else "add one under transient_clusters (or jobs to a Serverless application) and deploy",
             code=2,
         )
     request: dict[str, Any] = {"stateMachineArn": machines[args.transient], "input": "{}"}

@@ -12,8 +12,10 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from emr_platform.spec.aws_rules import EmrName, EventBridgeSchedule
 from emr_platform.spec.model import Spec, invalid
 from emr_platform.spec.releases import EmrRelease, release_for_label
+from emr_platform.spec.transient import PLACEHOLDER
 
 WORKER_MEMORY_GB: dict[int, tuple[int, int]] = {1: (2, 8), 2: (4, 16), 4: (8, 30), 8: (16, 60), 16: (32, 120)}
 """vCPUs of a worker -> the memory it may have, in GB (EMR Serverless User Guide, "Supported worker
@@ -51,6 +53,35 @@ class WorkerSpec(Spec):
         return self
 
 
+class ServerlessJobSpec(Spec):
+    """One Spark job of an application's pipeline (``jobs``), run by Step Functions after the one before it.
+
+    ``script`` and ``args`` may name the platform's locations with the placeholders of transient steps:
+    ``{zone:<zone>}``, ``{database:<zone>}``, ``{artifacts}``, ``{logs}``, ``{sample_job}``.
+    """
+
+    name: EmrName = Field(description="The job run's name.")
+    script: str = Field(description="The entry point: an s3:// URI or a placeholder such as {sample_job}.")
+    args: tuple[str, ...] = Field(default=(), description="The script's arguments. Default none.")
+    spark_parameters: str | None = Field(
+        default=None, description="spark-submit options, e.g. `--conf spark.executor.cores=4`. Default none."
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> ServerlessJobSpec:
+        if not (self.script.startswith("s3://") or PLACEHOLDER.fullmatch(self.script)):
+            raise invalid(
+                f"script {self.script!r} is neither an s3:// URI nor a placeholder",
+                "give s3://bucket/key.py, or {sample_job}",
+                at=("script",),
+            )
+        return self
+
+    def placeholders(self) -> list[tuple[str, str | None]]:
+        """The placeholders this job uses: (name, zone or None)."""
+        return [(m.group(1), m.group(2)) for part in (self.script, *self.args) for m in PLACEHOLDER.finditer(part)]
+
+
 class ServerlessApplicationSpec(Spec):
     """An EMR Serverless application: Spark or Hive jobs on the platform's data, catalog, network and key.
 
@@ -82,6 +113,14 @@ class ServerlessApplicationSpec(Spec):
         le=IDLE_MINUTES[1],
         description="Stop after this many idle minutes (1 to 10080). Default 15.",
     )
+    jobs: tuple[ServerlessJobSpec, ...] = Field(
+        default=(),
+        description="A pipeline of Spark jobs a Step Functions state machine runs in order (the first failure "
+        "ends the run), on `schedule` and on demand (emr-platform-ops run <env> <name>). Default none.",
+    )
+    schedule: EventBridgeSchedule | None = Field(
+        default=None, description="When the jobs run: `cron(...)` or `rate(...)`; needs `jobs`. Default on demand only."
+    )
     image_uri: str | None = Field(
         default=None,
         pattern=r"^[0-9]{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com/[a-z0-9._/-]+(:[A-Za-z0-9._-]+|@sha256:[a-f0-9]{64})$",
@@ -108,6 +147,8 @@ class ServerlessApplicationSpec(Spec):
                 "use emr-6.6.0 or later",
                 at=("release_label",),
             )
+        if self.schedule is not None and not self.jobs:
+            raise invalid("a schedule with no jobs to run", "add jobs:, or remove schedule:", at=("schedule",))
         for kind in ("drivers", "executors"):
             worker: WorkerSpec | None = getattr(self, kind)
             if worker is not None and worker.count * worker.vcpus > self.maximum_vcpus:

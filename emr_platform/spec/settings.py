@@ -20,9 +20,9 @@ from emr_platform.spec.errors import SettingsError
 from emr_platform.spec.loader import display, load_model
 from emr_platform.spec.model import Spec, invalid
 from emr_platform.spec.security import SecuritySpec
-from emr_platform.spec.serverless import ServerlessApplicationSpec
+from emr_platform.spec.serverless import ServerlessApplicationSpec, ServerlessJobSpec
 from emr_platform.spec.studio import StudioSpec
-from emr_platform.spec.transient import PLACEHOLDER_NAMES, TransientClusterSpec
+from emr_platform.spec.transient import PLACEHOLDER_NAMES, StepSpec, TransientClusterSpec
 from emr_platform.spec.validation import every_problem
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
@@ -432,6 +432,14 @@ class EnvironmentSettings(Spec):
                     "give the transient cluster another name",
                     at=("transient_clusters", name),
                 )
+        for name in self.serverless_applications:
+            if name in self.transient_clusters:
+                raise invalid(
+                    f"{name!r} names both a transient cluster and a Serverless application (emr-platform-ops run "
+                    f"{name} could mean either)",
+                    "give the application another name",
+                    at=("serverless_applications", name),
+                )
 
     def _check_spectrum_zones(self) -> None:
         redshift = self.integrations.redshift
@@ -537,26 +545,33 @@ class EnvironmentSettings(Spec):
                 )
 
     def _check_transient_placeholders(self) -> None:
-        for name, transient in self.transient_clusters.items():
-            for i, step in enumerate(transient.steps):
-                for placeholder, zone in step.placeholders():
-                    at = ("transient_clusters", name, "steps", i)
-                    if placeholder not in PLACEHOLDER_NAMES or (zone is None) != (
-                        placeholder not in ("zone", "database")
-                    ):
-                        raise invalid(
-                            f"unknown placeholder {{{placeholder}{':' + zone if zone else ''}}}",
-                            "use {sample_job}, {artifacts}, {logs}, {zone:<zone>} or {database:<zone>}",
-                            at=at,
-                        )
-                    if zone is not None and zone not in self.storage.data_zones:
-                        raise invalid(
-                            f"no data zone {zone!r} for {{{placeholder}:{zone}}}",
-                            f"use one of {', '.join(self.storage.data_zones)}",
-                            at=at,
-                        )
-                    if placeholder == "sample_job" and not self.sample_job:
-                        raise invalid("{sample_job} is used but sample_job is false", "set sample_job: true", at=at)
+        """The placeholders of transient steps and of Serverless jobs name known locations."""
+        every: list[tuple[tuple[str | int, ...], StepSpec | ServerlessJobSpec]] = [
+            (("transient_clusters", name, "steps", i), step)
+            for name, transient in self.transient_clusters.items()
+            for i, step in enumerate(transient.steps)
+        ]
+        every += [
+            (("serverless_applications", name, "jobs", i), job)
+            for name, application in self.serverless_applications.items()
+            for i, job in enumerate(application.jobs)
+        ]
+        for at, step in every:
+            for placeholder, zone in step.placeholders():
+                if placeholder not in PLACEHOLDER_NAMES or (zone is None) != (placeholder not in ("zone", "database")):
+                    raise invalid(
+                        f"unknown placeholder {{{placeholder}{':' + zone if zone else ''}}}",
+                        "use {sample_job}, {artifacts}, {logs}, {zone:<zone>} or {database:<zone>}",
+                        at=at,
+                    )
+                if zone is not None and zone not in self.storage.data_zones:
+                    raise invalid(
+                        f"no data zone {zone!r} for {{{placeholder}:{zone}}}",
+                        f"use one of {', '.join(self.storage.data_zones)}",
+                        at=at,
+                    )
+                if placeholder == "sample_job" and not self.sample_job:
+                    raise invalid("{sample_job} is used but sample_job is false", "set sample_job: true", at=at)
 
     def _check_configuration_placeholders(self) -> None:
         """A zone a cluster's configuration names (``{zone:curated}``, as the hbase-s3 and flink-streaming profiles

@@ -157,7 +157,10 @@ def test_start_a_transient_run(dev: Deployment, capsys: pytest.CaptureFixture[st
     assert execution["stateMachineArn"] == dev.outputs()["weblogsStateMachineArn"]
     assert execution["name"] == "e2e-1"
     assert main(["run", "dev", "nightly"]) == 2
-    assert "no transient cluster 'nightly' in dev. Fix: use one of weblogs" in capsys.readouterr().err
+    assert (
+        "no transient cluster or Serverless job pipeline 'nightly' in dev. Fix: use one of weblogs"
+        in capsys.readouterr().err
+    )
 
 
 @pytest.fixture(scope="module")
