@@ -21,6 +21,7 @@ from emr_platform.tools.guard import compare
 from emr_platform.tools.summary import summarize
 
 from .conftest import PROJECT, cfn_lint_errors, running_emulator
+from .test_compliance import checkov_failures
 
 APPLICATION = {
     "release_label": "emr-7.13.0",
@@ -130,10 +131,11 @@ def test_jobs_run_as_a_role_with_the_grants_of_a_clusters_nodes(template: tuple[
     assert "database/emr_platform_dev_raw" in text and "s3:*" not in text and '"*"' not in text
 
 
-def test_outputs_and_cfn_lint(template: tuple[dict[str, Any], Path]) -> None:
+def test_outputs_cfn_lint_and_checkov(template: tuple[dict[str, Any], Path]) -> None:
     outputs = template[0]["Outputs"]
     assert {"etlServerlessApplicationId", "etlServerlessJobRoleArn", "etlServerlessLogUri"} <= set(outputs)
     assert cfn_lint_errors(template[1]) == []
+    assert checkov_failures(template[1].parent) == []  # the four packs and Control Tower's rules ran at synthesis
 
 
 @pytest.mark.parametrize(

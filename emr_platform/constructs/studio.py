@@ -45,16 +45,19 @@ _DESCRIBE_ACTIONS = (
     "elasticmapreduce:DescribeCluster",
     "elasticmapreduce:ListSteps",
 )
-_USER_ACTIONS = (
+_EDITOR_ACTIONS = (
     "elasticmapreduce:CreateEditor",
-    "elasticmapreduce:DescribeEditor",
-    "elasticmapreduce:ListEditors",
     "elasticmapreduce:StartEditor",
     "elasticmapreduce:StopEditor",
     "elasticmapreduce:DeleteEditor",
     "elasticmapreduce:OpenEditorInConsole",
     "elasticmapreduce:AttachEditor",
     "elasticmapreduce:DetachEditor",
+)
+"""What Studio users do to workspaces (EMR's ``editor`` resources, which they create: ``editor/*``)."""
+_READ_ACTIONS = (
+    "elasticmapreduce:DescribeEditor",
+    "elasticmapreduce:ListEditors",
     "elasticmapreduce:ListClusters",
     "elasticmapreduce:DescribeCluster",
     "elasticmapreduce:ListInstanceGroups",
@@ -197,17 +200,27 @@ class EmrStudio(PlatformConstruct):
             ),
             description="EMR Studio users (IAM Identity Center), scoped by the session policy",
         )
-        statement = iam.PolicyStatement(actions=list(_USER_ACTIONS), resources=["*"])
-        role.add_to_principal_policy(statement)
-        session = iam.ManagedPolicy(
-            self, "SessionPolicy", statements=[iam.PolicyStatement(actions=list(_USER_ACTIONS), resources=["*"])]
-        )
+        editors = Stack.of(self).format_arn(service="elasticmapreduce", resource="editor", resource_name="*")
+
+        def statements() -> list[iam.PolicyStatement]:
+            return [
+                iam.PolicyStatement(actions=list(_EDITOR_ACTIONS), resources=[editors]),
+                iam.PolicyStatement(actions=list(_READ_ACTIONS), resources=["*"]),
+            ]
+
+        for statement in statements():
+            role.add_to_principal_policy(statement)
+        session = iam.ManagedPolicy(self, "SessionPolicy", statements=statements())
         return role, session
 
     def reviewed_findings(self) -> Iterator[Finding]:
         """The wildcards of its roles, each where the fact holds: the network actions limited by the EMR tag,
         describe and list actions that take no resource, the backup prefix of its bucket."""
+        editors = rendered(
+            self, Stack.of(self).format_arn(service="elasticmapreduce", resource="editor", resource_name="*")
+        )
         owned = {
+            editors: "Workspaces (EMR editors) are created by the Studio's users, with IDs EMR gives them.",
             "*": "EC2 network-interface and security-group actions on what EMR Studio creates at run time, limited "
             "by the condition on the tag for-use-with-amazon-emr-managed-policies; describe and list actions, "
             "which IAM does not scope to resources; the Studio's editor actions, on workspaces it names itself.",
@@ -218,3 +231,4 @@ class EmrStudio(PlatformConstruct):
         yield from own_wildcards(roles, owned)
         if self.session_policy is not None:
             yield Finding(self.session_policy, "AwsSolutions-IAM5[Resource::*]", owned["*"])
+            yield Finding(self.session_policy, f"AwsSolutions-IAM5[Resource::{editors}]", owned[editors])
