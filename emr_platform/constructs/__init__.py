@@ -13,8 +13,10 @@ from emr_platform.constructs.pipeline import PipelineArtifactStore
 from emr_platform.constructs.platform import EmrDataPlatform
 from emr_platform.constructs.roles import EmrRoles
 from emr_platform.constructs.security_configuration import EmrSecurityConfiguration
+from emr_platform.constructs.serverless import EmrServerlessApplication, ServerlessPipeline
 from emr_platform.constructs.shared import EMR_MANAGED_POLICY_TAG
 from emr_platform.constructs.storage import DataLakeStorage
+from emr_platform.constructs.studio import EmrStudio
 from emr_platform.constructs.transient import TransientEmrCluster
 from emr_platform.spec.settings import DEFAULT_INTERFACE_ENDPOINTS
 
@@ -32,10 +34,13 @@ __all__ = [
     "EmrNetwork",
     "EmrRoles",
     "EmrSecurityConfiguration",
+    "EmrServerlessApplication",
+    "EmrStudio",
     "IEmrCluster",
     "PipelineArtifactStore",
     "PlatformNotifications",
     "RedshiftAccessRole",
+    "ServerlessPipeline",
     "StepCompletedHandler",
     "TransientEmrCluster",
     "ZoneCrawlers",

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from emr_platform.tools.advisor import advise
 from emr_platform.tools.assembly import AssemblyError, load_manifest, stack_artifacts, stack_template
 from emr_platform.tools.cost import SPOT_TYPICAL, ClusterCost, estimate
 from emr_platform.tools.pricing import PRICE_LIST_REGION, PRICES_FILE, PriceTable, refresh
@@ -39,6 +40,7 @@ def summarize(assembly_dir: Path, prices: PriceTable | None = None) -> str:
                 if resource["Type"] == "AWS::EMR::Cluster":
                     lines.extend(_cluster_lines(logical_id, resource["Properties"]))
                     lines.extend(_cost_lines(estimate(logical_id, region, resource["Properties"], prices), prices))
+                    lines.extend(f"    {advice}" for advice in advise(resource["Properties"]))
                 elif resource["Type"] == "AWS::EMRServerless::Application":
                     lines.append(_serverless_line(resource["Properties"]))
     return "\n".join(lines)
