@@ -4,6 +4,7 @@ the operations CLI's job runs."""
 from __future__ import annotations
 
 import copy
+import gzip
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -308,6 +309,7 @@ def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any
         s3 = boto3.client("s3", region_name="eu-west-1")
         s3.create_bucket(Bucket="opsless-artifacts", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
         s3.put_object(Bucket="opsless-artifacts", Key="jobs/etl.py", Body=b"print('etl')")
+        s3.create_bucket(Bucket="opsless-logs", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
         outputs = {
             "ArtifactsBucket": "opsless-artifacts",
             "etlServerlessApplicationId": application_id,
@@ -343,6 +345,14 @@ def test_a_job_runs_waits_and_cancels_through_the_cli(
     }
     assert _run(deployed, "job-wait", "opsless", "etl", job_run_id, "--poll", "0.1") == 0
     assert f"{job_run_id}: SUCCESS" in capsys.readouterr().out
+    driver = f"emr-serverless/emr-platform-opsless-etl/applications/{deployed['application_id']}/jobs/{job_run_id}"
+    boto3.client("s3", region_name="eu-west-1").put_object(
+        Bucket="opsless-logs", Key=f"{driver}/SPARK_DRIVER/stderr.gz", Body=gzip.compress(b"INFO etl done\n")
+    )
+    assert _run(deployed, "job-logs", "opsless", "etl", job_run_id) == 0
+    assert capsys.readouterr().out == "INFO etl done\n"
+    assert _run(deployed, "job-logs", "opsless", "etl", job_run_id, "--stream", "stdout") != 0
+    assert "no stdout log of job run" in capsys.readouterr().err
     assert _run(deployed, "job-cancel", "opsless", "etl", job_run_id) == 0
     assert _run(deployed, "job-wait", "opsless", "etl", job_run_id, "--poll", "0.1") == 3  # cancelled: not a success
 

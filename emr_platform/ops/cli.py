@@ -34,7 +34,7 @@ from emr_platform.ops.commands import logs, resize, run, status, submit, termina
 from emr_platform.ops.environment import open_environment
 from emr_platform.ops.errors import OpsError, explain, one_line
 from emr_platform.ops.recovery import adopt, migrate, preflight
-from emr_platform.ops.serverless import job_cancel, job_run, job_wait
+from emr_platform.ops.serverless import job_cancel, job_logs, job_run, job_wait
 from emr_platform.spec.settings import CONFIG_DIR
 
 # --- entry point ---------------------------------------------------------------------------------------------------
@@ -115,12 +115,15 @@ def _serverless_commands(commands: Any) -> None:
     sub.set_defaults(handler=job_run)
     for name, handler, text in (
         ("job-wait", job_wait, "wait for an EMR Serverless job run, showing its states"),
+        ("job-logs", job_logs, "an EMR Serverless job run's driver stderr or stdout"),
         ("job-cancel", job_cancel, "cancel an EMR Serverless job run"),
     ):
         sub = commands.add_parser(name, help=text)
         sub.add_argument("environment", type=settings_name, help="the environment's name (config/<name>.yaml)")
         sub.add_argument("application", type=settings_name, help="the application's name in the settings")
         sub.add_argument("job_run_id", type=job_run_id)
+        if name == "job-logs":
+            sub.add_argument("--stream", choices=["stderr", "stdout"], default="stderr")
         if name == "job-wait":
             sub.add_argument("--timeout", type=timeout_seconds, default=3600, help="seconds (default 3600)")
             sub.add_argument("--poll", type=poll_seconds, default=15, help="seconds between checks (default 15)")

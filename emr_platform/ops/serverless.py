@@ -1,13 +1,16 @@
-"""The commands on a deployed environment's EMR Serverless applications: job-run, job-wait, job-cancel."""
+"""The commands on a deployed environment's EMR Serverless applications: job-run, job-wait, job-logs, job-cancel."""
 
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from emr_platform.ops.commands import check_script
+from botocore.exceptions import ClientError
+
+from emr_platform.ops.commands import check_script, log_text
 from emr_platform.ops.environment import Environment
 from emr_platform.ops.errors import OpsError
 
@@ -85,4 +88,27 @@ def job_cancel(env: Environment, args: argparse.Namespace) -> int:
     application_id = application(env, args.application)[0]
     env.client("emr-serverless").cancel_job_run(applicationId=application_id, jobRunId=args.job_run_id)
     print(f"{args.job_run_id}: cancelling")
+    return 0
+
+
+def job_logs(env: Environment, args: argparse.Namespace) -> int:
+    """Print a job run's driver stderr or stdout from the application's S3 log location, where EMR Serverless
+    writes ``applications/<id>/jobs/<job run>/SPARK_DRIVER/<stream>.gz`` (EMR Serverless User Guide, "Storing
+    logs")."""
+    application_id, _, log_uri = application(env, args.application)
+    bucket, _, prefix = log_uri.removeprefix("s3://").partition("/")
+    folder = f"{prefix.rstrip('/')}/applications/{application_id}/jobs/{args.job_run_id}/".lstrip("/")
+    key = f"{folder}SPARK_DRIVER/{args.stream}.gz"
+    s3 = env.client("s3")
+    try:
+        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") not in ("NoSuchKey", "404", "NoSuchBucket"):
+            raise
+        raise OpsError(
+            f"no {args.stream} log of job run {args.job_run_id} at s3://{bucket}/{key} yet",
+            "EMR Serverless writes driver logs while the job runs: check the id with job-wait, try again shortly, "
+            "or choose --stream stdout",
+        ) from None
+    sys.stdout.write(log_text(body, f"s3://{bucket}/{key}"))
     return 0
