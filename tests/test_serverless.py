@@ -23,6 +23,7 @@ from emr_platform.tools.summary import summarize
 
 from .conftest import PROJECT, cfn_lint_errors, running_emulator
 from .test_compliance import checkov_failures
+from .test_ops import SETTINGS as OPS_ENVIRONMENT
 
 APPLICATION = {
     "release_label": "emr-7.13.0",
@@ -277,22 +278,10 @@ def test_fails_on_a_bad_studio_with_the_field_and_the_fix(
 
 # --- the operations CLI against the emulator --------------------------------------------------------------------
 
-OPS_SETTINGS = """
-environment: opsless
-account: "111111111111"
-region: eu-west-1
-availability_zones: [eu-west-1a]
-security:
-  in_transit_encryption: {disabled_reason: "operations tests against the local emulator"}
-clusters:
-  analytics:
-    release_label: emr-7.13.0
-    instance_groups:
-      primary: {instance_type: m7g.xlarge, instance_count: 1}
-      core: {instance_type: r7g.xlarge, instance_count: 2}
-serverless_applications:
-  etl: {release_label: emr-7.13.0}
-"""
+# The operations tests' environment, with an EMR Serverless application.
+OPS_SETTINGS = OPS_ENVIRONMENT.replace("environment: opsdev", "environment: opsless") + (
+    "serverless_applications:\n  etl: {release_label: emr-7.13.0}\n"
+)
 
 
 @pytest.fixture(scope="module")

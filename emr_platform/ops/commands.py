@@ -158,11 +158,8 @@ def logs(env: Environment, args: argparse.Namespace) -> int:
     folder = f"{prefix.rstrip('/')}/{cluster_id}/steps/{args.step_id}/".lstrip("/")
     key = f"{folder}{args.stream}.gz"
     s3 = env.client("s3")
-    try:
-        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-    except ClientError as error:
-        if error.response.get("Error", {}).get("Code") not in ("NoSuchKey", "404"):
-            raise
+    body = read_log(env, bucket, key)
+    if body is None:
         listed = s3.list_objects_v2(Bucket=bucket, Prefix=folder, MaxKeys=100).get("Contents", [])
         streams = sorted(item["Key"].removeprefix(folder).removesuffix(".gz") for item in listed)
         if not streams:
@@ -176,6 +173,16 @@ def logs(env: Environment, args: argparse.Namespace) -> int:
         ) from None
     sys.stdout.write(log_text(body, f"s3://{bucket}/{key}"))
     return 0
+
+
+def read_log(env: Environment, bucket: str, key: str) -> bytes | None:
+    """The log object's bytes, or None when it is not there (yet)."""
+    try:
+        return bytes(env.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") not in ("NoSuchKey", "404", "NoSuchBucket"):
+            raise
+        return None
 
 
 GZIP_MAGIC = b"\x1f\x8b"

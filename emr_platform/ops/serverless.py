@@ -8,9 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from emr_platform.ops.commands import check_script, log_text
+from emr_platform.ops.commands import check_script, log_text, read_log
 from emr_platform.ops.environment import Environment
 from emr_platform.ops.errors import OpsError
 
@@ -99,16 +97,12 @@ def job_logs(env: Environment, args: argparse.Namespace) -> int:
     bucket, _, prefix = log_uri.removeprefix("s3://").partition("/")
     folder = f"{prefix.rstrip('/')}/applications/{application_id}/jobs/{args.job_run_id}/".lstrip("/")
     key = f"{folder}SPARK_DRIVER/{args.stream}.gz"
-    s3 = env.client("s3")
-    try:
-        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-    except ClientError as error:
-        if error.response.get("Error", {}).get("Code") not in ("NoSuchKey", "404", "NoSuchBucket"):
-            raise
+    body = read_log(env, bucket, key)
+    if body is None:
         raise OpsError(
             f"no {args.stream} log of job run {args.job_run_id} at s3://{bucket}/{key} yet",
             "EMR Serverless writes driver logs while the job runs: check the id with job-wait, try again shortly, "
             "or choose --stream stdout",
-        ) from None
+        )
     sys.stdout.write(log_text(body, f"s3://{bucket}/{key}"))
     return 0
