@@ -162,3 +162,13 @@ def test_fails_on_a_bad_stack_layout_with_the_field_and_the_fix(
     with pytest.raises(SettingsError) as raised:
         load_settings("dev", config)
     assert expected in str(raised.value) and "Fix:" in str(raised.value)
+
+
+def test_a_large_group_keeps_its_stack_description_within_cloudformations_1024_bytes() -> None:
+    from emr_platform.constructs.platform import _cluster_stack_description  # noqa: PLC0415 - the rule itself
+
+    names = [f"cluster-with-a-long-name-{i:02d}" for i in range(50)]
+    text = _cluster_stack_description("dev", "batch", names)
+    assert len(text.encode("utf-8")) <= 1024 and text.startswith("EMR data platform, environment dev, stack batch: ")
+    assert text.endswith("more") and "cluster-with-a-long-name-00" in text
+    assert _cluster_stack_description("dev", "a", ["a"]) == "EMR data platform, environment dev, stack a: a"

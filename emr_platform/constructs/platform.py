@@ -304,7 +304,7 @@ class PlatformComposition(Construct):
             construct_id,
             stack_name=name,
             env=Environment(account=settings.account, region=settings.region),
-            description=f"EMR data platform, environment {settings.environment}, stack {suffix}: " + ", ".join(names),
+            description=_cluster_stack_description(settings.environment, suffix, names),
             termination_protection=settings.data_protection.stack_termination_protection,
         )
         pin_availability_zones(stack, settings.availability_zones, f"{type(self).__name__} {self.node.path}")
@@ -692,6 +692,24 @@ class EmrDataPlatform(PlatformConstruct, PlatformComposition):
         for key, value in settings.tags.items():
             Tags.of(self).add(key, value)
         self._compose()
+
+
+TEMPLATE_DESCRIPTION_MAX = 1024
+"""A template's Description is at most 1024 bytes (AWS CloudFormation User Guide, "Template format: Description")."""
+
+
+def _cluster_stack_description(environment: str, suffix: str, names: Sequence[str]) -> str:
+    """``EMR data platform, environment <env>, stack <suffix>: <clusters>``, the list cut to fit CloudFormation's
+    1024 bytes (a group of many long-named clusters would not)."""
+    head = f"EMR data platform, environment {environment}, stack {suffix}: "
+    shown = list(names)
+    while shown:
+        rest = len(names) - len(shown)
+        text = head + ", ".join(shown) + (f" and {rest} more" if rest else "")
+        if len(text.encode("utf-8")) <= TEMPLATE_DESCRIPTION_MAX:
+            return text
+        shown.pop()
+    return f"{head}{len(names)} clusters"
 
 
 def _shared_security(
