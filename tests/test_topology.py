@@ -172,3 +172,25 @@ def test_a_large_group_keeps_its_stack_description_within_cloudformations_1024_b
     assert len(text.encode("utf-8")) <= 1024 and text.startswith("EMR data platform, environment dev, stack batch: ")
     assert text.endswith("more") and "cluster-with-a-long-name-00" in text
     assert _cluster_stack_description("dev", "a", ["a"]) == "EMR data platform, environment dev, stack a: a"
+
+
+def test_another_teams_app_gets_cluster_stacks_beside_its_own(context: dict[str, object], tmp_path: Path) -> None:
+    """``EmrDataPlatform`` in a team's own stack, layout per_cluster: the clusters go to stacks beside it, named
+    after it, and the whole app passes every gate."""
+    from aws_cdk import App, Environment, Stack  # noqa: PLC0415 - a user's app, built here
+
+    from emr_platform.constructs import EmrDataPlatform  # noqa: PLC0415
+    from emr_platform.constructs.compliance import add_compliance_checks  # noqa: PLC0415
+
+    settings = _settings(stacks={"layout": "per_cluster"})
+    for key in ("environment", "account", "region"):
+        settings.pop(key)
+    app = App(context={k: v for k, v in context.items() if k != "aws:cdk:enable-path-metadata"}, outdir=str(tmp_path))
+    stack = Stack(app, "team-data", env=Environment(account="111111111111", region="eu-west-1"))
+    platform = EmrDataPlatform(stack, "Platform", spec=settings)
+    add_compliance_checks(app)
+    app.synth()  # every gate
+    assert sorted(platform.cluster_stacks) == ["analytics", "weblogs"]
+    assert {s.node.id for s in platform.cluster_stacks.values()} == {"team-data-analytics", "team-data-weblogs"}
+    templates = _templates(tmp_path)
+    assert "Fn::ImportValue" not in json.dumps(templates)

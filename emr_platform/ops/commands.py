@@ -55,12 +55,7 @@ def _instance_groups(emr: Any, cluster_id: str, cluster: dict[str, Any]) -> list
 def submit(env: Environment, args: argparse.Namespace) -> int:
     """Add a Spark step: ``script`` is an ``s3://`` URI or a key in the environment's artifacts bucket; it must be
     there, and readable, before the step is added."""
-    script = args.script
-    if not script.startswith("s3://"):
-        bucket = env.outputs.get("ArtifactsBucket")
-        if bucket is None:
-            raise OpsError(f"stack {env.stack_name} has no ArtifactsBucket output", "give the script as an s3:// URI")
-        script = f"s3://{bucket}/{script}"
+    script = script_uri(env, args.script)
     name = args.name or Path(script).name
     if args.name is None:
         try:
@@ -68,7 +63,6 @@ def submit(env: Environment, args: argparse.Namespace) -> int:
         except argparse.ArgumentTypeError as error:
             problem = str(error).split(". Fix: ")[0]
             raise OpsError(f"the script's file name, the step's default name, is {problem}", "add --name") from None
-    check_script(env, script, args.script)
     step: dict[str, Any] = {
         "Name": name,
         "ActionOnFailure": "CONTINUE",
@@ -83,6 +77,19 @@ def submit(env: Environment, args: argparse.Namespace) -> int:
     [new_step] = env.client("emr").add_job_flow_steps(**request)["StepIds"]
     print(new_step)
     return 0
+
+
+def script_uri(env: Environment, given: str) -> str:
+    """``given`` as an ``s3://`` URI: as it is, or a key in the environment's artifacts bucket; checked to be there
+    and readable (:func:`check_script`)."""
+    script = given
+    if not script.startswith("s3://"):
+        bucket = env.outputs.get("ArtifactsBucket")
+        if bucket is None:
+            raise OpsError(f"stack {env.stack_name} has no ArtifactsBucket output", "give the script as an s3:// URI")
+        script = f"s3://{bucket}/{script}"
+    check_script(env, script, given)
+    return script
 
 
 def check_script(env: Environment, uri: str, given: str) -> None:

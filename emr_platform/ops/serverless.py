@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from emr_platform.ops.commands import check_script, log_text, read_log
+from emr_platform.ops.commands import log_text, read_log, script_uri
 from emr_platform.ops.environment import Environment
 from emr_platform.ops.errors import OpsError
 
@@ -38,13 +38,7 @@ def application(env: Environment, name: str) -> tuple[str, str, str]:
 def job_run(env: Environment, args: argparse.Namespace) -> int:
     """Start a Spark job run: ``script`` is an ``s3://`` URI or a key in the artifacts bucket, checked first."""
     application_id, role, logs = application(env, args.application)
-    script = args.script
-    if not script.startswith("s3://"):
-        bucket = env.outputs.get("ArtifactsBucket")
-        if bucket is None:
-            raise OpsError(f"stack {env.stack_name} has no ArtifactsBucket output", "give the script as an s3:// URI")
-        script = f"s3://{bucket}/{script}"
-    check_script(env, script, args.script)
+    script = script_uri(env, args.script)
     request: dict[str, Any] = {
         "applicationId": application_id,
         "executionRoleArn": role,
