@@ -18,9 +18,10 @@ from aws_cdk.assertions import Template
 from pydantic import ValidationError
 
 from emr_platform.constructs import EMR_MANAGED_POLICY_TAG, EmrNetwork
-from emr_platform.constructs.transient import EXECUTION_TAG, TRANSIENT_TAG
+from emr_platform.constructs.transient import EXECUTION_TAG
 from emr_platform.spec import aws_rules
 from emr_platform.spec.settings import DEFAULT_INTERFACE_ENDPOINTS, EnvironmentSettings
+from emr_platform.spec.transient import TRANSIENT_TAG
 from emr_platform.spec.validation import settings_error
 from tests.conftest import pinned_stack
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import jsii
-from aws_cdk import ArnFormat, Fn, IResolvable, Stack, Tags
+from aws_cdk import ArnFormat, CfnResource, Fn, IResolvable, Stack, Tags
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_emr as emr
@@ -39,6 +39,7 @@ from emr_platform.spec.capacity import (
 )
 from emr_platform.spec.cluster import EmrClusterSpec
 from emr_platform.spec.configuration import CONFIG_PLACEHOLDER, ConfigurationSpec, PropertyValue
+from emr_platform.spec.cost import COST_METADATA, CommitmentSpec
 from emr_platform.spec.errors import PropError
 
 _NODE_PORTS = (ec2.Port.all_tcp(), ec2.Port.all_udp(), ec2.Port.all_icmp())
@@ -165,6 +166,7 @@ class EmrClusterBase(PlatformConstruct):
         self._grant_placement(placement)
         self.bootstrap_assets: dict[str, s3_assets.Asset] = {}
         self._properties: dict[str, Any] = self._cluster_properties(placement, assets_dir)
+        self._cost_metadata: dict[str, Any] = {}
         # The tag AmazonEMRServicePolicy_v2 requires on the security groups (and the cluster) it manages.
         Tags.of(self).add(*EMR_MANAGED_POLICY_TAG)
         self._build()
@@ -338,6 +340,22 @@ class EmrClusterBase(PlatformConstruct):
 
     def _configurations_changed(self) -> None:
         """Re-render the configurations where the cluster's definition holds them (each subclass knows where)."""
+
+    def declare_commitment(self, commitment: CommitmentSpec | Mapping[str, Any]) -> None:
+        """Declare that ``commitment`` (a Savings Plan or reservation) covers this cluster's On-Demand instances,
+        for the cost estimate of ``make synth``'s summary. It is written as template metadata
+        (``emr-platform:cost``) on the resource that defines the cluster: CloudFormation ignores it, so declaring
+        or changing one changes nothing deployed."""
+        parsed = CommitmentSpec.parse(commitment, where=f"{self.where}: commitment")
+        self._cost_metadata.setdefault("commitments", []).append(parsed.metadata())
+        self._write_cost_metadata()
+
+    def _write_cost_metadata(self) -> None:
+        self._defining_resource().add_metadata(COST_METADATA, self._cost_metadata)
+
+    def _defining_resource(self) -> CfnResource:
+        """The CloudFormation resource that holds the cluster's definition (each subclass knows which)."""
+        raise NotImplementedError
 
     def grant_read_asset(self, asset: s3_assets.Asset) -> iam.Grant:
         """Let the nodes read exactly ``asset``'s object (a step script, a bootstrap script): not the CDK asset
@@ -598,6 +616,9 @@ class EmrCluster(EmrClusterBase):
 
     def _configurations_changed(self) -> None:
         self.resource.configurations = self._render_configurations()
+
+    def _defining_resource(self) -> CfnResource:
+        return self.resource
 
     # --- findings ----------------------------------------------------------------------------------------------
 

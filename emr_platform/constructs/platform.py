@@ -462,6 +462,8 @@ class PlatformComposition(Construct):
             placeholders=shared.placeholders,
         )
         self._grant_platform(cluster, shared)
+        for commitment in self.settings.commitments_for(name):
+            cluster.declare_commitment(commitment)
         self.clusters[name] = cluster
         self.monitoring[name] = EmrMonitoring(scope, f"{name}Monitoring", cluster=cluster, topic=shared.topic)
         CfnOutput(scope, f"{name}ClusterId", value=cluster.cluster_id, description=f"EMR cluster ID of '{name}'")
@@ -482,6 +484,8 @@ class PlatformComposition(Construct):
             removal_policy=self.removal_policy,
         )
         self._grant_platform(transient, shared)
+        for commitment in self.settings.commitments_for(name):
+            transient.declare_commitment(commitment)
         self.transient_clusters[name] = transient
         CfnOutput(
             scope,

@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import jsii
-from aws_cdk import Duration, IStableAnyProducer, Lazy, RemovalPolicy, Stack
+from aws_cdk import CfnResource, Duration, IStableAnyProducer, Lazy, RemovalPolicy, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
@@ -29,11 +29,8 @@ from emr_platform.constructs.shared import (
     substitute_placeholders,
 )
 from emr_platform.spec.errors import PropError
-from emr_platform.spec.transient import PLACEHOLDER, TransientClusterSpec
+from emr_platform.spec.transient import PLACEHOLDER, TRANSIENT_TAG, TransientClusterSpec
 
-TRANSIENT_TAG = "emr-platform:transient"
-"""Tag key on every cluster a transient run creates; its value is the transient cluster's name. The state
-machine's rights on clusters are limited to clusters carrying it."""
 EXECUTION_TAG = "emr-platform:execution"
 """Tag key naming the execution (ARN) that created a cluster: what the reaper matches."""
 
@@ -151,6 +148,11 @@ class TransientEmrCluster(EmrClusterBase):
         )
         self._reaper(key, topic, policy)
         self.schedule = self._schedule(spec.schedule)
+        # For the cost estimate's per-run figure: metadata, which CloudFormation ignores.
+        self._cost_metadata.update(timeout_minutes=spec.timeout_minutes)
+        if spec.typical_run_minutes is not None:
+            self._cost_metadata.update(typical_run_minutes=spec.typical_run_minutes)
+        self._write_cost_metadata()
 
     def _definition(self) -> sfn.IChainable:
         """Create the cluster, run each step (any failure jumps to terminate), terminate, then fail or succeed."""
@@ -400,6 +402,10 @@ class TransientEmrCluster(EmrClusterBase):
 
     def _configurations_changed(self) -> None:
         """Nothing to do: the create state renders the configurations lazily, at synthesis."""
+
+    def _defining_resource(self) -> CfnResource:
+        # A StateMachine's default child is its CfnStateMachine.
+        return cast(CfnResource, self.state_machine.node.default_child)
 
 
 @jsii.implements(IStableAnyProducer)

@@ -16,6 +16,7 @@ from emr_platform.spec import aws_rules
 from emr_platform.spec.aws_rules import GlueSchedule, ResourceTags
 from emr_platform.spec.cluster import EmrClusterSpec
 from emr_platform.spec.configuration import zones_named
+from emr_platform.spec.cost import CommitmentSpec, CostSettings
 from emr_platform.spec.errors import SettingsError
 from emr_platform.spec.loader import display, load_model
 from emr_platform.spec.model import Spec, invalid
@@ -372,6 +373,10 @@ class EnvironmentSettings(Spec):
         description="An EMR Studio for notebooks on the platform's clusters, network and key. See StudioSpec. "
         "Default none.",
     )
+    cost: CostSettings = Field(
+        default_factory=CostSettings,
+        description="Savings Plans and reservations, for the cost estimate only. See CostSettings. Default none.",
+    )
     stacks: StackSettings = Field(
         default_factory=StackSettings,
         description="How the environment is split into stacks: one (default), or a foundation and a stack per "
@@ -401,9 +406,34 @@ class EnvironmentSettings(Spec):
                 self._check_releases_in_region,
                 self._check_stack_groups,
                 self._check_serverless,
+                self._check_commitments,
             )
         )
         return self
+
+    def _check_commitments(self) -> None:
+        """A commitment names clusters that exist, and each commitment's name is used once."""
+        known = set(self.clusters) | set(self.transient_clusters)
+        seen: set[str] = set()
+        for i, commitment in enumerate(self.cost.commitments):
+            if commitment.name in seen:
+                raise invalid(
+                    f"commitment name {commitment.name!r} is used twice",
+                    "give each commitment its own name",
+                    at=("cost", "commitments", i, "name"),
+                )
+            seen.add(commitment.name)
+            for j, cluster in enumerate(commitment.clusters):
+                if cluster not in known:
+                    raise invalid(
+                        f"commitment {commitment.name!r} covers cluster {cluster!r}, which is not defined",
+                        f"use one of {sorted(known)}, or remove it to cover every cluster",
+                        at=("cost", "commitments", i, "clusters", j),
+                    )
+
+    def commitments_for(self, cluster: str) -> tuple[CommitmentSpec, ...]:
+        """The commitments that cover ``cluster`` (long-running or transient)."""
+        return tuple(c for c in self.cost.commitments if not c.clusters or cluster in c.clusters)
 
     def _check_transient_kerberos(self) -> None:
         """A transient cluster cannot join a cluster-dedicated KDC (RunJobFlow takes its admin password, which the

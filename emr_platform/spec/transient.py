@@ -20,6 +20,10 @@ PLACEHOLDER = re.compile(r"\{([a-z_]+)(?::([a-z][a-z0-9_]*))?\}")
 """``{sample_job}``, ``{artifacts}``, ``{logs}``, ``{zone:raw}``, ``{database:curated}`` in a step's script or args."""
 PLACEHOLDER_NAMES = ("sample_job", "artifacts", "logs", "zone", "database")
 
+TRANSIENT_TAG = "emr-platform:transient"
+"""Tag key on every cluster a transient run creates; its value is the transient cluster's name. The state
+machine's rights on clusters are limited to clusters carrying it, and the summary names the cluster by it."""
+
 
 class StepSpec(Spec):
     """One step of a transient run: ``spark-submit`` of a script, or any ``command-runner.jar`` command.
@@ -90,6 +94,11 @@ class TransientClusterSpec(Spec):
     timeout_minutes: Annotated[int, Field(ge=10, le=10080)] = Field(
         default=480, description="A run is stopped (and its cluster terminated) after this long. Default 480."
     )
+    typical_run_minutes: Annotated[int, Field(ge=1, le=10080)] | None = Field(
+        default=None,
+        description="How long a run usually takes, for the cost estimate's per-run figure (no resource changes). "
+        "At most `timeout_minutes`. Default: not declared (the summary prices a run at its timeout only).",
+    )
     kerberos_disabled_reason: Annotated[str, Field(min_length=20)] | None = Field(
         default=None,
         description="Why runs of this cluster need no Kerberos (at least 20 characters). Required when "
@@ -106,6 +115,13 @@ class TransientClusterSpec(Spec):
     @model_validator(mode="after")
     def _check(self) -> TransientClusterSpec:
         cluster = self.cluster
+        if self.typical_run_minutes is not None and self.typical_run_minutes > self.timeout_minutes:
+            raise invalid(
+                f"a typical run of {self.typical_run_minutes} minutes is longer than the {self.timeout_minutes}-minute "
+                "timeout that stops every run",
+                "lower typical_run_minutes, or raise timeout_minutes",
+                at=("typical_run_minutes",),
+            )
         if "termination_protection" in cluster.model_fields_set and cluster.termination_protection:
             raise invalid(
                 "a transient cluster cannot have termination protection (its run must be able to end it)",

@@ -159,10 +159,18 @@ RULES: tuple[Callable[[dict[str, Any]], Iterator[Advice]], ...] = (
 )
 
 
-def advise(props: dict[str, Any]) -> list[Advice]:
-    """Every rule's advice on a cluster's CloudFormation properties; values known only at deploy time are skipped."""
+TRANSIENT_EXEMPT = frozenset({"core_without_redundancy"})
+"""Rules that do not apply to a transient cluster: a run's HDFS holds only its own intermediate data, lost with the
+cluster anyway (its input and output are in S3)."""
+
+
+def advise(props: dict[str, Any], *, transient: bool = False) -> list[Advice]:
+    """Every rule's advice on a cluster's CloudFormation properties (a transient run's cluster: ``transient``);
+    values known only at deploy time are skipped."""
     found: list[Advice] = []
     for rule in RULES:
+        if transient and rule.__name__ in TRANSIENT_EXEMPT:
+            continue
         try:
             found += list(rule(props))
         except (TypeError, ValueError, KeyError, AttributeError):

@@ -1,31 +1,98 @@
-"""Capacity and cost of a cluster as synthesized: instances, vCPUs, Spot share and an hourly cost range.
+"""Capacity and cost of a cluster as synthesized, at the sizes it really runs: its scaling floor, launch size, maximum.
 
-Reads an ``AWS::EMR::Cluster``'s CloudFormation properties (what would be deployed), prices them with
-:class:`emr_platform.tools.pricing.PriceTable`, and compares with an all-On-Demand x86 cluster of the same capacity.
+Reads an ``AWS::EMR::Cluster``'s CloudFormation properties (or a transient cluster's ``RunJobFlow`` request, in the
+same shape), prices them with :class:`emr_platform.tools.pricing.PriceTable`, and compares each size with the same
+cluster all On-Demand on x86. The model, stated so that nobody mistakes an estimate for a quote:
 
-The model, stated so that nobody mistakes an estimate for a quote:
-
-- capacity runs from the launch size (or managed scaling's minimum) to managed scaling's maximum; the core fleet
-  or group grows up to ``MaximumCoreCapacityUnits`` and the rest goes to task nodes; On-Demand units (core and
-  task) stop at ``MaximumOnDemandCapacityUnits`` and the rest is Spot;
-- the low end prices the cheapest capacity unit of each fleet with Spot at :data:`SPOT_TYPICAL` of On-Demand; the
-  high end the dearest unit with Spot at its bid cap (100 % unless a bid is set);
-- the comparison prices the launch capacity at the listed types' average unit price, against the x86 equivalents
-  of the same types, all On-Demand; EMR's charge applies to both, to Spot as to On-Demand;
+- sizes: the **floor** is managed scaling's minimum (or custom autoscaling's ``MinCapacity``; the launch size without
+  scaling), the **launch** size is the fleets' targets, the **maximum** is managed scaling's maximum. The core fleet
+  or group grows up to ``MaximumCoreCapacityUnits`` and the rest goes to task nodes; the primary never scales;
+- markets: the launch size keeps its own On-Demand / Spot mix (scaled down below it); growth under managed scaling
+  is On-Demand until ``MaximumOnDemandCapacityUnits`` (EMR's default without a cap: all On-Demand), then Spot;
+- types: On-Demand capacity lands on the cheapest type per unit (EMR's ``lowest-price`` allocation, the only one
+  this package sets); Spot capacity spreads over the listed types by spare capacity, so it is priced at their
+  average unit price;
+- prices: EC2 On-Demand and EMR's per-type charge from the table; Spot at the table's ratio for the region and
+  family (never above a bid cap), plus EMR's full charge (EMR bills Spot instances the same); a declared commitment
+  (Savings Plan or reservation) takes its discount off the EC2 price of the On-Demand instances it covers, up to
+  the number running at the floor (what an hourly commitment or a set of reservations is sized to);
+- the **worst case** is the maximum size on the dearest types, with Spot at its bid cap, or at On-Demand when a
+  fleet falls back to it (``SWITCH_TO_ON_DEMAND``); **Spot short at launch** prices those fleets' Spot units On-Demand;
+- the **baseline** is the same cluster with each Graviton type swapped for its x86 twin, all On-Demand at list
+  price, by the same type rules; EMR's charge applies to both;
+- per month is 730 hours (AWS's pricing calculator); a transient cluster is priced per run, for its declared
+  typical duration and at most its timeout (EMR bills per second);
 - EBS, data transfer and public IPv4 addresses are not included.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from statistics import mean
-from typing import Any
+from typing import Any, Literal
 
-from emr_platform.tools.pricing import InstancePrice, PriceTable
+from emr_platform.spec.cost import COST_METADATA
+from emr_platform.tools.pricing import InstancePrice, PriceTable, SpotRatio
 
-SPOT_TYPICAL = 0.35
-"""Spot at about 35 % of On-Demand (a 65 % saving): a typical figure for diversified Graviton and x86 pools in
-large regions; real Spot prices move with supply and demand."""
+__all__ = ["COST_METADATA", "HOURS_PER_MONTH", "POINTS", "ClusterCost", "Commitment", "estimate"]
+
+HOURS_PER_MONTH = 730
+"""Hours in a month, as AWS's pricing calculator counts them (8,760 / 12)."""
+
+Point = Literal["floor", "launch", "max"]
+POINTS: tuple[Point, ...] = ("floor", "launch", "max")
+
+
+@dataclass(frozen=True)
+class Commitment:
+    """A Savings Plan or reservation discount, as declared in settings and carried in the template's metadata."""
+
+    name: str
+    kind: str
+    discount: float  # fraction off the EC2 On-Demand price
+    roles: tuple[str, ...]
+    instance_types: tuple[str, ...] = ()  # types or families ("m7g"); empty: any type (a Compute Savings Plan)
+
+    @classmethod
+    def from_metadata(cls, data: Mapping[str, Any]) -> Commitment:
+        return cls(
+            name=str(data["name"]),
+            kind=str(data["kind"]),
+            discount=float(data["discount_percent"]) / 100,
+            roles=tuple(data["roles"]),
+            instance_types=tuple(data.get("instance_types", ())),
+        )
+
+    def covers(self, role: str, instance_type: str) -> bool:
+        """Whether this commitment discounts an On-Demand ``instance_type`` of ``role``."""
+        if role not in self.roles:
+            return False
+        family = instance_type.split(".", 1)[0]
+        return not self.instance_types or instance_type in self.instance_types or family in self.instance_types
+
+
+@dataclass
+class PricedType:
+    """One instance type of a node, priced."""
+
+    price: InstancePrice
+    weight: int
+    bid: float  # the Spot bid cap as a fraction of On-Demand EC2 (1.0 without a bid)
+    spot: SpotRatio
+    x86: InstancePrice
+
+    def unit_on_demand(self, discount: float = 0.0) -> float:
+        return self.price.committed(discount) / self.weight
+
+    def unit_spot(self) -> float:
+        return self.price.spot(min(self.spot.value, self.bid)) / self.weight
+
+    def unit_spot_at_bid(self) -> float:
+        return self.price.spot(self.bid) / self.weight
+
+    def unit_x86(self) -> float:
+        return self.x86.on_demand / self.weight
 
 
 @dataclass
@@ -36,10 +103,11 @@ class NodeCapacity:
     configs: list[dict[str, Any]]  # InstanceTypeConfigs of a fleet, or the one group
     on_demand_units: int
     spot_units: int
+    switch_to_on_demand: bool = False  # the fleet's Spot request falls back to On-Demand at launch
     min_units: int = 0
     max_units: int = 0
     markets: dict[str, tuple[int, int]] = field(default_factory=dict)  # point -> (On-Demand, Spot) units
-    prices: list[tuple[InstancePrice, int, float]] = field(default_factory=list)  # priced types
+    priced: list[PricedType] = field(default_factory=list)
 
     @property
     def types(self) -> list[tuple[str, int]]:
@@ -54,6 +122,9 @@ class NodeCapacity:
     def spot_share_at_launch(self) -> float:
         return self.spot_units / self.launch_units if self.launch_units else 0.0
 
+    def units(self, point: str) -> int:
+        return {"floor": self.min_units, "launch": self.launch_units, "max": self.max_units}[point]
+
     def instances(self, units: int) -> tuple[int, int]:
         """Fewest and most instances that make ``units`` (largest and smallest weight)."""
         if units <= 0 or not self.types:
@@ -63,17 +134,33 @@ class NodeCapacity:
 
     def vcpus(self, units: int) -> tuple[int, int] | None:
         """vCPUs of ``units``, for the least and most vCPU-dense priced types; None without prices."""
-        per_unit = [p.vcpus / w for p, w, _ in self.prices]
+        per_unit = [p.price.vcpus / p.weight for p in self.priced]
         if not per_unit:
             return None
         return round(units * min(per_unit)), round(units * max(per_unit))
 
-    def unit_prices(self, spot_fraction: float | None) -> list[tuple[float, float]]:
-        """(On-Demand, Spot) price per unit of each priced type; Spot at ``spot_fraction`` or at the type's bid."""
-        return [
-            (p.on_demand / w, p.spot(spot_fraction if spot_fraction is not None else bid) / w)
-            for p, w, bid in self.prices
-        ]
+    @property
+    def cheapest(self) -> PricedType:
+        """Where On-Demand capacity lands: the lowest On-Demand price per unit."""
+        return min(self.priced, key=lambda p: p.unit_on_demand())
+
+
+@dataclass(frozen=True)
+class PointCost:
+    """Hourly cost of a cluster at one size."""
+
+    units: int  # core and task units (what managed scaling counts)
+    hourly: float
+    baseline: float  # all On-Demand x86, list price
+
+    @property
+    def saving(self) -> float:
+        """The saving against the baseline (0.46 = 46 % cheaper)."""
+        return 1 - self.hourly / self.baseline if self.baseline else 0.0
+
+    @property
+    def monthly(self) -> float:
+        return self.hourly * HOURS_PER_MONTH
 
 
 @dataclass
@@ -83,33 +170,44 @@ class ClusterCost:
     name: str
     region: str
     nodes: list[NodeCapacity]
-    low: float | None
-    high: float | None
-    launch: float | None
-    baseline: float | None
-    spot_share_launch: float
-    spot_share_max: float
+    points: dict[Point, PointCost]
+    worst: float | None  # maximum size, dearest types, Spot at its bid cap or On-Demand fallback
+    spot_short: float | None  # launch size with SWITCH_TO_ON_DEMAND fleets' Spot units On-Demand (None: no such)
+    spot_share: dict[Point, float]
+    spot_ratios: list[SpotRatio]
+    commitments: list[Commitment]
     unpriced: list[str]
     emr_estimated: bool
+    transient: bool = False
+    typical_run_minutes: int | None = None
+    timeout_minutes: int | None = None
     note: str = ""
 
     @property
-    def saving(self) -> float | None:
-        """The launch cost's saving against all-On-Demand x86 (0.62 = 62 % cheaper)."""
-        if self.launch is None or not self.baseline:
+    def priced(self) -> bool:
+        return bool(self.points)
+
+    def per_run(self, minutes: int | None) -> float | None:
+        """A transient run's cost for ``minutes`` at the launch size (EMR bills per second, one minute at least)."""
+        if minutes is None or "launch" not in self.points:
             return None
-        return 1 - self.launch / self.baseline
+        return self.points["launch"].hourly * max(minutes, 1) / 60
 
 
-def _bid_fraction(config: dict[str, Any], price: InstancePrice | None) -> float:
+def _bid_fraction(config: dict[str, Any], price: InstancePrice) -> float:
     # A Spot instance never costs more than On-Demand, whatever the bid: a cap above 100 % prices as 100 %.
     percent = config.get("BidPriceAsPercentageOfOnDemandPrice")
     if percent is not None:
         return min(float(percent) / 100, 1.0)
     bid = config.get("BidPrice")
-    if bid is not None and price is not None and price.ec2 > 0:
+    if bid is not None and price.ec2 > 0:
         return min(float(bid) / price.ec2, 1.0)
     return 1.0
+
+
+def _switches(fleet: dict[str, Any]) -> bool:
+    spec = fleet.get("LaunchSpecifications", {}).get("SpotSpecification", {})
+    return bool(spec.get("TimeoutAction") == "SWITCH_TO_ON_DEMAND")
 
 
 def _nodes(instances: dict[str, Any]) -> list[NodeCapacity]:
@@ -124,6 +222,7 @@ def _nodes(instances: dict[str, Any]) -> list[NodeCapacity]:
                     configs=list(fleet["InstanceTypeConfigs"]),
                     on_demand_units=int(fleet.get("TargetOnDemandCapacity", 0)),
                     spot_units=int(fleet.get("TargetSpotCapacity", 0)),
+                    switch_to_on_demand=_switches(fleet),
                 )
             )
     groups = [("primary", instances.get("MasterInstanceGroup")), ("core", instances.get("CoreInstanceGroup"))]
@@ -168,7 +267,7 @@ def _apply_limits(nodes: list[NodeCapacity], limits: dict[str, Any] | None) -> N
 
 
 def _split(nodes: list[NodeCapacity], point: str, on_demand_cap: int | None, managed: bool) -> None:
-    """Set each node's (On-Demand, Spot) units at ``point`` (``min``, ``launch`` or ``max``).
+    """Set each node's (On-Demand, Spot) units at ``point`` (``floor``, ``launch`` or ``max``).
 
     Launch capacity keeps its own market mix (scaled down proportionally below it). Growth beyond launch: under
     managed scaling, On-Demand until the cluster's On-Demand cap (core and task nodes; no cap means all
@@ -180,7 +279,7 @@ def _split(nodes: list[NodeCapacity], point: str, on_demand_cap: int | None, man
         else on_demand_cap - sum(n.on_demand_units for n in nodes if n.role != "primary")
     )
     for node in nodes:
-        units = {"min": node.min_units, "launch": node.launch_units, "max": node.max_units}[point]
+        units = node.units(point)
         base = min(units, node.launch_units)
         on_demand = round(base * (1 - node.spot_share_at_launch)) if node.launch_units else 0
         growth = units - base
@@ -198,31 +297,63 @@ def _share(nodes: list[NodeCapacity], point: str) -> float:
     return spot / total if total else 0.0
 
 
-def estimate(name: str, region: str, props: dict[str, Any], table: PriceTable) -> ClusterCost:
-    """Capacity and cost of the cluster whose CloudFormation properties are ``props``.
+def estimate(
+    name: str,
+    region: str,
+    props: dict[str, Any],
+    table: PriceTable,
+    *,
+    metadata: Mapping[str, Any] | None = None,
+    transient: bool = False,
+) -> ClusterCost:
+    """Capacity and cost of the cluster whose CloudFormation properties are ``props``; ``metadata`` is the
+    resource's :data:`COST_METADATA` entry (commitments, a transient run's duration), if any.
 
     Values that are not plain numbers and strings (unresolved CloudFormation expressions) are not estimated.
     """
+    metadata = metadata or {}
     try:
-        return _estimate(name, region, props, table)
+        cost = _estimate(name, region, props, table, metadata)
     except (TypeError, ValueError, KeyError) as error:
-        return ClusterCost(
+        cost = ClusterCost(
             name,
             region,
             [],
+            {},
             None,
             None,
-            None,
-            None,
-            0.0,
-            0.0,
+            {},
+            [],
+            [],
             [],
             False,
             note=f"not estimated: a capacity value is known only at deploy time ({type(error).__name__})",
         )
+    cost.transient = transient
+    cost.typical_run_minutes = metadata.get("typical_run_minutes")
+    cost.timeout_minutes = metadata.get("timeout_minutes")
+    return cost
 
 
-def _estimate(name: str, region: str, props: dict[str, Any], table: PriceTable) -> ClusterCost:
+def _price_types(node: NodeCapacity, region: str, table: PriceTable, unpriced: list[str]) -> bool:
+    """Fill ``node.priced``; False (and the missing names in ``unpriced``) when a type lacks a price."""
+    complete = True
+    for config, (instance_type, weight) in zip(node.configs, node.types, strict=True):
+        price = table.get(region, instance_type)
+        x86_type = table.x86_equivalent(instance_type)
+        x86 = table.get(region, x86_type) if x86_type else None
+        spot = table.spot_ratio(region, instance_type)
+        if price is None or x86 is None or spot is None:
+            unpriced.append(instance_type if price is None else f"{instance_type} (its x86 twin or Spot ratio)")
+            complete = False
+            continue
+        node.priced.append(PricedType(price, weight, _bid_fraction(config, price), spot, x86))
+    return complete
+
+
+def _estimate(
+    name: str, region: str, props: dict[str, Any], table: PriceTable, metadata: Mapping[str, Any]
+) -> ClusterCost:
     nodes = _nodes(props.get("Instances", {}))
     limits = props.get("ManagedScalingPolicy", {}).get("ComputeLimits")
     note = ""
@@ -231,59 +362,73 @@ def _estimate(name: str, region: str, props: dict[str, Any], table: PriceTable) 
         note = "managed scaling limits in vCPUs are not split per node type: capacity and cost at launch size"
     _apply_limits(nodes, limits)
     unpriced: list[str] = []
-    emr_estimated = False
-    for node in nodes:
-        for config, (instance_type, weight) in zip(node.configs, node.types, strict=True):
-            price = table.get(region, instance_type)
-            if price is None:
-                unpriced.append(instance_type)
-                continue
-            emr_estimated = emr_estimated or price.emr_estimated
-            node.prices.append((price, weight, _bid_fraction(config, price)))
-
+    complete = all([_price_types(node, region, table, unpriced) for node in nodes])
     cap = limits.get("MaximumOnDemandCapacityUnits", limits.get("MaximumCapacityUnits")) if limits else None
-    for point in ("min", "launch", "max"):
+    for point in POINTS:
         _split(nodes, point, int(cap) if cap is not None else None, managed=limits is not None)
+    commitments = [Commitment.from_metadata(c) for c in metadata.get("commitments", [])]
 
-    low = high = launch = baseline = None
-    if nodes and all(n.prices for n in nodes):
-        low = sum(_cost(n, "min", SPOT_TYPICAL, pick=min) for n in nodes)
-        high = sum(_cost(n, "max", None, pick=max) for n in nodes)
-        launch = sum(_cost(n, "launch", SPOT_TYPICAL, pick=mean) for n in nodes)
-        baseline = _baseline(nodes, region, table)
+    points: dict[Point, PointCost] = {}
+    worst = spot_short = None
+    if nodes and complete:
+        for point in POINTS:
+            points[point] = PointCost(
+                units=sum(n.units(point) for n in nodes if n.role != "primary"),
+                hourly=sum(_hourly(n, point, commitments) for n in nodes),
+                baseline=sum(_baseline(n, point) for n in nodes),
+            )
+        worst = sum(_hourly(n, "max", commitments, worst=True) for n in nodes)
+        if any(n.switch_to_on_demand and n.markets["launch"][1] for n in nodes):
+            spot_short = sum(_hourly(n, "launch", commitments, spot_short=True) for n in nodes)
+    ratios = {(p.spot.scope, p.spot.value): p.spot for n in nodes if n.markets["max"][1] for p in n.priced}
+    covering = [c for c in commitments if any(c.covers(n.role, p.price.instance_type) for n in nodes for p in n.priced)]
     return ClusterCost(
         name=name,
         region=region,
         nodes=nodes,
-        low=low,
-        high=high,
-        launch=launch,
-        baseline=baseline,
-        spot_share_launch=_share(nodes, "launch"),
-        spot_share_max=_share(nodes, "max"),
+        points=points,
+        worst=worst,
+        spot_short=spot_short,
+        spot_share={point: _share(nodes, point) for point in POINTS},
+        spot_ratios=[ratios[k] for k in sorted(ratios)],
+        commitments=covering,
         unpriced=sorted(set(unpriced)),
-        emr_estimated=emr_estimated,
+        emr_estimated=any(p.price.emr_estimated or p.x86.emr_estimated for n in nodes for p in n.priced),
         note=note,
     )
 
 
-def _cost(node: NodeCapacity, point: str, spot_fraction: float | None, *, pick: Any) -> float:
-    """Hourly cost of ``node`` at ``point``, at the ``pick`` (min / max / mean) unit price of its types."""
-    on_demand_units, spot_units = node.markets[point]
-    prices = node.unit_prices(spot_fraction)
-    return on_demand_units * float(pick([p for p, _ in prices])) + spot_units * float(pick([s for _, s in prices]))
+def _on_demand_cost(node: NodeCapacity, units: int, commitments: Sequence[Commitment], pick: PricedType) -> float:
+    """``units`` On-Demand units on ``pick``; a covering commitment discounts those up to the floor's count."""
+    discount = max((c.discount for c in commitments if c.covers(node.role, pick.price.instance_type)), default=0.0)
+    covered = min(units, node.markets["floor"][0]) if discount else 0
+    return covered * pick.unit_on_demand(discount) + (units - covered) * pick.unit_on_demand()
 
 
-def _baseline(nodes: list[NodeCapacity], region: str, table: PriceTable) -> float | None:
-    """The launch capacity, all On-Demand, on the x86 equivalents of each node type's instance types."""
-    total = 0.0
-    for node in nodes:
-        per_unit = []
-        for price, weight, _ in node.prices:
-            x86 = table.x86_equivalent(price.instance_type)
-            x86_price = table.get(region, x86) if x86 else None
-            if x86_price is None:
-                return None
-            per_unit.append(x86_price.on_demand / weight)
-        total += node.launch_units * mean(per_unit)
-    return total
+def _hourly(
+    node: NodeCapacity,
+    point: str,
+    commitments: Sequence[Commitment],
+    *,
+    worst: bool = False,
+    spot_short: bool = False,
+) -> float:
+    """Hourly cost of ``node`` at ``point``: typical, the worst case, or with its Spot units short at launch."""
+    on_demand, spot = node.markets[point]
+    if worst:
+        dearest = max(node.priced, key=lambda p: p.unit_on_demand())
+        spot_unit: Callable[[PricedType], float] = (
+            PricedType.unit_on_demand if node.switch_to_on_demand else PricedType.unit_spot_at_bid
+        )
+        return _on_demand_cost(node, on_demand, commitments, dearest) + spot * max(spot_unit(p) for p in node.priced)
+    if spot_short and node.switch_to_on_demand:
+        return _on_demand_cost(node, on_demand + spot, commitments, node.cheapest)
+    return _on_demand_cost(node, on_demand, commitments, node.cheapest) + spot * mean(
+        p.unit_spot() for p in node.priced
+    )
+
+
+def _baseline(node: NodeCapacity, point: str) -> float:
+    """``node`` at ``point`` with its types' x86 twins, all On-Demand at list price, by the same type rules."""
+    on_demand, spot = node.markets[point]
+    return on_demand * min(p.unit_x86() for p in node.priced) + spot * mean(p.unit_x86() for p in node.priced)

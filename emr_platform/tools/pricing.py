@@ -1,9 +1,11 @@
-"""Instance prices for cost estimates: a small table kept in the repo, refreshable from the AWS Price List API.
+"""Instance prices for cost estimates: a small table kept in the repo, refreshable from AWS's own APIs.
 
-The table (``emr_platform/data/prices.json``) holds On-Demand Linux EC2 prices per region and instance type, the
-EMR charge when known, and each type's vCPUs and memory; its ``about`` section names the sources and dates.
-Estimates read it offline at every ``make synth``; ``python -m emr_platform.tools.summary --refresh-prices`` (AWS
-credentials needed) rewrites it from the Price List API through boto3.
+The table (``emr_platform/data/prices.json``) holds, per region and instance type, the On-Demand Linux EC2 price and
+EMR's charge (AWS prices EMR per instance type, not as a share of EC2); each type's vCPUs and memory; and per
+region the Spot price as a share of On-Demand, with per-family ratios where the data has them. Its ``about`` and
+``spot`` sections name every source and date. Estimates read it offline at every ``make synth``;
+``python -m emr_platform.tools.summary --refresh-prices`` (AWS credentials needed) rewrites the On-Demand and EMR
+prices from the Price List API and the Spot ratios from EC2's Spot price history, through boto3.
 """
 
 from __future__ import annotations
@@ -14,13 +16,26 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from statistics import median
 from typing import Any
 
 PRICES_FILE = Path(__file__).resolve().parent.parent / "data" / "prices.json"
 
-EMR_CHARGE_ESTIMATE = 0.25
-"""EMR's charge as a share of the EC2 On-Demand price, used when the table has no EMR price for a type: the ratio
-of EMR's list prices for the families this package uses by default."""
+EMR_CHARGE_SHARE = 0.25
+"""AWS's EMR charge for a type: 25 % of the type's us-east-1 EC2 On-Demand price. Every Price List entry the project
+could check offline fits it (``about.emr_checks`` in the table lists them with their sources; a test replays them),
+Graviton and 7th/8th generation included (r7g.8xlarge: $0.4284 of $1.7136). Used for a type the table has no EMR
+price for; ``--refresh-prices`` replaces it with the price list's own value."""
+
+EMR_CHARGE_CAP = 0.27
+"""The EMR charge of the older families (``EMR_CAPPED_FAMILIES``) stops at $0.27 per hour (m5.12xlarge,
+r5.12xlarge, c5.18xlarge, r5d.4xlarge in the price list); newer families have no cap (r7g.8xlarge: $0.4284)."""
+
+EMR_CAPPED_FAMILIES = re.compile(r"^(?:[cmr]5d?|i3)$")
+
+SPOT_ADVISOR = ("spot-bid-advisor", "spot-advisor-data.json")
+"""AWS's Spot Instance Advisor data (bucket, key: https://spot-bid-advisor.s3.amazonaws.com/spot-advisor-data.json,
+public): per region and instance type, the Spot saving over On-Demand (``s``, percent, Linux)."""
 
 PRICE_LIST_REGION = "us-east-1"
 """The Price List API answers in us-east-1 (and a few others) for every region."""
@@ -36,6 +51,7 @@ class InstancePrice:
     ec2: float
     emr: float
     emr_estimated: bool
+    """True when the table has no EMR price for the type and ``emr`` is :data:`EMR_CHARGE_ESTIMATE` of EC2."""
 
     @property
     def on_demand(self) -> float:
@@ -47,6 +63,23 @@ class InstancePrice:
         for Spot and On-Demand instances)."""
         return self.ec2 * fraction_of_on_demand + self.emr
 
+    def committed(self, discount: float) -> float:
+        """An On-Demand hour covered by a Savings Plan or reservation ``discount`` off EC2: those discount the EC2
+        price only, never EMR's charge."""
+        return self.ec2 * (1 - discount) + self.emr
+
+
+@dataclass(frozen=True)
+class SpotRatio:
+    """Spot's price as a share of the EC2 On-Demand price, for a type in a region, and where the number comes from."""
+
+    value: float
+    scope: str
+    """What the number is the ratio of: ``m7g family``, ``eu-west-1 default`` or, for a region without data, the
+    highest ratio known (a conservative stand-in)."""
+    source: str
+    as_of: str
+
 
 class PriceTable:
     """The price table: ``get(region, instance_type)``; ``about`` says where the numbers come from."""
@@ -55,6 +88,7 @@ class PriceTable:
         self.about: dict[str, Any] = dict(data.get("about", {}))
         self._instances: dict[str, dict[str, Any]] = dict(data.get("instances", {}))
         self._prices: dict[str, dict[str, dict[str, float | None]]] = dict(data.get("prices", {}))
+        self._spot: dict[str, dict[str, Any]] = dict(data.get("spot", {}))
 
     @classmethod
     def load(cls, path: Path = PRICES_FILE) -> PriceTable:
@@ -63,7 +97,7 @@ class PriceTable:
 
     def to_json(self) -> dict[str, Any]:
         """The table as stored."""
-        return {"about": self.about, "instances": self._instances, "prices": self._prices}
+        return {"about": self.about, "instances": self._instances, "prices": self._prices, "spot": self._spot}
 
     @property
     def regions(self) -> list[str]:
@@ -88,8 +122,41 @@ class PriceTable:
             vcpus=int(spec["vcpus"]),
             memory_gib=float(spec["memory_gib"]),
             ec2=ec2,
-            emr=float(emr) if emr is not None else round(ec2 * EMR_CHARGE_ESTIMATE, 4),
+            emr=float(emr) if emr is not None else self.emr_rule(instance_type, ec2),
             emr_estimated=emr is None,
+        )
+
+    def emr_rule(self, instance_type: str, ec2_here: float) -> float:
+        """EMR's charge for ``instance_type`` by AWS's rule (:data:`EMR_CHARGE_SHARE` of its us-east-1 EC2 price,
+        capped for the older families), from this region's EC2 price when the table lacks us-east-1's."""
+        us_east = (self._prices.get(PRICE_LIST_REGION, {}).get(instance_type) or {}).get("ec2")
+        charge = round(float(us_east or ec2_here) * EMR_CHARGE_SHARE, 5)
+        if EMR_CAPPED_FAMILIES.match(instance_type.split(".", 1)[0]):
+            charge = min(charge, EMR_CHARGE_CAP)
+        return charge
+
+    def spot_ratio(self, region: str, instance_type: str) -> SpotRatio | None:
+        """Spot's share of On-Demand for ``instance_type`` in ``region``: the family's ratio if the table has one,
+        else the region's; for a region without Spot data, the highest region ratio known; None without any."""
+        family = instance_type.split(".", 1)[0]
+        entry = self._spot.get(region)
+        if entry is not None:
+            types: dict[str, float] = entry.get("types", {})
+            if instance_type in types:
+                return SpotRatio(types[instance_type], instance_type, entry["source"], entry["as_of"])
+            families: dict[str, float] = entry.get("families", {})
+            if family in families:
+                return SpotRatio(families[family], f"{family} family", entry["source"], entry["as_of"])
+            return SpotRatio(float(entry["default"]), f"{region} default", entry["source"], entry["as_of"])
+        known = [(float(e["default"]), r) for r, e in self._spot.items()]
+        if not known:
+            return None
+        value, other = max(known)
+        return SpotRatio(
+            value,
+            f"no {region} Spot data: {other}'s, the highest known",
+            self._spot[other]["source"],
+            self._spot[other]["as_of"],
         )
 
     def x86_equivalent(self, instance_type: str) -> str | None:
@@ -116,12 +183,14 @@ def refresh(
     table: PriceTable,
     pricing_client: Any,
     *,
+    s3_client: Any = None,
     regions: Iterable[str] | None = None,
     instance_types: Iterable[str] | None = None,
 ) -> PriceTable:
-    """A new table with EC2 On-Demand and EMR prices from the Price List API (``boto3.client("pricing")``).
+    """A new table with EC2 On-Demand and EMR prices from the Price List API (``boto3.client("pricing")``) and, with
+    ``s3_client`` (anonymous access is enough), Spot ratios from AWS's Spot Instance Advisor data.
 
-    Types and regions default to those already in ``table``; a type the API does not price keeps its old value.
+    Types and regions default to those already in ``table``; a price the API does not give keeps its old value.
     """
     regions = list(regions or table.regions)
     types = list(instance_types or table.instance_types)
@@ -144,7 +213,39 @@ def refresh(
         "emr_source": f"AWS Price List API (pricing:GetProducts, ElasticMapReduce), {today}",
         "as_of": {r: today for r in regions},
     }
+    if s3_client is not None:
+        bucket, key = SPOT_ADVISOR
+        advisor = json.loads(s3_client.get_object(Bucket=bucket, Key=key)["Body"].read())
+        source = f"AWS Spot Instance Advisor data (s3://{bucket}/{key}: savings over On-Demand, Linux)"
+        data["spot"] = spot_ratios(advisor, types, source=source, as_of=today)
     return PriceTable(data)
+
+
+def spot_ratios(advisor: dict[str, Any], types: Iterable[str], *, source: str, as_of: str) -> dict[str, Any]:
+    """The table's ``spot`` section from the Spot Instance Advisor's data: per region, the ratio of Spot to
+    On-Demand (1 - saving) of each of ``types``, the median of each of their families over every size the advisor
+    lists, and the median of those families as the region's default."""
+    types = sorted(set(types))
+    families = sorted({t.split(".", 1)[0] for t in types})
+    spot: dict[str, Any] = {}
+    for region, systems in sorted(advisor.get("spot_advisor", {}).items()):
+        linux: dict[str, dict[str, Any]] = systems.get("Linux", {})
+        ratio = {t: round(1 - float(v["s"]) / 100, 3) for t, v in linux.items() if "s" in v}
+        by_family = {
+            family: round(median(r for t, r in ratio.items() if t.split(".", 1)[0] == family), 3)
+            for family in families
+            if any(t.split(".", 1)[0] == family for t in ratio)
+        }
+        if not by_family:
+            continue
+        spot[region] = {
+            "default": round(median(by_family.values()), 3),
+            "families": by_family,
+            "types": {t: ratio[t] for t in types if t in ratio},
+            "source": source,
+            "as_of": as_of,
+        }
+    return spot
 
 
 _EC2_FILTERS = {

@@ -13,7 +13,7 @@ from typing import Any
 
 from emr_platform.tools.advisor import advise
 from emr_platform.tools.assembly import AssemblyError, load_manifest, stack_artifacts, stack_template
-from emr_platform.tools.cost import SPOT_TYPICAL, ClusterCost, estimate
+from emr_platform.tools.cost import COST_METADATA, HOURS_PER_MONTH, POINTS, ClusterCost, estimate
 from emr_platform.tools.pricing import PRICE_LIST_REGION, PRICES_FILE, PriceTable, refresh
 from emr_platform.tools.topology import by_environment
 
@@ -32,18 +32,88 @@ def summarize(assembly_dir: Path, prices: PriceTable | None = None) -> str:
         total = sum(len(t.get("Resources", {})) for t in stacks.values())
         where = f"{env.removeprefix('aws://')}, {total} resources"
         lines.append(f"{first}  ({where}{f' in {len(stacks)} stacks' if len(stacks) > 1 else ''})")
+        priced = False
         for name, template in stacks.items():
             resources: dict[str, Any] = template.get("Resources", {})
             if len(stacks) > 1:
                 lines.append(f"  stack {name}: {len(resources)} resources")
             for logical_id, resource in sorted(resources.items()):
+                metadata = resource.get("Metadata", {}).get(COST_METADATA)
                 if resource["Type"] == "AWS::EMR::Cluster":
-                    lines.extend(_cluster_lines(logical_id, resource["Properties"]))
-                    lines.extend(_cost_lines(estimate(logical_id, region, resource["Properties"], prices), prices))
-                    lines.extend(f"    {advice}" for advice in advise(resource["Properties"]))
+                    props = resource["Properties"]
+                    lines.extend(_cluster_lines(logical_id, props))
+                    cost = estimate(logical_id, region, props, prices, metadata=metadata)
+                    lines.extend(_cost_lines(cost))
+                    lines.extend(f"    {advice}" for advice in advise(props))
+                    priced = priced or cost.priced
+                elif resource["Type"] == "AWS::StepFunctions::StateMachine":
+                    for props in transient_clusters(resource["Properties"]):
+                        lines.extend(_cluster_lines(logical_id, props, transient=True))
+                        cost = estimate(logical_id, region, props, prices, metadata=metadata, transient=True)
+                        lines.extend(_cost_lines(cost))
+                        lines.extend(f"    {advice}" for advice in advise(props, transient=True))
+                        priced = priced or cost.priced
                 elif resource["Type"] == "AWS::EMRServerless::Application":
                     lines.append(_serverless_line(resource["Properties"]))
+        if priced:
+            lines.extend(f"  {line}" for line in price_sources(prices, region))
     return "\n".join(lines)
+
+
+def price_sources(prices: PriceTable, region: str) -> list[str]:
+    """Where an environment's prices come from, and their dates: one line per kind of price."""
+    about = prices.about
+    as_of = about.get("as_of", {})
+    ec2 = about.get("ec2_source", {})
+    spot = prices.spot_ratio(region, "")
+    lines = [
+        f"prices ({region}): EC2 On-Demand from {ec2.get(region, 'no source') if isinstance(ec2, dict) else ec2}"
+        f" (as of {as_of.get(region, 'undated') if isinstance(as_of, dict) else as_of})",
+        f"prices ({region}): EMR charge per instance type from {about.get('emr_source', 'no source')}",
+    ]
+    if spot is not None:
+        lines.append(f"prices ({region}): Spot ({spot.scope} {spot.value:.0%}) from {spot.source} (as of {spot.as_of})")
+    return lines
+
+
+def transient_clusters(props: dict[str, Any]) -> list[dict[str, Any]]:
+    """The clusters a state machine creates (``elasticmapreduce:createCluster`` tasks), as ``AWS::EMR::Cluster``
+    properties; values known only at deploy time (references in the definition) read as ``<deploy-time>``."""
+    definition = props.get("DefinitionString")
+    if isinstance(definition, dict) and "Fn::Join" in definition:
+        separator, parts = definition["Fn::Join"]
+        definition = separator.join(p if isinstance(p, str) else "<deploy-time>" for p in parts)
+    if not isinstance(definition, str):
+        return []
+    try:
+        states = json.loads(definition).get("States", {})
+    except json.JSONDecodeError:
+        return []
+    found = []
+    for state in states.values():
+        if str(state.get("Resource", "")).startswith("arn:aws:states:::elasticmapreduce:createCluster"):
+            found.append(_as_cluster_properties(state.get("Parameters", {})))
+    return found
+
+
+def _as_cluster_properties(request: dict[str, Any]) -> dict[str, Any]:
+    """A ``RunJobFlow`` request in ``AWS::EMR::Cluster``'s shape (fleets and groups by role, keys without ``.$``)."""
+    props = {key.removesuffix(".$"): value for key, value in request.items()}
+    instances = dict(props.get("Instances", {}))
+    for fleet in instances.pop("InstanceFleets", []):
+        kind = fleet.get("InstanceFleetType")
+        if kind == "TASK":
+            instances.setdefault("TaskInstanceFleets", []).append(fleet)
+        else:
+            instances["MasterInstanceFleet" if kind == "MASTER" else "CoreInstanceFleet"] = fleet
+    for group in instances.pop("InstanceGroups", []):
+        kind = group.get("InstanceRole")
+        if kind == "TASK":
+            instances.setdefault("TaskInstanceGroups", []).append(group)
+        else:
+            instances["MasterInstanceGroup" if kind == "MASTER" else "CoreInstanceGroup"] = group
+    props["Instances"] = instances
+    return props
 
 
 def _serverless_line(props: dict[str, Any]) -> str:
@@ -58,13 +128,18 @@ def _serverless_line(props: dict[str, Any]) -> str:
     )
 
 
-def _cluster_lines(logical_id: str, props: dict[str, Any]) -> list[str]:
+def _cluster_lines(logical_id: str, props: dict[str, Any], *, transient: bool = False) -> list[str]:
     apps = ", ".join(a["Name"] for a in props.get("Applications", []))
     name = props.get("Name", logical_id)
     instances = props.get("Instances", {})
     idle = props.get("AutoTerminationPolicy", {}).get("IdleTimeout")
+    title = (
+        f"transient cluster of {logical_id}"
+        if transient
+        else f"cluster {name if isinstance(name, str) else logical_id}"
+    )
     lines = [
-        f"  cluster {name if isinstance(name, str) else logical_id}: {props.get('ReleaseLabel')} [{apps}]",
+        f"  {title}: {props.get('ReleaseLabel')} [{apps}]",
         f"    termination protection {'on' if instances.get('TerminationProtected') else 'off'}, "
         f"idle timeout {f'{idle // 60} min' if idle else 'none'}",
     ]
@@ -96,49 +171,91 @@ def _range(low: float, high: float, fmt: str = "{:.0f}") -> str:
     return fmt.format(low) if fmt.format(low) == fmt.format(high) else f"{fmt.format(low)}-{fmt.format(high)}"
 
 
-def _cost_lines(cost: ClusterCost, prices: PriceTable) -> list[str]:
-    lines = []
-    for node in cost.nodes:
-        low_instances, _ = node.instances(node.min_units)
-        _, high_instances = node.instances(node.max_units)
-        vcpus_low, vcpus_high = node.vcpus(node.min_units) or (0, 0), node.vcpus(node.max_units) or (0, 0)
-        on_demand_max, spot_max = node.markets["max"]
-        on_demand_min, spot_min = node.markets["min"]
-        if not spot_max:
-            market = "On-Demand"
-        elif not on_demand_max:
-            market = "Spot"
-        else:
-            market = f"On-Demand {_range(on_demand_min, on_demand_max)} + Spot {_range(spot_min, spot_max)} units"
-        vcpus = f", {_range(vcpus_low[0], vcpus_high[1])} vCPUs" if node.prices else ""
-        lines.append(
-            f"    {node.role:<7} {_range(node.min_units, node.max_units)} unit(s) = "
-            f"{_range(low_instances, high_instances)} instance(s){vcpus}, {market}"
-        )
-    lines.append(
-        f"    Spot share of capacity: {cost.spot_share_launch:.0%} at launch, {cost.spot_share_max:.0%} at maximum"
-    )
-    if cost.note:
-        lines.append(f"    ({cost.note})")
-    if cost.low is None or cost.high is None:
+def _cost_lines(cost: ClusterCost) -> list[str]:
+    lines = _capacity_lines(cost)
+    if not cost.priced:
         if cost.unpriced:
             lines.append(f"    cost: not estimated, no {cost.region} price for {', '.join(cost.unpriced)}")
         return lines
-    as_of = prices.about.get("as_of", {})
-    date = as_of.get(cost.region, "undated") if isinstance(as_of, dict) else str(as_of)
-    emr = "EMR charge estimated at 25% of EC2" if cost.emr_estimated else "EMR charge from the price list"
-    lines.append(
-        f"    cost: ${cost.low:,.2f}-${cost.high:,.2f} per hour (min. size, Spot at {SPOT_TYPICAL:.0%} of On-Demand "
-        f"- max. size, Spot at its bid cap); {cost.region} EC2 prices: {date}; {emr}"
+    if cost.transient:
+        lines.extend(_run_lines(cost))
+    else:
+        lines.append(f"    cost       units   per hour   per month ({HOURS_PER_MONTH} h)   vs all-On-Demand x86")
+        for point in POINTS:
+            at = cost.points[point]
+            label = "maximum" if point == "max" else point
+            lines.append(
+                f"      {label:<8} {at.units:>5} {_usd(at.hourly):>10} {_usd(at.monthly, 0):>20}   "
+                f"{at.saving:.0%} less ({_usd(at.baseline)}/h)"
+            )
+    extremes = [f"worst case {_usd(cost.worst or 0)}/h at maximum (dearest types, Spot at its bid cap or On-Demand)"]
+    if cost.spot_short is not None:
+        extremes.append(f"Spot short at launch {_usd(cost.spot_short)}/h (SWITCH_TO_ON_DEMAND)")
+    lines.append(f"    {'; '.join(extremes)}")
+    ratios = [r.value for r in cost.spot_ratios]
+    spot = (
+        f"Spot at {_range(min(ratios) * 100, max(ratios) * 100)}% of On-Demand EC2 ({len(ratios)} ratios, by type)"
+        if ratios
+        else "no Spot capacity"
     )
-    if cost.launch is not None and cost.saving is not None and cost.baseline is not None:
+    emr = "by AWS's rule (not from the price list)" if cost.emr_estimated else "from the price list"
+    lines.append(f"    priced: {spot}; EMR's charge {emr}")
+    for commitment in cost.commitments:
         lines.append(
-            f"    at launch size: ${cost.launch:,.2f}/hour, {cost.saving:.0%} less than all-On-Demand x86 "
-            f"(${cost.baseline:,.2f}/hour)"
+            f"    commitment {commitment.name} ({commitment.kind}): {commitment.discount:.0%} off EC2 for the "
+            f"On-Demand {', '.join(commitment.roles)} instances it covers, up to the floor's count"
         )
     if cost.unpriced:
         lines.append(f"    (not priced: {', '.join(cost.unpriced)})")
     return lines
+
+
+def _capacity_lines(cost: ClusterCost) -> list[str]:
+    lines = []
+    for node in cost.nodes:
+        low_instances, _ = node.instances(min(node.min_units, node.launch_units))
+        _, high_instances = node.instances(node.max_units)
+        low_units = min(node.min_units, node.launch_units)
+        vcpus_low, vcpus_high = node.vcpus(low_units) or (0, 0), node.vcpus(node.max_units) or (0, 0)
+        on_demand = [node.markets[p][0] for p in ("floor", "launch", "max")]
+        spot = [node.markets[p][1] for p in ("floor", "launch", "max")]
+        if not max(spot):
+            market = "On-Demand"
+        elif not max(on_demand):
+            market = "Spot"
+        else:
+            market = f"On-Demand {_range(min(on_demand), max(on_demand))} + Spot {_range(min(spot), max(spot))} units"
+        vcpus = f", {_range(vcpus_low[0], vcpus_high[1])} vCPUs" if node.priced else ""
+        lines.append(
+            f"    {node.role:<7} {_range(low_units, node.max_units)} unit(s) = "
+            f"{_range(low_instances, high_instances)} instance(s){vcpus}, {market}"
+        )
+    shares = cost.spot_share
+    lines.append(
+        f"    Spot share of capacity: {shares.get('floor', 0):.0%} at the floor, {shares.get('launch', 0):.0%} at "
+        f"launch, {shares.get('max', 0):.0%} at maximum"
+    )
+    if cost.note:
+        lines.append(f"    ({cost.note})")
+    return lines
+
+
+def _run_lines(cost: ClusterCost) -> list[str]:
+    at = cost.points["launch"]
+    typical = cost.per_run(cost.typical_run_minutes)
+    most = cost.per_run(cost.timeout_minutes)
+    parts = [f"{_usd(at.hourly)}/h, {at.saving:.0%} less than all-On-Demand x86 ({_usd(at.baseline)}/h)"]
+    if typical is not None:
+        parts.append(f"{_usd(typical)} for a typical {cost.typical_run_minutes}-min run")
+    else:
+        parts.append("no typical run declared (typical_run_minutes)")
+    if most is not None:
+        parts.append(f"at most {_usd(most)} (its {cost.timeout_minutes}-min timeout)")
+    return [f"    cost per run: {'; '.join(parts)}"]
+
+
+def _usd(value: float, decimals: int = 2) -> str:
+    return f"${value:,.{decimals}f}"
 
 
 def _fleet_line(role: str, fleet: dict[str, Any]) -> str:
