@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -10,14 +11,16 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore import UNSIGNED
+from botocore.config import Config
 from botocore.stub import Stubber
 
 from emr_platform.spec.capacity import DEFAULT_INSTANCE_TYPES
-from emr_platform.tools.cost import SPOT_TYPICAL, estimate
-from emr_platform.tools.pricing import PRICES_FILE, PriceTable, refresh
-from emr_platform.tools.summary import summarize
+from emr_platform.tools.cost import estimate
+from emr_platform.tools.pricing import PRICES_FILE, PriceTable, SpotRatio, refresh
+from emr_platform.tools.summary import summarize, transient_clusters
 
-from .conftest import PROJECT, Synthesized, no_credentials_env
+from .conftest import PROJECT, Synthesized, no_credentials_env, running_emulator
 
 TABLE = PriceTable(
     {
@@ -31,9 +34,18 @@ TABLE = PriceTable(
         "prices": {
             "eu-west-1": {
                 "m7g.xlarge": {"ec2": 0.16, "emr": 0.04},
-                "m7g.2xlarge": {"ec2": 0.32, "emr": 0.08},
-                "m7i.xlarge": {"ec2": 0.20, "emr": None},
-                "m7i.2xlarge": {"ec2": 0.40, "emr": None},
+                "m7g.2xlarge": {"ec2": 0.34, "emr": 0.08},
+                "m7i.xlarge": {"ec2": 0.20, "emr": 0.05},
+                "m7i.2xlarge": {"ec2": 0.40, "emr": 0.10},
+            }
+        },
+        "spot": {
+            "eu-west-1": {
+                "default": 0.5,
+                "families": {"m7g": 0.4},
+                "types": {"m7g.2xlarge": 0.3},
+                "source": "test",
+                "as_of": "2026-01-01",
             }
         },
     }
@@ -66,6 +78,11 @@ PROPS: dict[str, Any] = {
 }
 
 
+XL_OD, XL2_OD = 0.16 + 0.04, (0.34 + 0.08) / 2  # On-Demand per unit: the xlarge is the cheaper unit
+XL_SPOT, XL2_SPOT = 0.16 * 0.4 + 0.04, (0.34 * 0.3 + 0.08) / 2  # Spot per unit: family ratio, type ratio; full EMR
+X86_XL, X86_XL2 = 0.20 + 0.05, (0.40 + 0.10) / 2  # the x86 twins, On-Demand per unit
+
+
 def test_capacity_runs_from_launch_to_managed_scalings_limits() -> None:
     cost = estimate("c", "eu-west-1", PROPS, TABLE)
     primary, core, task = cost.nodes
@@ -74,59 +91,120 @@ def test_capacity_runs_from_launch_to_managed_scalings_limits() -> None:
     assert (task.min_units, task.max_units) == (0, 8), "the rest of the maximum goes to task nodes"
     assert task.instances(8) == (4, 8), "8 units are 4 2xlarge or 8 xlarge"
     assert task.vcpus(8) == (32, 32)
-    assert cost.spot_share_launch == pytest.approx(4 / 7)
-    assert cost.spot_share_max == pytest.approx(1 - 3 / 11), "On-Demand stops at the cap (2) plus the primary"
+    assert cost.spot_share["launch"] == pytest.approx(4 / 7)
+    assert cost.spot_share["max"] == pytest.approx(1 - 3 / 11), "On-Demand stops at the cap (2) plus the primary"
 
 
-def test_cost_range_prices_spot_and_the_emr_charge() -> None:
+def test_each_size_prices_on_demand_on_the_cheapest_unit_and_spot_on_the_average_with_emr_in_full() -> None:
     cost = estimate("c", "eu-west-1", PROPS, TABLE)
-    unit = 0.16 + 0.04  # an xlarge unit On-Demand (EC2 + EMR); 2xlarge costs the same per unit here
-    spot_low = 0.16 * SPOT_TYPICAL + 0.04  # EMR charges Spot instances in full
-    assert cost.low == pytest.approx(1 * unit + 2 * unit + 0 * spot_low)
-    assert cost.high == pytest.approx(1 * unit + 2 * unit + 8 * unit), "at the bid cap (100 %) Spot costs as much"
-    assert cost.launch == pytest.approx(3 * unit + 4 * spot_low)
-    x86_unit = 0.20 * 1.25  # the table has no EMR price for m7i: 25 % of EC2
-    assert cost.baseline == pytest.approx(7 * x86_unit)
-    assert cost.launch is not None and cost.baseline is not None
-    assert cost.saving == pytest.approx(1 - cost.launch / cost.baseline)
-    assert not cost.unpriced
+    floor, launch, most = cost.points["floor"], cost.points["launch"], cost.points["max"]
+    assert (floor.units, launch.units, most.units) == (2, 6, 10), "core and task units, what managed scaling counts"
+    spot = (XL_SPOT + XL2_SPOT) / 2
+    assert floor.hourly == pytest.approx(3 * XL_OD), "the floor (2) is the core: task nodes scale to zero"
+    assert launch.hourly == pytest.approx(3 * XL_OD + 4 * spot)
+    assert most.hourly == pytest.approx(3 * XL_OD + 8 * spot)
+    assert launch.baseline == pytest.approx(3 * X86_XL + 4 * (X86_XL + X86_XL2) / 2)
+    assert launch.saving == pytest.approx(1 - launch.hourly / launch.baseline)
+    assert most.monthly == pytest.approx(most.hourly * 730)
+    assert cost.worst == pytest.approx(XL_OD + 2 * XL2_OD + 8 * XL2_OD), "dearest types, Spot at its bid cap (100 %)"
+    assert [r.scope for r in cost.spot_ratios] == ["m7g family", "m7g.2xlarge"], "the ratios priced, named"
+    assert not cost.unpriced and not cost.emr_estimated
 
 
-def test_a_bid_cap_lowers_the_high_end() -> None:
+def test_a_launch_below_the_floor_is_priced_at_the_floor() -> None:
+    props = json.loads(json.dumps(PROPS))
+    props["ManagedScalingPolicy"]["ComputeLimits"]["MinimumCapacityUnits"] = 8
+    cost = estimate("c", "eu-west-1", props, TABLE)
+    assert cost.points["floor"].units == 8 and cost.points["launch"].units == 6
+    assert cost.points["floor"].hourly > cost.points["launch"].hourly
+
+
+def test_a_bid_cap_lowers_the_worst_case_and_caps_the_spot_ratio() -> None:
     props = json.loads(json.dumps(PROPS))
     for config in props["Instances"]["TaskInstanceFleets"][0]["InstanceTypeConfigs"]:
-        config["BidPriceAsPercentageOfOnDemandPrice"] = 50
+        config["BidPriceAsPercentageOfOnDemandPrice"] = 35
     capped = estimate("c", "eu-west-1", props, TABLE)
-    full = estimate("c", "eu-west-1", PROPS, TABLE)
-    assert capped.high is not None and full.high is not None
-    assert full.high - capped.high == pytest.approx(8 * 0.16 * 0.5)
+    assert capped.worst == pytest.approx(XL_OD + 2 * XL2_OD + 8 * (0.34 * 0.35 + 0.08) / 2), "the 2xlarge at its bid"
+    spot = ((0.16 * 0.35 + 0.04) + XL2_SPOT) / 2  # the xlarge's 40 % ratio is above its 35 % bid: priced at the bid
+    assert capped.points["launch"].hourly == pytest.approx(3 * XL_OD + 4 * spot)
 
 
-def test_instance_groups_with_autoscaling_are_estimated() -> None:
-    props = {
-        "Instances": {
-            "MasterInstanceGroup": {"InstanceType": "m7g.xlarge", "InstanceCount": 1},
-            "CoreInstanceGroup": {"InstanceType": "m7g.2xlarge", "InstanceCount": 2},
-            "TaskInstanceGroups": [
-                {
-                    "InstanceType": "m7g.xlarge",
-                    "InstanceCount": 1,
-                    "Market": "SPOT",
-                    "AutoScalingPolicy": {"Constraints": {"MinCapacity": 0, "MaxCapacity": 6}},
-                }
-            ],
-        }
-    }
-    cost = estimate("g", "eu-west-1", props, TABLE)
-    task = cost.nodes[2]
-    assert (task.min_units, task.max_units) == (0, 6)
-    assert cost.spot_share_launch == pytest.approx(1 / 4)
+def test_a_fleet_that_switches_to_on_demand_is_priced_on_demand_when_spot_is_short() -> None:
+    props = json.loads(json.dumps(PROPS))
+    task = props["Instances"]["TaskInstanceFleets"][0]
+    for config in task["InstanceTypeConfigs"]:
+        config["BidPriceAsPercentageOfOnDemandPrice"] = 35
+    assert estimate("c", "eu-west-1", props, TABLE).spot_short is None, "no fallback: nothing to price"
+    task["LaunchSpecifications"] = {"SpotSpecification": {"TimeoutAction": "SWITCH_TO_ON_DEMAND"}}
+    cost = estimate("c", "eu-west-1", props, TABLE)
+    assert cost.spot_short == pytest.approx(3 * XL_OD + 4 * XL_OD), "its Spot units On-Demand, the cheapest type"
+    assert cost.worst == pytest.approx(XL_OD + 10 * XL2_OD), "the fallback pays On-Demand, whatever the bid"
+
+
+COMMITMENT = {"name": "sp", "kind": "compute_savings_plan", "discount_percent": 30, "roles": ["primary", "core"]}
+
+
+def test_a_commitment_discounts_ec2_only_on_the_on_demand_nodes_it_covers_up_to_the_floor() -> None:
+    props = json.loads(json.dumps(PROPS))
+    props["ManagedScalingPolicy"]["ComputeLimits"].update(MaximumCoreCapacityUnits=4, MaximumOnDemandCapacityUnits=4)
+    plain = estimate("c", "eu-west-1", props, TABLE)
+    cost = estimate("c", "eu-west-1", props, TABLE, metadata={"commitments": [COMMITMENT]})
+    covered = 0.16 * 0.3  # EC2 of an xlarge unit, 30 % off; EMR's charge is never discounted
+    assert plain.points["floor"].hourly - cost.points["floor"].hourly == pytest.approx(3 * covered)
+    assert plain.points["max"].hourly - cost.points["max"].hourly == pytest.approx(3 * covered), (
+        "core growth above the floor (2 more units) is not covered: the commitment is sized to the floor"
+    )
+    assert cost.points["floor"].baseline == plain.points["floor"].baseline, "the baseline stays at list price"
+    assert [c.name for c in cost.commitments] == ["sp"]
+
+
+def test_a_commitment_for_other_types_or_roles_changes_nothing() -> None:
+    plain = estimate("c", "eu-west-1", PROPS, TABLE)
+    for commitment in (
+        {**COMMITMENT, "kind": "reserved_instances", "instance_types": ["r7g"]},
+        {**COMMITMENT, "roles": ["task"]},
+    ):
+        cost = estimate("c", "eu-west-1", PROPS, TABLE, metadata={"commitments": [commitment]})
+        assert cost.points == plain.points and cost.commitments == []
+    family = {**COMMITMENT, "kind": "ec2_instance_savings_plan", "instance_types": ["m7g"]}
+    assert estimate("c", "eu-west-1", PROPS, TABLE, metadata={"commitments": [family]}).commitments
+
+
+def test_spot_ratios_come_by_type_then_family_then_region_and_elsewhere_the_highest_known() -> None:
+    assert TABLE.spot_ratio("eu-west-1", "m7g.2xlarge") == SpotRatio(0.3, "m7g.2xlarge", "test", "2026-01-01")
+    assert TABLE.spot_ratio("eu-west-1", "m7g.4xlarge").scope == "m7g family"  # type: ignore[union-attr]
+    assert TABLE.spot_ratio("eu-west-1", "c7g.xlarge").scope == "eu-west-1 default"  # type: ignore[union-attr]
+    elsewhere = TABLE.spot_ratio("ap-south-2", "m7g.xlarge")
+    assert elsewhere is not None and elsewhere.value == 0.5 and "no ap-south-2 Spot data" in elsewhere.scope
+
+
+def test_the_shipped_spot_ratios_are_aws_s_for_every_priced_type_and_region() -> None:
+    table = PriceTable.load()
+    assert "Spot Instance Advisor" in table.spot_ratio("eu-west-1", "m7g.xlarge").source  # type: ignore[union-attr]
+    for region in table.regions:
+        for instance_type in table.instance_types:
+            ratio = table.spot_ratio(region, instance_type)
+            assert ratio is not None and ratio.scope == instance_type, (region, instance_type)
+            assert 0.1 < ratio.value < 1, (region, instance_type, ratio)
+    eu, us = table.spot_ratio("eu-west-1", "m7g.2xlarge"), table.spot_ratio("us-east-1", "m7g.2xlarge")
+    assert eu is not None and us is not None and eu.value > us.value, "Spot is dearer in eu-west-1 than us-east-1"
+
+
+def test_the_emr_rule_reproduces_every_price_list_entry_it_was_checked_against() -> None:
+    table = PriceTable.load()
+    checks = table.about["emr_checks"]["prices"]
+    assert len(checks) >= 5
+    for instance_type, (ec2, emr) in checks.items():
+        rule = PriceTable({"prices": {"us-east-1": {instance_type: {"ec2": ec2}}}}).emr_rule(instance_type, ec2)
+        assert rule == pytest.approx(emr, abs=0.0001), instance_type
+    m7g = table.get("eu-west-1", "m7g.xlarge")
+    assert m7g is not None and m7g.emr == pytest.approx(0.1632 * 0.25), "from us-east-1's EC2 price, in every region"
 
 
 def test_unpriced_types_are_named_not_guessed() -> None:
     props = {"Instances": {"MasterInstanceFleet": _fleet(1, 0, ("x2iedn.xlarge", 1))}}
     cost = estimate("c", "eu-west-1", props, TABLE)
-    assert cost.low is None and cost.unpriced == ["x2iedn.xlarge"]
+    assert not cost.priced and cost.unpriced == ["x2iedn.xlarge"]
 
 
 def test_the_price_table_names_its_sources_and_prices_every_default_type() -> None:
@@ -142,15 +220,55 @@ def test_the_price_table_names_its_sources_and_prices_every_default_type() -> No
             assert x86 is not None and table.get(region, x86) is not None, name
 
 
-def test_summary_shows_capacity_spot_share_cost_and_saving_per_environment(synthesized: Synthesized) -> None:
-    blocks = {b.split()[0]: b for b in summarize(synthesized.outdir).split("\nemr-platform-")}
+def _blocks(text: str) -> dict[str, str]:
+    return {b.split()[0]: b for b in text.split("\nemr-platform-")}
+
+
+def test_summary_shows_floor_launch_and_maximum_costs_with_their_sources(synthesized: Synthesized) -> None:
+    blocks = _blocks(summarize(synthesized.outdir))
     for environment in ("dev", "staging", "prod"):
         block = next(b for name, b in blocks.items() if name.endswith(environment))
-        assert "instance(s)" in block and "vCPUs" in block
-        assert "Spot share of capacity:" in block
-        assert "per hour" in block and "less than all-On-Demand x86" in block, block
-    prod = next(b for name, b in blocks.items() if name.endswith("prod"))
-    assert "primary 3 unit(s) = 3 instance(s)" in prod
+        assert "instance(s)" in block and "vCPUs" in block and "Spot share of capacity:" in block
+        for size in ("floor", "launch", "maximum"):
+            assert re.search(rf"\n      {size} +\d+ +\$[\d,.]+ +\$[\d,]+ +\d+% less \(\$[\d,.]+/h\)", block), (
+                size,
+                block,
+            )
+        assert "EC2 On-Demand from skypilot-org/skypilot-catalog" in block
+        assert "EMR charge per instance type from AWS's per-type rule" in block
+        assert (
+            "Spot (eu-west-1 default 45%) from AWS Spot Instance Advisor data" in block
+            and "(as of 2025-06-28)" in block
+        )
+        assert re.search(
+            r"transient cluster weblogs .*\n(.*\n)*    cost per run: .*\$[\d.]+ for a typical 20-min run; "
+            r"at most \$[\d.]+ \(its 120-min timeout\)",
+            block,
+        ), block
+
+
+def test_prods_default_is_at_least_45_percent_below_all_on_demand_x86_at_its_floor(synthesized: Synthesized) -> None:
+    prod = next(b for name, b in _blocks(summarize(synthesized.outdir)).items() if name.endswith("prod"))
+    floor = re.search(r"\n      floor +\d+ +\$[\d,.]+ +\$[\d,]+ +(\d+)% less", prod)
+    assert floor is not None and int(floor.group(1)) >= 45, prod
+    assert "eu-west-1 default 45%" in prod, "priced with eu-west-1's Spot ratios"
+    assert "primary 3 unit(s) = 3 instance(s)" in prod, "high availability kept: three primaries"
+    assert re.search(r"core +4 unit\(s\) = 4 instance\(s\), \d+ vCPUs, On-Demand\n", prod), "no Spot on core"
+    assert "launch-below-floor" not in prod and "core-without-redundancy" not in prod
+
+
+def test_a_transient_clusters_run_request_is_read_from_its_state_machine(synthesized: Synthesized) -> None:
+    template = json.loads((synthesized.outdir / "emr-platform-prod.template.json").read_text())
+    machines = [r for r in template["Resources"].values() if r["Type"] == "AWS::StepFunctions::StateMachine"]
+    (props,) = [c for m in machines for c in transient_clusters(m["Properties"])]
+    assert props["Instances"]["MasterInstanceFleet"]["TargetOnDemandCapacity"] == 1
+    assert props["Instances"]["CoreInstanceFleet"]["InstanceFleetType"] == "CORE"
+    (machine,) = [m for m in machines if transient_clusters(m["Properties"])]
+    assert machine["Metadata"]["emr-platform:cost"] == {"timeout_minutes": 120, "typical_run_minutes": 20}
+    cost = estimate(
+        "w", "eu-west-1", props, PriceTable.load(), metadata=machine["Metadata"]["emr-platform:cost"], transient=True
+    )
+    assert cost.per_run(20) == pytest.approx(cost.points["launch"].hourly / 3)
 
 
 # --- refreshing the table from the AWS Price List API -----------------------------------------------------------
@@ -227,14 +345,14 @@ def test_refresh_prices_without_credentials_fails_in_one_line(tmp_path: Path) ->
 def test_a_fixed_size_cluster_has_the_same_spot_share_at_launch_and_maximum() -> None:
     props = {"Instances": {**PROPS["Instances"], "TaskInstanceFleets": [_fleet(1, 3, ("m7g.xlarge", 1))]}}
     cost = estimate("c", "eu-west-1", props, TABLE)
-    assert cost.spot_share_launch == cost.spot_share_max == pytest.approx(3 / 7)
+    assert cost.spot_share["launch"] == cost.spot_share["max"] == pytest.approx(3 / 7)
 
 
 def test_bids_above_on_demand_price_as_on_demand() -> None:
     props = json.loads(json.dumps(PROPS))
     for config in props["Instances"]["TaskInstanceFleets"][0]["InstanceTypeConfigs"]:
         config["BidPriceAsPercentageOfOnDemandPrice"] = 300
-    assert estimate("c", "eu-west-1", props, TABLE).high == estimate("c", "eu-west-1", PROPS, TABLE).high
+    assert estimate("c", "eu-west-1", props, TABLE).worst == estimate("c", "eu-west-1", PROPS, TABLE).worst
 
 
 def test_vcpu_limits_and_deploy_time_values_are_said_not_guessed() -> None:
@@ -243,4 +361,58 @@ def test_vcpu_limits_and_deploy_time_values_are_said_not_guessed() -> None:
     assert "vCPUs are not split" in estimate("c", "eu-west-1", props, TABLE).note
     props["Instances"]["CoreInstanceFleet"]["TargetOnDemandCapacity"] = {"Ref": "CoreSize"}
     cost = estimate("c", "eu-west-1", props, TABLE)
-    assert cost.low is None and "known only at deploy time" in cost.note
+    assert not cost.priced and "known only at deploy time" in cost.note
+
+
+def test_instance_groups_with_autoscaling_are_estimated() -> None:
+    props = {
+        "Instances": {
+            "MasterInstanceGroup": {"InstanceType": "m7g.xlarge", "InstanceCount": 1},
+            "CoreInstanceGroup": {"InstanceType": "m7g.2xlarge", "InstanceCount": 2},
+            "TaskInstanceGroups": [
+                {
+                    "InstanceType": "m7g.xlarge",
+                    "InstanceCount": 1,
+                    "Market": "SPOT",
+                    "AutoScalingPolicy": {"Constraints": {"MinCapacity": 0, "MaxCapacity": 6}},
+                }
+            ],
+        }
+    }
+    cost = estimate("g", "eu-west-1", props, TABLE)
+    task = cost.nodes[2]
+    assert (task.min_units, task.max_units) == (0, 6)
+    assert cost.spot_share["launch"] == pytest.approx(1 / 4)
+    assert cost.points["max"].hourly == pytest.approx(XL_OD + 2 * 0.42 + 6 * XL_SPOT)
+
+
+def test_refresh_takes_spot_ratios_from_aws_s_spot_instance_advisor_data() -> None:
+    """The real S3 client reads the advisor's file (here from the emulator, anonymous as on AWS)."""
+    advisor = {
+        "spot_advisor": {
+            "eu-west-1": {"Linux": {"m7g.xlarge": {"s": 55, "r": 0}, "m7g.2xlarge": {"s": 60, "r": 1}}},
+            "us-east-1": {"Linux": {"m7g.xlarge": {"s": 66, "r": 0}}, "Windows": {}},
+        }
+    }
+    table = PriceTable({"about": {}, "instances": {"m7g.xlarge": {"vcpus": 4, "memory_gib": 16}}, "prices": {}})
+    with running_emulator() as endpoint:
+        s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
+        s3.create_bucket(Bucket="spot-bid-advisor")
+        s3.put_object(Bucket="spot-bid-advisor", Key="spot-advisor-data.json", Body=json.dumps(advisor).encode())
+        public = {
+            "Effect": "Allow",
+            "Principal": "*",
+            "Action": "s3:GetObject",
+            "Resource": "arn:aws:s3:::spot-bid-advisor/*",
+        }
+        s3.put_bucket_policy(
+            Bucket="spot-bid-advisor", Policy=json.dumps({"Version": "2012-10-17", "Statement": [public]})
+        )
+        anonymous = boto3.client(
+            "s3", endpoint_url=endpoint, region_name="us-east-1", config=Config(signature_version=UNSIGNED)
+        )
+        refreshed = refresh(table, None, s3_client=anonymous, regions=[])
+    eu = refreshed.spot_ratio("eu-west-1", "m7g.xlarge")
+    assert eu is not None and eu.value == pytest.approx(0.45) and "Spot Instance Advisor" in eu.source
+    assert refreshed.spot_ratio("eu-west-1", "m7g.4xlarge").value == pytest.approx(0.425)  # type: ignore[union-attr]
+    assert refreshed.spot_ratio("us-east-1", "m7g.xlarge").value == pytest.approx(0.34)  # type: ignore[union-attr]

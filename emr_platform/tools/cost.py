@@ -381,7 +381,11 @@ def _estimate(
         if any(n.switch_to_on_demand and n.markets["launch"][1] for n in nodes):
             spot_short = sum(_hourly(n, "launch", commitments, spot_short=True) for n in nodes)
     ratios = {(p.spot.scope, p.spot.value): p.spot for n in nodes if n.markets["max"][1] for p in n.priced}
-    covering = [c for c in commitments if any(c.covers(n.role, p.price.instance_type) for n in nodes for p in n.priced)]
+    covering = [
+        c
+        for c in commitments
+        if any(n.priced and n.markets["floor"][0] and c.covers(n.role, n.cheapest.price.instance_type) for n in nodes)
+    ]
     return ClusterCost(
         name=name,
         region=region,

@@ -1,7 +1,8 @@
 """A short per-environment summary of a synthesized cloud assembly: stacks, cluster topology, capacity, cost.
 
 Reads the templates in ``cdk.out`` (what would be deployed), not the settings: ``python -m emr_platform.tools.summary``.
-``--refresh-prices`` first rewrites the price table from the AWS Price List API (needs AWS credentials).
+``--refresh-prices`` first rewrites the price table from the AWS Price List API (needs AWS credentials) and the
+Spot ratios from AWS's Spot Instance Advisor data.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from emr_platform.spec.transient import TRANSIENT_TAG
 from emr_platform.tools.advisor import advise
 from emr_platform.tools.assembly import AssemblyError, load_manifest, stack_artifacts, stack_template
 from emr_platform.tools.cost import COST_METADATA, HOURS_PER_MONTH, POINTS, ClusterCost, estimate
@@ -133,11 +135,11 @@ def _cluster_lines(logical_id: str, props: dict[str, Any], *, transient: bool = 
     name = props.get("Name", logical_id)
     instances = props.get("Instances", {})
     idle = props.get("AutoTerminationPolicy", {}).get("IdleTimeout")
-    title = (
-        f"transient cluster of {logical_id}"
-        if transient
-        else f"cluster {name if isinstance(name, str) else logical_id}"
-    )
+    if transient:
+        tags = {t.get("Key"): t.get("Value") for t in props.get("Tags", []) if isinstance(t, dict)}
+        title = f"transient cluster {tags.get(TRANSIENT_TAG) or logical_id} (a cluster per run)"
+    else:
+        title = f"cluster {name if isinstance(name, str) else logical_id}"
     lines = [
         f"  {title}: {props.get('ReleaseLabel')} [{apps}]",
         f"    termination protection {'on' if instances.get('TerminationProtected') else 'off'}, "
@@ -271,16 +273,22 @@ def _group_line(role: str, group: dict[str, Any]) -> str:
     return f"    {role:<7} group: {group['InstanceCount']} x {group['InstanceType']} {group.get('Market', 'ON_DEMAND')}"
 
 
-def refresh_prices(path: Path = PRICES_FILE, client: Any = None) -> PriceTable:
-    """Rewrite the price table at ``path`` from the AWS Price List API; ``client`` defaults to boto3's."""
+def refresh_prices(path: Path = PRICES_FILE, client: Any = None, s3_client: Any = None) -> PriceTable:
+    """Rewrite the price table at ``path`` from the AWS Price List API and the Spot Instance Advisor's data;
+    ``client`` and ``s3_client`` default to boto3's (the advisor's file is public: read anonymously)."""
     if client is None:
         import boto3  # noqa: PLC0415 - only this path needs boto3 and AWS credentials
+        from botocore import UNSIGNED  # noqa: PLC0415
+        from botocore.config import Config  # noqa: PLC0415
 
         session = boto3.Session()
         if session.get_credentials() is None:
             raise RuntimeError("no AWS credentials found")
         client = session.client("pricing", region_name=PRICE_LIST_REGION)
-    table = refresh(PriceTable.load(path), client)
+        s3_client = s3_client or session.client(
+            "s3", region_name=PRICE_LIST_REGION, config=Config(signature_version=UNSIGNED)
+        )
+    table = refresh(PriceTable.load(path), client, s3_client=s3_client)
     path.write_text(json.dumps(table.to_json(), indent=1) + "\n", encoding="utf-8")
     return table
 
