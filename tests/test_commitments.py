@@ -121,13 +121,13 @@ def declared(context: dict[str, object]) -> tuple[dict[str, Any], dict[str, Any]
         )
         for commitment in commitments:
             cluster.declare_commitment(commitment)
-        templates.append(Template.from_stack(stack).to_json())
+        templates.append(dict(Template.from_stack(stack).to_json()))
     return templates[0], templates[1]
 
 
 def _cluster(template: dict[str, Any]) -> dict[str, Any]:
     (resource,) = [r for r in template["Resources"].values() if r["Type"] == "AWS::EMR::Cluster"]
-    return resource
+    return dict(resource)
 
 
 def test_a_declared_commitment_is_metadata_the_summary_prices_and_changes_nothing_deployed(
@@ -161,5 +161,7 @@ def test_a_bad_commitment_prop_fails_naming_the_construct(context: dict[str, obj
     cluster = EmrCluster(
         stack, "Cluster", spec=EmrClusterSpec.model_validate(SPEC), placement=placement_of(storage, network)
     )
-    with pytest.raises(PropError, match=r"EmrCluster Test/Cluster: commitment: discount_percent: .*at most 66 %, not 80 %. Fix: "):
+    with pytest.raises(
+        PropError, match=r"EmrCluster Test/Cluster: commitment: discount_percent: .*at most 66 %, not 80 %. Fix: "
+    ):
         cluster.declare_commitment({"name": "x", "kind": "compute_savings_plan", "discount_percent": 80})
