@@ -171,7 +171,7 @@ def test_a_commitment_for_other_types_or_roles_changes_nothing() -> None:
 
 
 def test_spot_ratios_come_by_type_then_family_then_region_and_elsewhere_the_highest_known() -> None:
-    assert TABLE.spot_ratio("eu-west-1", "m7g.2xlarge") == SpotRatio(0.3, "m7g.2xlarge", "test", "2026-01-01")
+    assert TABLE.spot_ratio("eu-west-1", "m7g.2xlarge") == SpotRatio(0.3, "m7g.2xlarge", "test", "2026-01-01", "test")
     assert TABLE.spot_ratio("eu-west-1", "m7g.4xlarge").scope == "m7g family"  # type: ignore[union-attr]
     assert TABLE.spot_ratio("eu-west-1", "c7g.xlarge").scope == "eu-west-1 default"  # type: ignore[union-attr]
     elsewhere = TABLE.spot_ratio("ap-south-2", "m7g.xlarge")
@@ -234,12 +234,9 @@ def test_summary_shows_floor_launch_and_maximum_costs_with_their_sources(synthes
                 size,
                 block,
             )
-        assert "EC2 On-Demand from skypilot-org/skypilot-catalog" in block
-        assert "EMR charge per instance type from AWS's per-type rule" in block
-        assert (
-            "Spot (eu-west-1 default 45%) from AWS Spot Instance Advisor data" in block
-            and "(as of 2025-06-28)" in block
-        )
+        assert "prices (eu-west-1): EC2 On-Demand: skypilot-catalog snapshot of the AWS Price List" in block
+        assert "EMR: AWS's per-type rule (25% of us-east-1 EC2)" in block
+        assert "Spot: AWS Spot Instance Advisor (2025-06-28). Sources: emr_platform/data/prices.json" in block
         assert re.search(
             r"transient cluster weblogs .*\n(.*\n)*    cost per run: .*\$[\d.]+ for a typical 20-min run; "
             r"at most \$[\d.]+ \(its 120-min timeout\)",
@@ -251,7 +248,7 @@ def test_prods_default_is_at_least_45_percent_below_all_on_demand_x86_at_its_flo
     prod = next(b for name, b in _blocks(summarize(synthesized.outdir)).items() if name.endswith("prod"))
     floor = re.search(r"\n      floor +\d+ +\$[\d,.]+ +\$[\d,]+ +(\d+)% less", prod)
     assert floor is not None and int(floor.group(1)) >= 45, prod
-    assert "eu-west-1 default 45%" in prod, "priced with eu-west-1's Spot ratios"
+    assert re.search(r"priced: Spot at 4\d-4\d% of On-Demand EC2", prod), "priced with eu-west-1's Spot ratios (43-47 %)"
     assert "primary 3 unit(s) = 3 instance(s)" in prod, "high availability kept: three primaries"
     assert re.search(r"core +4 unit\(s\) = 4 instance\(s\), \d+ vCPUs, On-Demand\n", prod), "no Spot on core"
     assert "launch-below-floor" not in prod and "core-without-redundancy" not in prod

@@ -252,7 +252,9 @@ def test_settings_name_the_bad_placeholder(tmp_path: Path) -> None:
     with pytest.raises(SettingsError) as raised:
         load_settings("dev", tmp_path)
     message = str(raised.value)
-    assert "dev.yaml:85: transient_clusters.weblogs.steps[0]" in message and "no data zone 'gold'" in message, message
+    line = next(i for i, text in enumerate(text.splitlines(), 1) if "- name: web-logs raw to curated" in text)
+    assert f"dev.yaml:{line}: transient_clusters.weblogs.steps[0]" in message, message
+    assert "no data zone 'gold'" in message, message
 
 
 def test_the_reaper_terminates_only_the_cluster_of_its_run(monkeypatch: pytest.MonkeyPatch) -> None:

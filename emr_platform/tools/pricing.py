@@ -79,6 +79,8 @@ class SpotRatio:
     highest ratio known (a conservative stand-in)."""
     source: str
     as_of: str
+    label: str = ""
+    """A short name of the source, for the summary."""
 
 
 class PriceTable:
@@ -142,21 +144,24 @@ class PriceTable:
         entry = self._spot.get(region)
         if entry is not None:
             types: dict[str, float] = entry.get("types", {})
+            facts = (entry["source"], entry["as_of"], entry.get("label", entry["source"]))
             if instance_type in types:
-                return SpotRatio(types[instance_type], instance_type, entry["source"], entry["as_of"])
+                return SpotRatio(types[instance_type], instance_type, *facts)
             families: dict[str, float] = entry.get("families", {})
             if family in families:
-                return SpotRatio(families[family], f"{family} family", entry["source"], entry["as_of"])
-            return SpotRatio(float(entry["default"]), f"{region} default", entry["source"], entry["as_of"])
+                return SpotRatio(families[family], f"{family} family", *facts)
+            return SpotRatio(float(entry["default"]), f"{region} default", *facts)
         known = [(float(e["default"]), r) for r, e in self._spot.items()]
         if not known:
             return None
         value, other = max(known)
+        entry = self._spot[other]
         return SpotRatio(
             value,
             f"no {region} Spot data: {other}'s, the highest known",
-            self._spot[other]["source"],
-            self._spot[other]["as_of"],
+            entry["source"],
+            entry["as_of"],
+            entry.get("label", entry["source"]),
         )
 
     def x86_equivalent(self, instance_type: str) -> str | None:
@@ -207,21 +212,30 @@ def refresh(
             if emr is not None:
                 entry["emr"] = emr
     today = datetime.now(UTC).date().isoformat()
+    labels = data["about"].get("labels", {})
     data["about"] = {
         **data["about"],
         "ec2_source": {r: f"AWS Price List API (pricing:GetProducts, AmazonEC2), {today}" for r in regions},
         "emr_source": f"AWS Price List API (pricing:GetProducts, ElasticMapReduce), {today}",
         "as_of": {r: today for r in regions},
+        "labels": {
+            "ec2": {**labels.get("ec2", {}), **{r: f"AWS Price List API ({today})" for r in regions}},
+            "emr": f"AWS Price List API ({today})",
+        },
     }
     if s3_client is not None:
         bucket, key = SPOT_ADVISOR
         advisor = json.loads(s3_client.get_object(Bucket=bucket, Key=key)["Body"].read())
         source = f"AWS Spot Instance Advisor data (s3://{bucket}/{key}: savings over On-Demand, Linux)"
-        data["spot"] = spot_ratios(advisor, types, source=source, as_of=today)
+        data["spot"] = spot_ratios(
+            advisor, types, source=source, as_of=today, label=f"AWS Spot Instance Advisor ({today})"
+        )
     return PriceTable(data)
 
 
-def spot_ratios(advisor: dict[str, Any], types: Iterable[str], *, source: str, as_of: str) -> dict[str, Any]:
+def spot_ratios(
+    advisor: dict[str, Any], types: Iterable[str], *, source: str, as_of: str, label: str = ""
+) -> dict[str, Any]:
     """The table's ``spot`` section from the Spot Instance Advisor's data: per region, the ratio of Spot to
     On-Demand (1 - saving) of each of ``types``, the median of each of their families over every size the advisor
     lists, and the median of those families as the region's default."""
@@ -244,6 +258,7 @@ def spot_ratios(advisor: dict[str, Any], types: Iterable[str], *, source: str, a
             "types": {t: ratio[t] for t in types if t in ratio},
             "source": source,
             "as_of": as_of,
+            "label": label or source,
         }
     return spot
 

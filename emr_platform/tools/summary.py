@@ -58,24 +58,20 @@ def summarize(assembly_dir: Path, prices: PriceTable | None = None) -> str:
                 elif resource["Type"] == "AWS::EMRServerless::Application":
                     lines.append(_serverless_line(resource["Properties"]))
         if priced:
-            lines.extend(f"  {line}" for line in price_sources(prices, region))
+            lines.append(f"  {price_sources(prices, region)}")
     return "\n".join(lines)
 
 
-def price_sources(prices: PriceTable, region: str) -> list[str]:
-    """Where an environment's prices come from, and their dates: one line per kind of price."""
-    about = prices.about
-    as_of = about.get("as_of", {})
-    ec2 = about.get("ec2_source", {})
+def price_sources(prices: PriceTable, region: str) -> str:
+    """Where an environment's prices come from, in one line; the full sources are in the table."""
+    labels = prices.about.get("labels", {})
     spot = prices.spot_ratio(region, "")
-    lines = [
-        f"prices ({region}): EC2 On-Demand from {ec2.get(region, 'no source') if isinstance(ec2, dict) else ec2}"
-        f" (as of {as_of.get(region, 'undated') if isinstance(as_of, dict) else as_of})",
-        f"prices ({region}): EMR charge per instance type from {about.get('emr_source', 'no source')}",
+    parts = [
+        f"EC2 On-Demand: {labels.get('ec2', {}).get(region, 'no source')}",
+        f"EMR: {labels.get('emr', 'no source')}",
+        f"Spot: {spot.label if spot else 'no data'}",
     ]
-    if spot is not None:
-        lines.append(f"prices ({region}): Spot ({spot.scope} {spot.value:.0%}) from {spot.source} (as of {spot.as_of})")
-    return lines
+    return f"prices ({region}): {'; '.join(parts)}. Sources: emr_platform/data/prices.json"
 
 
 def transient_clusters(props: dict[str, Any]) -> list[dict[str, Any]]:
@@ -190,7 +186,9 @@ def _cost_lines(cost: ClusterCost) -> list[str]:
                 f"      {label:<8} {at.units:>5} {_usd(at.hourly):>10} {_usd(at.monthly, 0):>20}   "
                 f"{at.saving:.0%} less ({_usd(at.baseline)}/h)"
             )
-    extremes = [f"worst case {_usd(cost.worst or 0)}/h at maximum (dearest types, Spot at its bid cap or On-Demand)"]
+    fixed = len({cost.points[point].units for point in POINTS}) == 1
+    where = "" if fixed else " at maximum"
+    extremes = [f"worst case {_usd(cost.worst or 0)}/h{where} (dearest types, Spot at its bid cap or On-Demand)"]
     if cost.spot_short is not None:
         extremes.append(f"Spot short at launch {_usd(cost.spot_short)}/h (SWITCH_TO_ON_DEMAND)")
     lines.append(f"    {'; '.join(extremes)}")
@@ -232,11 +230,14 @@ def _capacity_lines(cost: ClusterCost) -> list[str]:
             f"    {node.role:<7} {_range(low_units, node.max_units)} unit(s) = "
             f"{_range(low_instances, high_instances)} instance(s){vcpus}, {market}"
         )
-    shares = cost.spot_share
-    lines.append(
-        f"    Spot share of capacity: {shares.get('floor', 0):.0%} at the floor, {shares.get('launch', 0):.0%} at "
-        f"launch, {shares.get('max', 0):.0%} at maximum"
-    )
+    shares = [cost.spot_share.get(point, 0.0) for point in POINTS]
+    if len(set(shares)) == 1:
+        lines.append(f"    Spot share of capacity: {shares[0]:.0%}")
+    else:
+        lines.append(
+            f"    Spot share of capacity: {shares[0]:.0%} at the floor, {shares[1]:.0%} at launch, "
+            f"{shares[2]:.0%} at maximum"
+        )
     if cost.note:
         lines.append(f"    ({cost.note})")
     return lines
