@@ -248,7 +248,9 @@ def test_prods_default_is_at_least_45_percent_below_all_on_demand_x86_at_its_flo
     prod = next(b for name, b in _blocks(summarize(synthesized.outdir)).items() if name.endswith("prod"))
     floor = re.search(r"\n      floor +\d+ +\$[\d,.]+ +\$[\d,]+ +(\d+)% less", prod)
     assert floor is not None and int(floor.group(1)) >= 45, prod
-    assert re.search(r"priced: Spot at 4\d-4\d% of On-Demand EC2", prod), "priced with eu-west-1's Spot ratios (43-47 %)"
+    assert re.search(r"priced: Spot at 4\d-4\d% of On-Demand EC2", prod), (
+        "priced with eu-west-1's Spot ratios (43-47 %)"
+    )
     assert "primary 3 unit(s) = 3 instance(s)" in prod, "high availability kept: three primaries"
     assert re.search(r"core +4 unit\(s\) = 4 instance\(s\), \d+ vCPUs, On-Demand\n", prod), "no Spot on core"
     assert "launch-below-floor" not in prod and "core-without-redundancy" not in prod
