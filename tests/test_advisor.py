@@ -114,3 +114,16 @@ def test_the_summary_prints_each_clusters_advice(synthesized: Synthesized) -> No
     ]
     assert sorted(printed) == sorted(expected)
     assert all("Fix:" in line for line in printed)
+
+
+def test_a_transient_cluster_gets_no_hdfs_redundancy_advice_but_every_other_rule() -> None:
+    """A run's HDFS holds only its intermediate data: a small core fleet is no risk there; a single primary type
+    still is."""
+    props = _with(
+        lambda p: p["Instances"].update(
+            CoreInstanceFleet=_fleet(["r7g.xlarge"], 2), MasterInstanceFleet=_fleet(["m7g.xlarge"], 1)
+        )
+    )
+    props.pop("ManagedScalingPolicy")  # a run's cluster is fixed size
+    assert {a.rule for a in advise(props)} >= {"core-without-redundancy", "single-primary-type"}
+    assert {a.rule for a in advise(props, transient=True)} == {"single-primary-type"}

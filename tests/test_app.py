@@ -127,7 +127,7 @@ def test_prod_differs_from_dev_by_settings_only(synthesized: Synthesized) -> Non
                 {
                     "TerminationProtected": True,
                     "MasterInstanceFleet": Match.object_like({"TargetOnDemandCapacity": 3}),
-                    "CoreInstanceFleet": Match.object_like({"TargetOnDemandCapacity": 8, "TargetSpotCapacity": 0}),
+                    "CoreInstanceFleet": Match.object_like({"TargetOnDemandCapacity": 4, "TargetSpotCapacity": 0}),
                 }
             ),
             "AutoTerminationPolicy": Match.absent(),

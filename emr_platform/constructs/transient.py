@@ -148,7 +148,10 @@ class TransientEmrCluster(EmrClusterBase):
         )
         self._reaper(key, topic, policy)
         self.schedule = self._schedule(spec.schedule)
-        # For the cost estimate's per-run figure: metadata, which CloudFormation ignores.
+        self._declare_run_duration(spec)
+
+    def _declare_run_duration(self, spec: TransientClusterSpec) -> None:
+        """For the cost estimate's per-run figure: metadata, which CloudFormation ignores."""
         self._cost_metadata.update(timeout_minutes=spec.timeout_minutes)
         if spec.typical_run_minutes is not None:
             self._cost_metadata.update(typical_run_minutes=spec.typical_run_minutes)

@@ -137,6 +137,10 @@ class PriceTable:
             charge = min(charge, EMR_CHARGE_CAP)
         return charge
 
+    def region_spot(self, region: str) -> SpotRatio | None:
+        """The region's own Spot ratio (the median of its families), or the stand-in :meth:`spot_ratio` uses."""
+        return self.spot_ratio(region, ".")
+
     def spot_ratio(self, region: str, instance_type: str) -> SpotRatio | None:
         """Spot's share of On-Demand for ``instance_type`` in ``region``: the family's ratio if the table has one,
         else the region's; for a region without Spot data, the highest region ratio known; None without any."""

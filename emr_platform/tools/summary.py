@@ -65,7 +65,7 @@ def summarize(assembly_dir: Path, prices: PriceTable | None = None) -> str:
 def price_sources(prices: PriceTable, region: str) -> str:
     """Where an environment's prices come from, in one line; the full sources are in the table."""
     labels = prices.about.get("labels", {})
-    spot = prices.spot_ratio(region, "")
+    spot = prices.region_spot(region)
     parts = [
         f"EC2 On-Demand: {labels.get('ec2', {}).get(region, 'no source')}",
         f"EMR: {labels.get('emr', 'no source')}",
