@@ -15,6 +15,11 @@ export PATH := $(CURDIR)/node_modules/$(NODE_PKG)/bin:$(CURDIR)/node_modules/.bi
 export CDK_DISABLE_CLI_TELEMETRY := true
 export JSII_NODE := $(CURDIR)/scripts/jsii-node
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
+# uv (pinned in requirements-bootstrap.txt) installs the pinned requirements into the venvs: pip takes about 10 times
+# as long (minutes, not seconds) on this project's dependencies. Copies, not hard links: its cache may be on another
+# file system than the project.
+UV := $(VENV)/bin/uv
+export UV_LINK_MODE := copy
 CDK := cdk --no-notices
 ENV ?=
 
@@ -23,9 +28,10 @@ ENV ?=
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 12
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
+$(VENV)/.installed: requirements-bootstrap.txt requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet -r requirements-dev.txt 2>&1 | { grep -v 'is ignored: it is neither' || true; }
+	$(PY) -m pip install --quiet -r requirements-bootstrap.txt 2>&1 | { grep -v 'is ignored: it is neither' || true; }
+	$(UV) pip install --python $(PY) --quiet -r requirements-dev.txt
 	# cdk.json runs the app with -O, which reads *.opt-1.pyc: compile them now, or every synthesis where bytecode
 	# cannot be written (PYTHONDONTWRITEBYTECODE, a read-only venv) recompiles aws-cdk-lib's modules (3 s).
 	$(PY) -O -m compileall -q -j 0 $(VENV)/lib >/dev/null
@@ -37,9 +43,9 @@ define compile_package
 endef
 
 # checkov in a venv of its own: its pinned dependencies (boto3, pydantic, ...) need not match the app's.
-.venv-checkov/.installed: requirements-checkov.txt
+.venv-checkov/.installed: requirements-checkov.txt $(VENV)/.installed
 	$(PYTHON) -m venv .venv-checkov
-	.venv-checkov/bin/python -m pip install --quiet -r requirements-checkov.txt 2>&1 | { grep -v 'is ignored: it is neither' || true; }
+	$(UV) pip install --python .venv-checkov/bin/python --quiet -r requirements-checkov.txt
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
