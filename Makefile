@@ -18,8 +18,14 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 # uv (pinned in requirements-bootstrap.txt) installs the pinned requirements into the venvs: pip takes about 10 times
 # as long (minutes, not seconds) on this project's dependencies. Copies, not hard links: its cache may be on another
 # file system than the project.
+# uv reads neither pip's index settings nor, by default, the system's certificates: it is given both (a mirror in
+# PIP_INDEX_URL, a company CA in the system store).
 UV := $(VENV)/bin/uv
 export UV_LINK_MODE := copy
+export UV_NATIVE_TLS := 1
+ifdef PIP_INDEX_URL
+export UV_DEFAULT_INDEX ?= $(PIP_INDEX_URL)
+endif
 CDK := cdk --no-notices
 ENV ?=
 
@@ -28,9 +34,12 @@ ENV ?=
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 12
 
-$(VENV)/.installed: requirements-bootstrap.txt requirements.txt requirements-dev.txt pyproject.toml
+$(UV): requirements-bootstrap.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet -r requirements-bootstrap.txt 2>&1 | { grep -v 'is ignored: it is neither' || true; }
+	touch $@
+
+$(VENV)/.installed: $(UV) requirements.txt requirements-dev.txt pyproject.toml
 	$(UV) pip install --python $(PY) --quiet -r requirements-dev.txt
 	# cdk.json runs the app with -O, which reads *.opt-1.pyc: compile them now, or every synthesis where bytecode
 	# cannot be written (PYTHONDONTWRITEBYTECODE, a read-only venv) recompiles aws-cdk-lib's modules (3 s).
@@ -43,7 +52,7 @@ define compile_package
 endef
 
 # checkov in a venv of its own: its pinned dependencies (boto3, pydantic, ...) need not match the app's.
-.venv-checkov/.installed: requirements-checkov.txt $(VENV)/.installed
+.venv-checkov/.installed: requirements-checkov.txt | $(UV)
 	$(PYTHON) -m venv .venv-checkov
 	$(UV) pip install --python .venv-checkov/bin/python --quiet -r requirements-checkov.txt
 	touch $@

@@ -32,12 +32,14 @@ def _dev_with(tmp_path: Path, text: str, edit: str = "", replacement: str = "") 
     return tmp_path
 
 
-def test_commitments_are_read_from_the_settings_and_cover_every_cluster_by_default(tmp_path: Path) -> None:
-    config = _dev_with(tmp_path, f"cost:\n  commitments:\n    - {SP}\n")
+def test_commitments_are_read_from_the_settings_and_cover_the_long_running_clusters_by_default(tmp_path: Path) -> None:
+    named = "{name: runs, kind: compute_savings_plan, discount_percent: 20, clusters: [weblogs]}"
+    config = _dev_with(tmp_path, f"cost:\n  commitments:\n    - {SP}\n    - {named}\n")
     settings = load_settings("dev", config)
-    (commitment,) = settings.cost.commitments
-    assert commitment.covers == ("primary", "core"), "by default, the nodes that run all the time"
-    assert settings.commitments_for("analytics") == settings.commitments_for("weblogs") == (commitment,)
+    always_on, runs = settings.cost.commitments
+    assert always_on.covers == ("primary", "core"), "by default, the nodes that run all the time"
+    assert settings.commitments_for("analytics") == (always_on,)
+    assert settings.commitments_for("weblogs") == (runs,), "a transient cluster is covered only when named"
 
 
 @pytest.mark.parametrize(
@@ -57,7 +59,15 @@ def test_commitments_are_read_from_the_settings_and_cover_every_cluster_by_defau
         ),
         (
             "{name: a, kind: ec2_instance_savings_plan, discount_percent: 30, instance_types: [m7g.xlarge]}",
-            ["covers whole families", "Fix: give families"],
+            ["covers one instance family in a region, not ['m7g.xlarge']", "Fix: give its one family"],
+        ),
+        (
+            "{name: a, kind: ec2_instance_savings_plan, discount_percent: 30, instance_types: [m7g, r7g]}",
+            ["covers one instance family", "declare one plan per family"],
+        ),
+        (
+            "{name: a, kind: compute_savings_plan, discount_percent: 20, covers: [core, core]}",
+            ["cost.commitments[0].covers", "lists ['core'] twice", "Fix: list each once"],
         ),
         (
             "{name: a, kind: compute_savings_plan, discount_percent: 20, clusters: [analytic]}",

@@ -18,7 +18,7 @@ from botocore.stub import Stubber
 from emr_platform.spec.capacity import DEFAULT_INSTANCE_TYPES
 from emr_platform.tools.cost import estimate
 from emr_platform.tools.pricing import PRICES_FILE, PriceTable, SpotRatio, refresh
-from emr_platform.tools.summary import summarize, transient_clusters
+from emr_platform.tools.summary import _stack_lines, summarize, transient_clusters
 
 from .conftest import PROJECT, Synthesized, no_credentials_env, running_emulator
 
@@ -239,7 +239,7 @@ def test_summary_shows_floor_launch_and_maximum_costs_with_their_sources(synthes
         assert "Spot: AWS Spot Instance Advisor (2025-06-28). Sources: emr_platform/data/prices.json" in block
         assert re.search(
             r"transient cluster weblogs .*\n(.*\n)*    cost per run: .*\$[\d.]+ for a typical 20-min run; "
-            r"at most \$[\d.]+ \(its 120-min timeout\)",
+            r"at most \$[\d.]+ \(its 120-min timeout, worst-case prices\)",
             block,
         ), block
 
@@ -254,6 +254,10 @@ def test_prods_default_is_at_least_45_percent_below_all_on_demand_x86_at_its_flo
     assert "primary 3 unit(s) = 3 instance(s)" in prod, "high availability kept: three primaries"
     assert re.search(r"core +4 unit\(s\) = 4 instance\(s\), \d+ vCPUs, On-Demand\n", prod), "no Spot on core"
     assert "launch-below-floor" not in prod and "core-without-redundancy" not in prod
+    template = json.loads((synthesized.outdir / "emr-platform-prod.template.json").read_text())
+    (props,) = [r["Properties"] for r in template["Resources"].values() if r["Type"] == "AWS::EMR::Cluster"]
+    exact = estimate("prod", "eu-west-1", props, PriceTable.load()).points["floor"].saving
+    assert exact >= 0.45, f"{exact:.2%}: the summary rounds"
 
 
 def test_a_transient_clusters_run_request_is_read_from_its_state_machine(synthesized: Synthesized) -> None:
@@ -415,3 +419,243 @@ def test_refresh_takes_spot_ratios_from_aws_s_spot_instance_advisor_data() -> No
     assert eu is not None and eu.value == pytest.approx(0.45) and "Spot Instance Advisor" in eu.source
     assert refreshed.spot_ratio("eu-west-1", "m7g.4xlarge").value == pytest.approx(0.425)  # type: ignore[union-attr]
     assert refreshed.spot_ratio("us-east-1", "m7g.xlarge").value == pytest.approx(0.34)  # type: ignore[union-attr]
+
+
+# --- managed scaling's node allocation, bids, metadata and definitions nobody here wrote ---------------------------
+
+
+def _limits(
+    minimum: int, maximum: int, core_cap: int | None = None, on_demand_cap: int | None = None
+) -> dict[str, Any]:
+    limits: dict[str, Any] = {"UnitType": "InstanceFleetUnits", "MinimumCapacityUnits": minimum}
+    limits["MaximumCapacityUnits"] = maximum
+    if core_cap is not None:
+        limits["MaximumCoreCapacityUnits"] = core_cap
+    if on_demand_cap is not None:
+        limits["MaximumOnDemandCapacityUnits"] = on_demand_cap
+    return {"ComputeLimits": limits}
+
+
+def _cluster(core: int, task: int | None, scaling: dict[str, Any]) -> dict[str, Any]:
+    instances: dict[str, Any] = {
+        "MasterInstanceFleet": _fleet(1, 0, ("m7g.xlarge", 1)),
+        "CoreInstanceFleet": _fleet(core, 0, ("m7g.xlarge", 1)),
+    }
+    if task is not None:
+        instances["TaskInstanceFleets"] = [_fleet(0, task, ("m7g.xlarge", 1))]
+    return {"Instances": instances, "ManagedScalingPolicy": scaling}
+
+
+def _units(cost: Any) -> dict[str, tuple[int, int, int]]:
+    return {n.role: (n.min_units, n.launch_units, n.max_units) for n in cost.nodes}
+
+
+def test_without_a_core_cap_core_grows_first_and_the_task_fleet_keeps_its_launch_size() -> None:
+    cost = estimate("c", "eu-west-1", _cluster(2, 8, _limits(10, 20)), TABLE)
+    assert _units(cost) == {"primary": (1, 1, 1), "core": (2, 2, 12), "task": (8, 8, 8)}
+    assert cost.points["floor"].units == 10 and cost.points["max"].units == 20
+    assert cost.spot_share["max"] == pytest.approx(8 / 21), "EMR's default: growth on core, On-Demand"
+
+
+def test_a_floor_above_the_launch_size_fills_core_up_to_its_cap_then_task_nodes() -> None:
+    cost = estimate("c", "eu-west-1", _cluster(2, 2, _limits(10, 20, core_cap=6)), TABLE)
+    assert _units(cost) == {"primary": (1, 1, 1), "core": (6, 2, 6), "task": (4, 2, 14)}
+    core, task = cost.nodes[1], cost.nodes[2]
+    assert core.markets["floor"] == (6, 0), "core first, On-Demand"
+    assert task.markets["floor"] == (2, 2), "its launch on Spot, growth On-Demand: no On-Demand cap (EMR's default)"
+    for node in cost.nodes:
+        assert node.markets["max"][0] >= node.markets["floor"][0], node.role
+    no_tasks = estimate("c", "eu-west-1", _cluster(4, None, _limits(10, 20)), TABLE)
+    assert _units(no_tasks)["core"] == (10, 4, 20), "without a task fleet the floor is all core"
+
+
+def test_a_floor_below_the_launch_size_takes_task_units_first_and_keeps_a_core_node() -> None:
+    cost = estimate("c", "eu-west-1", _cluster(4, 4, _limits(2, 20, core_cap=4)), TABLE)
+    assert _units(cost)["task"][0] == 0 and _units(cost)["core"][0] == 2
+    lowest = estimate("c", "eu-west-1", _cluster(3, 0, _limits(1, 20, core_cap=3)), TABLE)
+    assert _units(lowest)["core"][0] == 1
+
+
+def test_task_groups_share_growth_in_proportion_to_their_launch_and_a_spot_group_grows_on_spot() -> None:
+    def group(count: int, market: str) -> dict[str, Any]:
+        return {"InstanceType": "m7g.xlarge", "InstanceCount": count, "Market": market}
+
+    props = {
+        "Instances": {
+            "MasterInstanceGroup": group(1, "ON_DEMAND"),
+            "CoreInstanceGroup": group(2, "ON_DEMAND"),
+            "TaskInstanceGroups": [group(10, "SPOT"), group(0, "ON_DEMAND")],
+        },
+        "ManagedScalingPolicy": _limits(12, 21, core_cap=2, on_demand_cap=2),
+    }
+    cost = estimate("g", "eu-west-1", props, TABLE)
+    assert [n.max_units for n in cost.nodes if n.role == "task"] == [19, 0]
+    assert cost.points["max"].units == 21, "no unit lost to rounding"
+    assert cost.spot_share["floor"] == cost.spot_share["launch"]
+    autoscaled = {
+        "Instances": {
+            "MasterInstanceGroup": group(1, "ON_DEMAND"),
+            "CoreInstanceGroup": group(2, "ON_DEMAND"),
+            "TaskInstanceGroups": [
+                {**group(0, "SPOT"), "AutoScalingPolicy": {"Constraints": {"MinCapacity": 0, "MaxCapacity": 10}}}
+            ],
+        }
+    }
+    task = estimate("g", "eu-west-1", autoscaled, TABLE).nodes[2]
+    assert task.markets["max"] == (0, 10), "a Spot group that starts empty grows on Spot"
+
+
+def test_a_bid_below_the_spot_price_is_warned_about_and_not_priced_as_a_bargain() -> None:
+    props = json.loads(json.dumps(PROPS))
+    task = props["Instances"]["TaskInstanceFleets"][0]
+    for config in task["InstanceTypeConfigs"]:
+        config["BidPriceAsPercentageOfOnDemandPrice"] = 20  # below the 40 % and 30 % ratios
+    task["LaunchSpecifications"] = {"SpotSpecification": {"TimeoutAction": "SWITCH_TO_ON_DEMAND"}}
+    cost = estimate("c", "eu-west-1", props, TABLE)
+    assert cost.points["launch"].hourly == pytest.approx(3 * XL_OD + 4 * (XL_OD + XL2_OD) / 2), "it falls back"
+    assert len(cost.warnings) == 2 and "below its typical Spot price" in cost.warnings[0]
+    assert "falls back to On-Demand" in cost.warnings[0]
+    on_demand_bid = json.loads(json.dumps(PROPS))
+    on_demand_bid["Instances"]["TaskInstanceFleets"][0]["InstanceTypeConfigs"][0]["BidPrice"] = "OnDemandPrice"
+    assert estimate("c", "eu-west-1", on_demand_bid, TABLE).priced, "the EMR API's OnDemandPrice bid is a bid"
+
+
+@pytest.mark.parametrize(
+    ("metadata", "says"),
+    [
+        (["x"], "expected a mapping, got list"),
+        ({"commitments": "sp"}, "commitments: expected a list"),
+        ({"typical_run_minutes": "20"}, "typical_run_minutes: expected a whole number of minutes, got '20'"),
+        ({"commitments": [{**COMMITMENT, "discount_percent": 150}]}, "discount_percent"),
+        ({"commitments": [{**COMMITMENT, "roles": "core"}]}, "covers"),
+        ({"commitments": [{"name": "sp"}]}, "kind"),
+    ],
+)
+def test_metadata_nobody_here_wrote_is_ignored_with_a_warning_naming_the_field(metadata: object, says: str) -> None:
+    cost = estimate("c", "eu-west-1", PROPS, TABLE, metadata=metadata)
+    assert cost.priced and cost.points == estimate("c", "eu-west-1", PROPS, TABLE).points
+    assert cost.warnings[0].startswith("emr-platform:cost metadata ignored: ") and says in cost.warnings[0], (
+        cost.warnings
+    )
+
+
+def test_a_reservation_is_size_flexible_within_its_family() -> None:
+    reservation = {**COMMITMENT, "kind": "reserved_instances", "instance_types": ["m7g.2xlarge"]}
+    cost = estimate("c", "eu-west-1", PROPS, TABLE, metadata={"commitments": [reservation]})
+    assert [c.name for c in cost.commitments] == ["sp"], "a m7g.2xlarge reservation covers the m7g.xlarge nodes"
+
+
+def _machine(definition: Any) -> dict[str, Any]:
+    return {"DefinitionString": definition}
+
+
+CREATE = {
+    "Type": "Task",
+    "Resource": "arn:aws:states:::elasticmapreduce:createCluster.sync",
+    "Parameters": {
+        "Name": "run",
+        "Instances": {
+            "InstanceFleets": [
+                {**_fleet(1, 0, ("m7g.xlarge", 1)), "InstanceFleetType": "MASTER"},
+                {**_fleet(2, 0, ("m7g.xlarge", 1)), "InstanceFleetType": "CORE"},
+            ]
+        },
+    },
+    "End": True,
+}
+
+
+def test_transient_clusters_are_found_in_nested_states_and_under_any_partition() -> None:
+    nested = {
+        "StartAt": "P",
+        "States": {"P": {"Type": "Parallel", "Branches": [{"StartAt": "C", "States": {"C": CREATE}}]}},
+    }
+    (found,) = transient_clusters(_machine(json.dumps(nested)))
+    assert found["Instances"]["CoreInstanceFleet"]["TargetOnDemandCapacity"] == 2
+    text = json.dumps({"StartAt": "C", "States": {"C": CREATE}})
+    head, tail = text.split("aws:states", 1)
+    joined = {"Fn::Join": ["", [head.removesuffix("arn:") + "arn:", {"Ref": "AWS::Partition"}, ":states" + tail]]}
+    assert len(transient_clusters(_machine(joined))) == 1
+
+
+@pytest.mark.parametrize(
+    ("change", "says"),
+    [
+        (
+            lambda d: d.replace('"TargetOnDemandCapacity": 2', '"TargetOnDemandCapacity": '),
+            "deploy-time values outside strings",
+        ),
+        (
+            lambda d: d.replace('"TargetOnDemandCapacity": 2', '"TargetOnDemandCapacity.$": "$.size"'),
+            "chosen at run time",
+        ),
+        (lambda d: d.replace('"Instances": {', '"Instances.$": "$.instances", "X": {'), "chosen at run time"),
+    ],
+)
+def test_a_transient_cluster_that_cannot_be_read_is_said_not_dropped(change: Any, says: str) -> None:
+    text = json.dumps({"StartAt": "C", "States": {"C": CREATE}})
+    definition: Any = change(text)
+    if "outside strings" in says:
+        definition = {
+            "Fn::Join": [
+                "",
+                [
+                    definition,
+                    {"Ref": "CoreSize"},
+                    text[text.index("2", text.index('TargetOnDemandCapacity": 2')) + 1 :],
+                ],
+            ]
+        }
+    with pytest.raises(ValueError, match=says):
+        transient_clusters(_machine(definition))
+
+
+def test_a_stack_nobody_here_wrote_is_summarized_line_by_line_without_a_trace() -> None:
+    """Task capacity declared beside the cluster is priced with it; what cannot be read is said, never a trace."""
+    cluster = {
+        "Type": "AWS::EMR::Cluster",
+        "Properties": {**PROPS, "Name": "theirs"},
+        "Metadata": {"emr-platform:cost": "x"},
+    }
+    fleet = {
+        "Type": "AWS::EMR::InstanceFleetConfig",
+        "Properties": {"ClusterId": {"Ref": "Theirs"}, "InstanceFleetType": "TASK", **_fleet(0, 6, ("m7g.xlarge", 1))},
+    }
+    machine = {
+        "Type": "AWS::StepFunctions::StateMachine",
+        "Properties": {
+            "DefinitionString": '{"States": {"C": {"Resource": "arn:aws:states:::elasticmapreduce:createCluster", "Parameters": {"Instances.$": "$.i"}}}}'
+        },
+    }
+    token = {
+        "Type": "AWS::EMR::Cluster",
+        "Properties": {**PROPS, "AutoTerminationPolicy": {"IdleTimeout": {"Ref": "Idle"}}},
+    }
+    lines, priced = _stack_lines(
+        {"Theirs": cluster, "Fleet": fleet, "Machine": machine, "Token": token}, "eu-west-1", TABLE
+    )
+    text = "\n".join(lines)
+    assert priced
+    assert "task    fleet: 0 On-Demand + 6 Spot units" in text, "the attached task fleet is part of the cluster"
+    assert "warning: emr-platform:cost metadata ignored: expected a mapping, got str" in text
+    assert "transient cluster of Machine: not estimated (its Instances are chosen at run time (a JSONPath))" in text
+    assert "idle timeout set at deploy time" in text
+
+
+def test_refresh_adds_a_region_and_a_type_and_names_only_what_it_fetched() -> None:
+    client = boto3.client("pricing", region_name="us-east-1", aws_access_key_id="stub", aws_secret_access_key="stub")  # noqa: S106 - Stubber never sends it
+    table = PriceTable({"about": {"labels": {"emr": "AWS's per-type rule"}}, "instances": {}, "prices": {}})
+    product = {
+        "product": {"attributes": {"vcpu": "4", "memory": "16 GiB"}},
+        "terms": {"OnDemand": {"t": {"priceDimensions": {"d": {"pricePerUnit": {"USD": "0.2"}}}}}},
+    }
+    with Stubber(client) as stub:
+        stub.add_response("get_products", {"PriceList": [json.dumps(product)], "FormatVersion": "aws_v1"})
+        stub.add_response("get_products", {"PriceList": [], "FormatVersion": "aws_v1"})  # no EMR price came back
+        refreshed = refresh(table, client, regions=["eu-central-1"], instance_types=["m8g.xlarge"])
+    price = refreshed.get("eu-central-1", "m8g.xlarge")
+    assert price is not None and (price.ec2, price.vcpus, price.memory_gib) == (0.2, 4, 16.0)
+    assert price.emr_estimated, "no EMR price: the rule, and the summary says so"
+    labels = refreshed.about["labels"]
+    assert labels["ec2"]["eu-central-1"].startswith("AWS Price List API")
+    assert labels["emr"] == "AWS's per-type rule", "EMR's source is not claimed when nothing came back"

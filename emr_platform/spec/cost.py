@@ -60,7 +60,8 @@ class CommitmentSpec(Spec):
     )
     clusters: tuple[str, ...] = Field(
         default=(),
-        description="The clusters (under `clusters:` or `transient_clusters:`) it covers. Default: all of them.",
+        description="The clusters (under `clusters:` or `transient_clusters:`) it covers. Default: every long-running "
+        "cluster (a commitment sized to the always-on nodes covers a transient run only if named here).",
     )
 
     @model_validator(mode="after")
@@ -69,7 +70,7 @@ class CommitmentSpec(Spec):
         if self.discount_percent > most:
             raise invalid(
                 f"a {self.kind} discounts EC2 by at most {most} %, not {self.discount_percent:g} %",
-                f"give the discount of your {self.kind.replace('_', ' ')} (1 to {most})",
+                f"give the discount of your {self.kind.replace('_', ' ')} (above 0, at most {most})",
                 at=("discount_percent",),
             )
         if self.kind == "compute_savings_plan" and self.instance_types:
@@ -84,13 +85,29 @@ class CommitmentSpec(Spec):
                 "list them in instance_types, e.g. [m7g, r7g.2xlarge]",
                 at=("instance_types",),
             )
-        if self.kind == "ec2_instance_savings_plan" and any("." in t for t in self.instance_types):
+        if self.kind == "ec2_instance_savings_plan" and (
+            len(self.instance_types) != 1 or "." in self.instance_types[0]
+        ):
             raise invalid(
-                "an EC2 Instance Savings Plan covers whole families in a region",
-                "give families in instance_types (m7g, not m7g.2xlarge)",
+                f"an EC2 Instance Savings Plan covers one instance family in a region, not {list(self.instance_types)}",
+                "give its one family in instance_types (e.g. [m7g]); declare one plan per family",
                 at=("instance_types",),
             )
+        for field in ("covers", "instance_types", "clusters"):
+            values: tuple[str, ...] = getattr(self, field)
+            if len(set(values)) != len(values):
+                raise invalid(
+                    f"{field} lists {sorted(v for v in set(values) if values.count(v) > 1)} twice",
+                    "list each once",
+                    at=(field,),
+                )
         return self
+
+    @property
+    def families(self) -> tuple[str, ...]:
+        """The families of ``instance_types``: what a regional Reserved Instance covers, as Linux reservations are
+        size-flexible within their family (a ``m7g.2xlarge`` reservation also covers two ``m7g.xlarge``)."""
+        return tuple(dict.fromkeys(t.split(".", 1)[0] for t in self.instance_types))
 
     def metadata(self) -> dict[str, Any]:
         """What the cost estimate reads from a covered cluster's template metadata."""

@@ -432,8 +432,10 @@ class EnvironmentSettings(Spec):
                     )
 
     def commitments_for(self, cluster: str) -> tuple[CommitmentSpec, ...]:
-        """The commitments that cover ``cluster`` (long-running or transient)."""
-        return tuple(c for c in self.cost.commitments if not c.clusters or cluster in c.clusters)
+        """The commitments that cover ``cluster``: those naming it, and those naming none if it is long-running."""
+        return tuple(
+            c for c in self.cost.commitments if cluster in c.clusters or (not c.clusters and cluster in self.clusters)
+        )
 
     def _check_transient_kerberos(self) -> None:
         """A transient cluster cannot join a cluster-dedicated KDC (RunJobFlow takes its admin password, which the

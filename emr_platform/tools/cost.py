@@ -32,7 +32,8 @@ from dataclasses import dataclass, field
 from statistics import mean
 from typing import Any, Literal
 
-from emr_platform.spec.cost import COST_METADATA
+from emr_platform.spec.cost import COST_METADATA, CommitmentSpec
+from emr_platform.spec.errors import PropError
 from emr_platform.tools.pricing import InstancePrice, PriceTable, SpotRatio
 
 __all__ = ["COST_METADATA", "HOURS_PER_MONTH", "POINTS", "ClusterCost", "Commitment", "estimate"]
@@ -55,13 +56,21 @@ class Commitment:
     instance_types: tuple[str, ...] = ()  # types or families ("m7g"); empty: any type (a Compute Savings Plan)
 
     @classmethod
-    def from_metadata(cls, data: Mapping[str, Any]) -> Commitment:
+    def from_metadata(cls, data: object) -> Commitment:
+        """A commitment from its metadata entry, checked by the settings' own rules (:class:`CommitmentSpec`).
+
+        :raises PropError: the entry is not one the settings would have written.
+        """
+        entry = dict(data) if isinstance(data, Mapping) else data
+        if isinstance(entry, dict) and "roles" in entry:
+            entry["covers"] = entry.pop("roles")
+        spec = CommitmentSpec.parse(entry, where=f"{COST_METADATA} commitment")
         return cls(
-            name=str(data["name"]),
-            kind=str(data["kind"]),
-            discount=float(data["discount_percent"]) / 100,
-            roles=tuple(data["roles"]),
-            instance_types=tuple(data.get("instance_types", ())),
+            name=spec.name,
+            kind=spec.kind,
+            discount=spec.discount_percent / 100,
+            roles=spec.covers,
+            instance_types=spec.families if spec.kind == "reserved_instances" else spec.instance_types,
         )
 
     def covers(self, role: str, instance_type: str) -> bool:
@@ -85,8 +94,17 @@ class PricedType:
     def unit_on_demand(self, discount: float = 0.0) -> float:
         return self.price.committed(discount) / self.weight
 
-    def unit_spot(self) -> float:
-        return self.price.spot(min(self.spot.value, self.bid)) / self.weight
+    @property
+    def bid_below_market(self) -> bool:
+        """A bid cap below the typical Spot price: EMR is unlikely to get this type's Spot capacity."""
+        return self.bid < self.spot.value
+
+    def unit_spot(self, switch_to_on_demand: bool) -> float:
+        """A typical Spot unit: at the market ratio; under a bid below it, at On-Demand when the fleet falls back to
+        it, else at the bid (what little capacity it gets; the summary warns)."""
+        if not self.bid_below_market:
+            return self.price.spot(self.spot.value) / self.weight
+        return self.unit_on_demand() if switch_to_on_demand else self.unit_spot_at_bid()
 
     def unit_spot_at_bid(self) -> float:
         return self.price.spot(self.bid) / self.weight
@@ -104,6 +122,7 @@ class NodeCapacity:
     on_demand_units: int
     spot_units: int
     switch_to_on_demand: bool = False  # the fleet's Spot request falls back to On-Demand at launch
+    market: str | None = None  # an instance group's market (its growth's market, even from zero instances)
     min_units: int = 0
     max_units: int = 0
     markets: dict[str, tuple[int, int]] = field(default_factory=dict)  # point -> (On-Demand, Spot) units
@@ -120,7 +139,10 @@ class NodeCapacity:
 
     @property
     def spot_share_at_launch(self) -> float:
-        return self.spot_units / self.launch_units if self.launch_units else 0.0
+        """The Spot share of the launch size; a group's own market when it launches with none."""
+        if not self.launch_units:
+            return 1.0 if self.market == "SPOT" else 0.0
+        return self.spot_units / self.launch_units
 
     def units(self, point: str) -> int:
         return {"floor": self.min_units, "launch": self.launch_units, "max": self.max_units}[point]
@@ -178,6 +200,8 @@ class ClusterCost:
     commitments: list[Commitment]
     unpriced: list[str]
     emr_estimated: bool
+    unused_commitments: list[Commitment] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
     transient: bool = False
     typical_run_minutes: int | None = None
     timeout_minutes: int | None = None
@@ -187,11 +211,13 @@ class ClusterCost:
     def priced(self) -> bool:
         return bool(self.points)
 
-    def per_run(self, minutes: int | None) -> float | None:
-        """A transient run's cost for ``minutes`` at the launch size (EMR bills per second, one minute at least)."""
+    def per_run(self, minutes: int | None, *, worst: bool = False) -> float | None:
+        """A transient run's cost for ``minutes`` at the launch size, typical or at worst-case prices (EMR bills per
+        second, one minute at least)."""
         if minutes is None or "launch" not in self.points:
             return None
-        return self.points["launch"].hourly * max(minutes, 1) / 60
+        hourly = self.worst if worst and self.worst is not None else self.points["launch"].hourly
+        return hourly * max(minutes, 1) / 60
 
 
 def _bid_fraction(config: dict[str, Any], price: InstancePrice) -> float:
@@ -200,6 +226,8 @@ def _bid_fraction(config: dict[str, Any], price: InstancePrice) -> float:
     if percent is not None:
         return min(float(percent) / 100, 1.0)
     bid = config.get("BidPrice")
+    if bid == "OnDemandPrice":  # the EMR API's way of bidding On-Demand
+        return 1.0
     if bid is not None and price.ec2 > 0:
         return min(float(bid) / price.ec2, 1.0)
     return 1.0
@@ -233,7 +261,11 @@ def _nodes(instances: dict[str, Any]) -> list[NodeCapacity]:
         spot = group.get("Market") == "SPOT"
         count = int(group["InstanceCount"])
         node = NodeCapacity(
-            role=role, configs=[group], on_demand_units=0 if spot else count, spot_units=count if spot else 0
+            role=role,
+            configs=[group],
+            on_demand_units=0 if spot else count,
+            spot_units=count if spot else 0,
+            market="SPOT" if spot else "ON_DEMAND",
         )
         constraints = group.get("AutoScalingPolicy", {}).get("Constraints")
         if constraints:
@@ -243,7 +275,8 @@ def _nodes(instances: dict[str, Any]) -> list[NodeCapacity]:
 
 
 def _apply_limits(nodes: list[NodeCapacity], limits: dict[str, Any] | None) -> None:
-    """Spread managed scaling's limits over core and task nodes (primary never scales)."""
+    """Each node's units at managed scaling's minimum and maximum (the primary never scales; without managed
+    scaling a node keeps its launch size, or its group's autoscaling constraints)."""
     for node in nodes:
         if node.max_units == 0:
             node.min_units = node.min_units or node.launch_units
@@ -253,17 +286,44 @@ def _apply_limits(nodes: list[NodeCapacity], limits: dict[str, Any] | None) -> N
     core = [n for n in nodes if n.role == "core"]
     tasks = [n for n in nodes if n.role == "task"]
     total_max = int(limits["MaximumCapacityUnits"])
-    total_min = int(limits["MinimumCapacityUnits"])
-    core_launch = sum(n.launch_units for n in core)
-    core_max = min(int(limits.get("MaximumCoreCapacityUnits", total_max)), total_max)
-    for node in core:
-        node.max_units = max(node.launch_units, core_max)
-        node.min_units = node.launch_units
-    task_max = max(0, total_max - core_max if tasks else 0)
-    task_min = max(0, total_min - core_launch)
-    for node in tasks:
-        node.max_units = task_max // len(tasks)
-        node.min_units = min(task_min // len(tasks), node.max_units)
+    core_cap = min(int(limits.get("MaximumCoreCapacityUnits", total_max)), total_max)
+    for total, attribute in ((int(limits["MinimumCapacityUnits"]), "min_units"), (total_max, "max_units")):
+        for node, units in zip([*core, *tasks], _allocate(total, core, tasks, core_cap), strict=True):
+            setattr(node, attribute, units)
+
+
+def _allocate(total: int, core: list[NodeCapacity], tasks: list[NodeCapacity], core_cap: int) -> list[int]:
+    """Core then task units when managed scaling holds ``total`` of them. From the launch size EMR adds core units
+    up to the core cap, then task units; below it, it removes task units first, then core units (EMR Management
+    Guide, "Managed scaling node allocation strategy"). Task nodes share in proportion to their launch sizes."""
+    core_launch = [n.launch_units for n in core]
+    task_launch = [n.launch_units for n in tasks]
+    launch = sum(core_launch) + sum(task_launch)
+    if total >= launch:
+        core_extra = min(total - launch, max(0, core_cap - sum(core_launch)))
+        task_extra = total - launch - core_extra if tasks else 0
+        core_units = [u + e for u, e in zip(core_launch, _spread(core_extra, core_launch), strict=True)]
+        task_units = [u + e for u, e in zip(task_launch, _spread(task_extra, task_launch), strict=True)]
+        return core_units + task_units
+    cut = launch - total
+    task_cut = min(cut, sum(task_launch))
+    core_cut = min(cut - task_cut, max(0, sum(core_launch) - len(core)))  # a core node stays: HDFS and the AMs
+    task_units = [u - c for u, c in zip(task_launch, _spread(task_cut, task_launch), strict=True)]
+    core_units = [u - c for u, c in zip(core_launch, _spread(core_cut, core_launch), strict=True)]
+    return core_units + task_units
+
+
+def _spread(amount: int, weights: list[int]) -> list[int]:
+    """``amount`` split in proportion to ``weights`` (evenly when they are all 0), largest remainders first."""
+    if not weights:
+        return []
+    if not any(weights):
+        weights = [1] * len(weights)
+    shares = [amount * w / sum(weights) for w in weights]
+    parts = [int(share) for share in shares]
+    for i in sorted(range(len(parts)), key=lambda i: parts[i] - shares[i])[: amount - sum(parts)]:
+        parts[i] += 1
+    return parts
 
 
 def _split(nodes: list[NodeCapacity], point: str, on_demand_cap: int | None, managed: bool) -> None:
@@ -281,13 +341,13 @@ def _split(nodes: list[NodeCapacity], point: str, on_demand_cap: int | None, man
     for node in nodes:
         units = node.units(point)
         base = min(units, node.launch_units)
-        on_demand = round(base * (1 - node.spot_share_at_launch)) if node.launch_units else 0
+        on_demand = round(base * (1 - node.spot_share_at_launch))
         growth = units - base
         if growth and managed and node.role != "primary":
             extra = int(min(growth, max(0.0, budget)))
             budget -= extra
         else:
-            extra = round(growth * (1 - node.spot_share_at_launch)) if node.launch_units else growth
+            extra = round(growth * (1 - node.spot_share_at_launch))
         node.markets[point] = (on_demand + extra, units - on_demand - extra)
 
 
@@ -303,7 +363,7 @@ def estimate(
     props: dict[str, Any],
     table: PriceTable,
     *,
-    metadata: Mapping[str, Any] | None = None,
+    metadata: object = None,
     transient: bool = False,
 ) -> ClusterCost:
     """Capacity and cost of the cluster whose CloudFormation properties are ``props``; ``metadata`` is the
@@ -311,10 +371,14 @@ def estimate(
 
     Values that are not plain numbers and strings (unresolved CloudFormation expressions) are not estimated.
     """
-    metadata = metadata or {}
     try:
-        cost = _estimate(name, region, props, table, metadata)
-    except (TypeError, ValueError, KeyError) as error:
+        parsed = _metadata(metadata)
+        problem = ""
+    except (PropError, ValueError) as error:
+        parsed, problem = _CostMetadata(), f"{COST_METADATA} metadata ignored: {error}"
+    try:
+        cost = _estimate(name, region, props, table, parsed.commitments)
+    except (TypeError, ValueError, KeyError, AttributeError) as error:
         cost = ClusterCost(
             name,
             region,
@@ -330,9 +394,36 @@ def estimate(
             note=f"not estimated: a capacity value is known only at deploy time ({type(error).__name__})",
         )
     cost.transient = transient
-    cost.typical_run_minutes = metadata.get("typical_run_minutes")
-    cost.timeout_minutes = metadata.get("timeout_minutes")
+    cost.typical_run_minutes = parsed.typical_run_minutes
+    cost.timeout_minutes = parsed.timeout_minutes
+    if problem:
+        cost.warnings.insert(0, problem)
     return cost
+
+
+@dataclass(frozen=True)
+class _CostMetadata:
+    commitments: tuple[Commitment, ...] = ()
+    typical_run_minutes: int | None = None
+    timeout_minutes: int | None = None
+
+
+def _metadata(metadata: object) -> _CostMetadata:
+    """The resource's :data:`COST_METADATA` entry, checked: what the constructs write, or an error naming the field."""
+    if metadata is None:
+        return _CostMetadata()
+    if not isinstance(metadata, Mapping):
+        raise ValueError(f"expected a mapping, got {type(metadata).__name__}")
+    commitments = metadata.get("commitments", [])
+    if not isinstance(commitments, list):
+        raise ValueError(f"commitments: expected a list, got {type(commitments).__name__}")
+    minutes = {}
+    for key in ("typical_run_minutes", "timeout_minutes"):
+        value = metadata.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise ValueError(f"{key}: expected a whole number of minutes, got {value!r}")
+        minutes[key] = value
+    return _CostMetadata(tuple(Commitment.from_metadata(c) for c in commitments), **minutes)
 
 
 def _price_types(node: NodeCapacity, region: str, table: PriceTable, unpriced: list[str]) -> bool:
@@ -352,7 +443,7 @@ def _price_types(node: NodeCapacity, region: str, table: PriceTable, unpriced: l
 
 
 def _estimate(
-    name: str, region: str, props: dict[str, Any], table: PriceTable, metadata: Mapping[str, Any]
+    name: str, region: str, props: dict[str, Any], table: PriceTable, commitments: Sequence[Commitment]
 ) -> ClusterCost:
     nodes = _nodes(props.get("Instances", {}))
     limits = props.get("ManagedScalingPolicy", {}).get("ComputeLimits")
@@ -366,8 +457,6 @@ def _estimate(
     cap = limits.get("MaximumOnDemandCapacityUnits", limits.get("MaximumCapacityUnits")) if limits else None
     for point in POINTS:
         _split(nodes, point, int(cap) if cap is not None else None, managed=limits is not None)
-    commitments = [Commitment.from_metadata(c) for c in metadata.get("commitments", [])]
-
     points: dict[Point, PointCost] = {}
     worst = spot_short = None
     if nodes and complete:
@@ -380,11 +469,20 @@ def _estimate(
         worst = sum(_hourly(n, "max", commitments, worst=True) for n in nodes)
         if any(n.switch_to_on_demand and n.markets["launch"][1] for n in nodes):
             spot_short = sum(_hourly(n, "launch", commitments, spot_short=True) for n in nodes)
-    ratios = {(p.spot.scope, p.spot.value): p.spot for n in nodes if n.markets["max"][1] for p in n.priced}
+    spot_nodes = [n for n in nodes if any(n.markets[point][1] for point in POINTS)]
+    ratios = {(p.spot.scope, p.spot.value): p.spot for n in spot_nodes for p in n.priced}
     covering = [
         c
         for c in commitments
         if any(n.priced and n.markets["floor"][0] and c.covers(n.role, n.cheapest.price.instance_type) for n in nodes)
+    ]
+    warnings = [
+        f"{p.price.instance_type}'s Spot bid ({p.bid:.0%} of On-Demand) is below its typical Spot price "
+        f"({p.spot.value:.0%}): EMR is unlikely to get that capacity"
+        + (", and falls back to On-Demand" if n.switch_to_on_demand else "")
+        for n in spot_nodes
+        for p in n.priced
+        if p.bid_below_market
     ]
     return ClusterCost(
         name=name,
@@ -396,6 +494,8 @@ def _estimate(
         spot_share={point: _share(nodes, point) for point in POINTS},
         spot_ratios=[ratios[k] for k in sorted(ratios)],
         commitments=covering,
+        unused_commitments=[c for c in commitments if c not in covering],
+        warnings=warnings,
         unpriced=sorted(set(unpriced)),
         emr_estimated=any(p.price.emr_estimated or p.x86.emr_estimated for n in nodes for p in n.priced),
         note=note,
@@ -428,7 +528,7 @@ def _hourly(
     if spot_short and node.switch_to_on_demand:
         return _on_demand_cost(node, on_demand + spot, commitments, node.cheapest)
     return _on_demand_cost(node, on_demand, commitments, node.cheapest) + spot * mean(
-        p.unit_spot() for p in node.priced
+        p.unit_spot(node.switch_to_on_demand) for p in node.priced
     )
 
 

@@ -5,7 +5,7 @@ EMR's charge (AWS prices EMR per instance type, not as a share of EC2); each typ
 region the Spot price as a share of On-Demand, with per-family ratios where the data has them. Its ``about`` and
 ``spot`` sections name every source and date. Estimates read it offline at every ``make synth``;
 ``python -m emr_platform.tools.summary --refresh-prices`` (AWS credentials needed) rewrites the On-Demand and EMR
-prices from the Price List API and the Spot ratios from EC2's Spot price history, through boto3.
+prices from the Price List API and the Spot ratios from AWS's Spot Instance Advisor data, through boto3.
 """
 
 from __future__ import annotations
@@ -28,8 +28,9 @@ Graviton and 7th/8th generation included (r7g.8xlarge: $0.4284 of $1.7136). Used
 price for; ``--refresh-prices`` replaces it with the price list's own value."""
 
 EMR_CHARGE_CAP = 0.27
-"""The EMR charge of the older families (``EMR_CAPPED_FAMILIES``) stops at $0.27 per hour (m5.12xlarge,
-r5.12xlarge, c5.18xlarge, r5d.4xlarge in the price list); newer families have no cap (r7g.8xlarge: $0.4284)."""
+"""The EMR charge of the older families (``EMR_CAPPED_FAMILIES``: c5, m5, r5, their d variants, i3) stops at $0.27 per
+hour (m5.12xlarge, m5.16xlarge, r5.12xlarge in ``about.emr_checks``; c5.18xlarge, r5d.4xlarge and i3.4xlarge in
+public EMR price tables); newer families have no cap (r7g.8xlarge: $0.4284)."""
 
 EMR_CAPPED_FAMILIES = re.compile(r"^(?:[cmr]5d?|i3)$")
 
@@ -51,7 +52,7 @@ class InstancePrice:
     ec2: float
     emr: float
     emr_estimated: bool
-    """True when the table has no EMR price for the type and ``emr`` is :data:`EMR_CHARGE_ESTIMATE` of EC2."""
+    """True when the table has no EMR price for the type and ``emr`` comes from :meth:`PriceTable.emr_rule`."""
 
     @property
     def on_demand(self) -> float:
@@ -115,7 +116,7 @@ class PriceTable:
         """The price of ``instance_type`` in ``region``; None when the table lacks it."""
         spec = self._instances.get(instance_type)
         entry = self._prices.get(region, {}).get(instance_type)
-        if spec is None or entry is None or entry.get("ec2") is None:
+        if spec is None or entry is None or not entry.get("ec2"):  # no price, or a zero: not a price
             return None
         ec2 = float(entry["ec2"] or 0.0)
         emr = entry.get("emr")
@@ -205,29 +206,23 @@ def refresh(
     types = list(instance_types or table.instance_types)
     data = table.to_json()
     prices: dict[str, dict[str, dict[str, float | None]]] = data["prices"]
+    fetched: dict[str, set[str]] = {"ec2": set(), "emr": set()}  # regions each kind of price came back for
     for region in regions:
         region_prices = prices.setdefault(region, {})
         for instance_type in types:
             entry = region_prices.setdefault(instance_type, {"ec2": None, "emr": None})
-            ec2 = _price(pricing_client, "AmazonEC2", region, instance_type, _EC2_FILTERS)
-            emr = _price(pricing_client, "ElasticMapReduce", region, instance_type, _EMR_FILTERS)
-            if ec2 is not None:
-                entry["ec2"] = ec2
-            if emr is not None:
-                entry["emr"] = emr
-    today = datetime.now(UTC).date().isoformat()
-    labels = data["about"].get("labels", {})
-    data["about"] = {
-        **data["about"],
-        "ec2_source": {r: f"AWS Price List API (pricing:GetProducts, AmazonEC2), {today}" for r in regions},
-        "emr_source": f"AWS Price List API (pricing:GetProducts, ElasticMapReduce), {today}",
-        "as_of": {r: today for r in regions},
-        "labels": {
-            "ec2": {**labels.get("ec2", {}), **{r: f"AWS Price List API ({today})" for r in regions}},
-            "emr": f"AWS Price List API ({today})",
-        },
-    }
+            ec2, attributes = _price(pricing_client, "AmazonEC2", region, instance_type, _EC2_FILTERS)
+            emr, _ = _price(pricing_client, "ElasticMapReduce", region, instance_type, _EMR_FILTERS)
+            size = _size(attributes)
+            if size is not None:
+                data["instances"].setdefault(instance_type, size)
+            for kind, value in (("ec2", ec2), ("emr", emr)):
+                if value is not None:
+                    entry[kind] = value
+                    fetched[kind].add(region)
+    _label_refreshed(data, fetched)
     if s3_client is not None:
+        today = datetime.now(UTC).date().isoformat()
         bucket, key = SPOT_ADVISOR
         advisor = json.loads(s3_client.get_object(Bucket=bucket, Key=key)["Body"].read())
         source = f"AWS Spot Instance Advisor data (s3://{bucket}/{key}: savings over On-Demand, Linux)"
@@ -277,8 +272,35 @@ _EC2_FILTERS = {
 _EMR_FILTERS = {"softwareType": "EMR"}
 
 
-def _price(client: Any, service: str, region: str, instance_type: str, filters: dict[str, str]) -> float | None:
-    """The On-Demand hourly USD price of the one product matching the filters; None when there is none."""
+def _label_refreshed(data: dict[str, Any], fetched: dict[str, set[str]]) -> None:
+    """Name the Price List API as the source of what it gave, and only of that."""
+    today = datetime.now(UTC).date().isoformat()
+    about = data["about"]
+    labels = about.setdefault("labels", {})
+    for region in sorted(fetched["ec2"]):
+        about.setdefault("ec2_source", {})[region] = f"AWS Price List API (pricing:GetProducts, AmazonEC2), {today}"
+        about.setdefault("as_of", {})[region] = today
+        labels.setdefault("ec2", {})[region] = f"AWS Price List API ({today})"
+    if fetched["emr"]:
+        regions = ", ".join(sorted(fetched["emr"]))
+        about["emr_source"] = f"AWS Price List API (pricing:GetProducts, ElasticMapReduce), {today}, for {regions}"
+        labels["emr"] = f"AWS Price List API ({today})"
+
+
+def _size(attributes: dict[str, Any]) -> dict[str, Any] | None:
+    """vCPUs and memory from an EC2 product's attributes (``vcpu: "4"``, ``memory: "16 GiB"``), if it has them."""
+    match = re.match(r"^([0-9.,]+) GiB$", str(attributes.get("memory", "")))
+    vcpus = str(attributes.get("vcpu", ""))
+    if match is None or not vcpus.isdigit():
+        return None
+    return {"vcpus": int(vcpus), "memory_gib": float(match.group(1).replace(",", ""))}
+
+
+def _price(
+    client: Any, service: str, region: str, instance_type: str, filters: dict[str, str]
+) -> tuple[float | None, dict[str, Any]]:
+    """The On-Demand hourly USD price of the one product matching the filters (None when there is none), and the
+    product's attributes."""
     terms = [
         {"Type": "TERM_MATCH", "Field": field, "Value": value}
         for field, value in {"regionCode": region, "instanceType": instance_type, **filters}.items()
@@ -286,9 +308,10 @@ def _price(client: Any, service: str, region: str, instance_type: str, filters: 
     response = client.get_products(ServiceCode=service, Filters=terms, FormatVersion="aws_v1", MaxResults=10)
     for item in response.get("PriceList", []):
         product = json.loads(item) if isinstance(item, str) else item
+        attributes = product.get("product", {}).get("attributes", {})
         for term in product.get("terms", {}).get("OnDemand", {}).values():
             for dimension in term.get("priceDimensions", {}).values():
                 usd = dimension.get("pricePerUnit", {}).get("USD")
                 if usd is not None and float(usd) > 0:
-                    return float(usd)
-    return None
+                    return float(usd), attributes
+    return None, {}

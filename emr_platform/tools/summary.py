@@ -7,8 +7,10 @@ Spot ratios from AWS's Spot Instance Advisor data.
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -39,27 +41,91 @@ def summarize(assembly_dir: Path, prices: PriceTable | None = None) -> str:
             resources: dict[str, Any] = template.get("Resources", {})
             if len(stacks) > 1:
                 lines.append(f"  stack {name}: {len(resources)} resources")
-            for logical_id, resource in sorted(resources.items()):
-                metadata = resource.get("Metadata", {}).get(COST_METADATA)
-                if resource["Type"] == "AWS::EMR::Cluster":
-                    props = resource["Properties"]
-                    lines.extend(_cluster_lines(logical_id, props))
-                    cost = estimate(logical_id, region, props, prices, metadata=metadata)
-                    lines.extend(_cost_lines(cost))
-                    lines.extend(f"    {advice}" for advice in advise(props))
-                    priced = priced or cost.priced
-                elif resource["Type"] == "AWS::StepFunctions::StateMachine":
-                    for props in transient_clusters(resource["Properties"]):
-                        lines.extend(_cluster_lines(logical_id, props, transient=True))
-                        cost = estimate(logical_id, region, props, prices, metadata=metadata, transient=True)
-                        lines.extend(_cost_lines(cost))
-                        lines.extend(f"    {advice}" for advice in advise(props, transient=True))
-                        priced = priced or cost.priced
-                elif resource["Type"] == "AWS::EMRServerless::Application":
-                    lines.append(_serverless_line(resource["Properties"]))
+            block, priced_here = _stack_lines(resources, region, prices)
+            lines.extend(block)
+            priced = priced or priced_here
         if priced:
             lines.append(f"  {price_sources(prices, region)}")
     return "\n".join(lines)
+
+
+def _stack_lines(resources: dict[str, Any], region: str, prices: PriceTable) -> tuple[list[str], bool]:
+    """The clusters (long-running and transient) and Serverless applications of one stack; whether any was
+    priced."""
+    lines: list[str] = []
+    priced = False
+    attached = _attached_task_capacity(resources)
+    for logical_id, resource in sorted(resources.items()):
+        meta = resource.get("Metadata")
+        metadata = meta.get(COST_METADATA) if isinstance(meta, dict) else None
+        kind, props = resource.get("Type"), resource.get("Properties", {})
+        clusters: list[tuple[dict[str, Any], bool]] = []
+        if kind == "AWS::EMR::Cluster":
+            clusters = [(_with_attached(props, attached.get(logical_id, [])), False)]
+        elif kind == "AWS::StepFunctions::StateMachine":
+            try:
+                clusters = [(c, True) for c in transient_clusters(props)]
+            except ValueError as error:
+                lines.append(f"  transient cluster of {logical_id}: not estimated ({error})")
+        elif kind == "AWS::EMRServerless::Application":
+            lines.append(_serverless_line(props))
+        for cluster, transient in clusters:
+            block, cost = _cluster_block(logical_id, cluster, region, prices, metadata, transient=transient)
+            lines.extend(block)
+            priced = priced or (cost is not None and cost.priced)
+    return lines, priced
+
+
+def _cluster_block(
+    logical_id: str,
+    props: dict[str, Any],
+    region: str,
+    prices: PriceTable,
+    metadata: object,
+    *,
+    transient: bool,
+) -> tuple[list[str], ClusterCost | None]:
+    """A cluster's topology, capacity, cost and advice; one line saying why when its template cannot say."""
+    try:
+        cost = estimate(logical_id, region, props, prices, metadata=metadata, transient=transient)
+        lines = _cluster_lines(logical_id, props, transient=transient) + _cost_lines(cost)
+        lines.extend(f"    {advice}" for advice in advise(props, transient=transient))
+    except (TypeError, ValueError, KeyError, AttributeError) as error:
+        what = "transient cluster of" if transient else "cluster"
+        return [f"  {what} {logical_id}: not summarized, a value is known only at deploy time ({error!r})"], None
+    return lines, cost
+
+
+ATTACHED_TYPES = {
+    "AWS::EMR::InstanceFleetConfig": "TaskInstanceFleets",
+    "AWS::EMR::InstanceGroupConfig": "TaskInstanceGroups",
+}
+"""Task capacity declared beside a cluster, as resources of their own, and where it goes in the cluster's shape."""
+
+
+def _attached_task_capacity(resources: dict[str, Any]) -> dict[str, list[tuple[str, dict[str, Any]]]]:
+    """Task fleets and groups declared as their own resources, by the logical ID of the cluster they ``Ref``."""
+    attached: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+    for resource in resources.values():
+        props = resource.get("Properties", {})
+        key = ATTACHED_TYPES.get(resource.get("Type", ""))
+        if key is None or not isinstance(props, dict):
+            continue
+        if props.get("InstanceFleetType", props.get("InstanceRole")) != "TASK":
+            continue
+        cluster = props.get("ClusterId")
+        if isinstance(cluster, dict) and isinstance(cluster.get("Ref"), str):
+            attached.setdefault(cluster["Ref"], []).append((key, props))
+    return attached
+
+
+def _with_attached(props: dict[str, Any], attached: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
+    if not attached:
+        return props
+    instances = dict(props.get("Instances", {}))
+    for key, task in attached:
+        instances[key] = [*instances.get(key, []), task]
+    return {**props, "Instances": instances}
 
 
 def price_sources(prices: PriceTable, region: str) -> str:
@@ -75,36 +141,62 @@ def price_sources(prices: PriceTable, region: str) -> str:
 
 
 def transient_clusters(props: dict[str, Any]) -> list[dict[str, Any]]:
-    """The clusters a state machine creates (``elasticmapreduce:createCluster`` tasks), as ``AWS::EMR::Cluster``
-    properties; values known only at deploy time (references in the definition) read as ``<deploy-time>``."""
+    """The clusters a state machine creates (``elasticmapreduce:createCluster`` tasks, nested states included), as
+    ``AWS::EMR::Cluster`` properties; references in the definition read as ``<deploy-time>``.
+
+    :raises ValueError: the definition has such a task but cannot be read (the reason).
+    """
     definition = props.get("DefinitionString")
     if isinstance(definition, dict) and "Fn::Join" in definition:
         separator, parts = definition["Fn::Join"]
         definition = separator.join(p if isinstance(p, str) else "<deploy-time>" for p in parts)
-    if not isinstance(definition, str):
+    if not isinstance(definition, str) or "elasticmapreduce:createCluster" not in definition:
         return []
     try:
-        states = json.loads(definition).get("States", {})
+        document = json.loads(definition)
     except json.JSONDecodeError:
-        return []
-    found = []
-    for state in states.values():
-        if str(state.get("Resource", "")).startswith("arn:aws:states:::elasticmapreduce:createCluster"):
-            found.append(_as_cluster_properties(state.get("Parameters", {})))
-    return found
+        raise ValueError("its definition holds deploy-time values outside strings") from None
+    return [_as_cluster_properties(request) for request in _create_cluster_requests(document)]
+
+
+def _create_cluster_requests(node: object) -> Iterator[dict[str, Any]]:
+    """Every ``createCluster`` task's request (``Parameters``, or a JSONata state's ``Arguments``), in any state."""
+    if isinstance(node, dict):
+        resource = node.get("Resource")
+        if isinstance(resource, str) and ":states:::elasticmapreduce:createCluster" in resource:
+            request = node.get("Parameters", node.get("Arguments"))
+            if not isinstance(request, dict):
+                raise ValueError("its createCluster request is not a JSON object")
+            yield request
+            return
+        for value in node.values():
+            yield from _create_cluster_requests(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _create_cluster_requests(value)
 
 
 def _as_cluster_properties(request: dict[str, Any]) -> dict[str, Any]:
-    """A ``RunJobFlow`` request in ``AWS::EMR::Cluster``'s shape (fleets and groups by role, keys without ``.$``)."""
+    """A ``RunJobFlow`` request in ``AWS::EMR::Cluster``'s shape (fleets and groups by role).
+
+    :raises ValueError: its capacity is chosen at run time (a ``.$`` path) or is not shaped as RunJobFlow's.
+    """
+    for key in ("Instances", "ManagedScalingPolicy"):
+        if _run_time_keys(request.get(key)) or f"{key}.$" in request:
+            raise ValueError(f"its {key} are chosen at run time (a JSONPath)")
     props = {key.removesuffix(".$"): value for key, value in request.items()}
-    instances = dict(props.get("Instances", {}))
-    for fleet in instances.pop("InstanceFleets", []):
+    instances = props.get("Instances", {})
+    fleets, groups = instances.get("InstanceFleets", []), instances.get("InstanceGroups", [])
+    if not isinstance(instances, dict) or not isinstance(fleets, list) or not isinstance(groups, list):
+        raise ValueError("its Instances are not shaped as RunJobFlow's")
+    instances = {k: v for k, v in instances.items() if k not in ("InstanceFleets", "InstanceGroups")}
+    for fleet in fleets:
         kind = fleet.get("InstanceFleetType")
         if kind == "TASK":
             instances.setdefault("TaskInstanceFleets", []).append(fleet)
         else:
             instances["MasterInstanceFleet" if kind == "MASTER" else "CoreInstanceFleet"] = fleet
-    for group in instances.pop("InstanceGroups", []):
+    for group in groups:
         kind = group.get("InstanceRole")
         if kind == "TASK":
             instances.setdefault("TaskInstanceGroups", []).append(group)
@@ -112,6 +204,14 @@ def _as_cluster_properties(request: dict[str, Any]) -> dict[str, Any]:
             instances["MasterInstanceGroup" if kind == "MASTER" else "CoreInstanceGroup"] = group
     props["Instances"] = instances
     return props
+
+
+def _run_time_keys(value: object) -> bool:
+    if isinstance(value, dict):
+        return any(str(k).endswith(".$") or _run_time_keys(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_run_time_keys(v) for v in value)
+    return False
 
 
 def _serverless_line(props: dict[str, Any]) -> str:
@@ -131,6 +231,7 @@ def _cluster_lines(logical_id: str, props: dict[str, Any], *, transient: bool = 
     name = props.get("Name", logical_id)
     instances = props.get("Instances", {})
     idle = props.get("AutoTerminationPolicy", {}).get("IdleTimeout")
+    idle_text = f"{idle // 60} min" if isinstance(idle, int) else "none" if idle is None else "set at deploy time"
     if transient:
         tags = {t.get("Key"): t.get("Value") for t in props.get("Tags", []) if isinstance(t, dict)}
         title = f"transient cluster {tags.get(TRANSIENT_TAG) or logical_id} (a cluster per run)"
@@ -139,7 +240,7 @@ def _cluster_lines(logical_id: str, props: dict[str, Any], *, transient: bool = 
     lines = [
         f"  {title}: {props.get('ReleaseLabel')} [{apps}]",
         f"    termination protection {'on' if instances.get('TerminationProtected') else 'off'}, "
-        f"idle timeout {f'{idle // 60} min' if idle else 'none'}",
+        f"idle timeout {idle_text}",
     ]
     for role, fleet_key, group_key in (
         ("primary", "MasterInstanceFleet", "MasterInstanceGroup"),
@@ -174,6 +275,7 @@ def _cost_lines(cost: ClusterCost) -> list[str]:
     if not cost.priced:
         if cost.unpriced:
             lines.append(f"    cost: not estimated, no {cost.region} price for {', '.join(cost.unpriced)}")
+        lines.extend(f"    warning: {warning}" for warning in cost.warnings)
         return lines
     if cost.transient:
         lines.extend(_run_lines(cost))
@@ -205,6 +307,13 @@ def _cost_lines(cost: ClusterCost) -> list[str]:
             f"    commitment {commitment.name} ({commitment.kind}): {commitment.discount:.0%} off EC2 for the "
             f"On-Demand {', '.join(commitment.roles)} instances it covers, up to the floor's count"
         )
+    for commitment in cost.unused_commitments:
+        cheapest = ", ".join(sorted({n.cheapest.price.instance_type for n in cost.nodes if n.markets["floor"][0]}))
+        lines.append(
+            f"    commitment {commitment.name} covers none of this cluster's On-Demand instances at its floor "
+            f"(they land on {cheapest or 'no On-Demand type'}): no discount"
+        )
+    lines.extend(f"    warning: {warning}" for warning in cost.warnings)
     if cost.unpriced:
         lines.append(f"    (not priced: {', '.join(cost.unpriced)})")
     return lines
@@ -246,14 +355,14 @@ def _capacity_lines(cost: ClusterCost) -> list[str]:
 def _run_lines(cost: ClusterCost) -> list[str]:
     at = cost.points["launch"]
     typical = cost.per_run(cost.typical_run_minutes)
-    most = cost.per_run(cost.timeout_minutes)
+    most = cost.per_run(cost.timeout_minutes, worst=True)
     parts = [f"{_usd(at.hourly)}/h, {at.saving:.0%} less than all-On-Demand x86 ({_usd(at.baseline)}/h)"]
     if typical is not None:
         parts.append(f"{_usd(typical)} for a typical {cost.typical_run_minutes}-min run")
     else:
         parts.append("no typical run declared (typical_run_minutes)")
     if most is not None:
-        parts.append(f"at most {_usd(most)} (its {cost.timeout_minutes}-min timeout)")
+        parts.append(f"at most {_usd(most)} (its {cost.timeout_minutes}-min timeout, worst-case prices)")
     return [f"    cost per run: {'; '.join(parts)}"]
 
 
@@ -274,9 +383,17 @@ def _group_line(role: str, group: dict[str, Any]) -> str:
     return f"    {role:<7} group: {group['InstanceCount']} x {group['InstanceType']} {group.get('Market', 'ON_DEMAND')}"
 
 
-def refresh_prices(path: Path = PRICES_FILE, client: Any = None, s3_client: Any = None) -> PriceTable:
-    """Rewrite the price table at ``path`` from the AWS Price List API and the Spot Instance Advisor's data;
-    ``client`` and ``s3_client`` default to boto3's (the advisor's file is public: read anonymously)."""
+def refresh_prices(
+    path: Path = PRICES_FILE,
+    client: Any = None,
+    s3_client: Any = None,
+    *,
+    regions: list[str] | None = None,
+    instance_types: list[str] | None = None,
+) -> PriceTable:
+    """Rewrite the price table at ``path`` from the AWS Price List API and the Spot Instance Advisor's data, for
+    ``regions`` and ``instance_types`` (default: those in the table; new ones are added); ``client`` and
+    ``s3_client`` default to boto3's (the advisor's file is public: read anonymously)."""
     if client is None:
         import boto3  # noqa: PLC0415 - only this path needs boto3 and AWS credentials
         from botocore import UNSIGNED  # noqa: PLC0415
@@ -289,18 +406,36 @@ def refresh_prices(path: Path = PRICES_FILE, client: Any = None, s3_client: Any 
         s3_client = s3_client or session.client(
             "s3", region_name=PRICE_LIST_REGION, config=Config(signature_version=UNSIGNED)
         )
-    table = refresh(PriceTable.load(path), client, s3_client=s3_client)
+    table = PriceTable.load(path)
+    table = refresh(
+        table,
+        client,
+        s3_client=s3_client,
+        regions=sorted({*table.regions, *(regions or [])}),
+        instance_types=sorted({*table.instance_types, *(instance_types or [])}),
+    )
     path.write_text(json.dumps(table.to_json(), indent=1) + "\n", encoding="utf-8")
     return table
 
 
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m emr_platform.tools.summary", description=__doc__)
+    parser.add_argument("assembly", nargs="?", default="cdk.out", help="the cloud assembly folder (default cdk.out)")
+    parser.add_argument("--refresh-prices", action="store_true", help="rewrite the price table from AWS first")
+    parser.add_argument("--regions", default="", help="with --refresh-prices: regions to add, comma-separated")
+    parser.add_argument("--instance-types", default="", help="with --refresh-prices: instance types to add")
+    return parser
+
+
 def main(argv: list[str] | None = None) -> int:
     """Print the summary of the assembly folder given (default ``cdk.out``); ``--refresh-prices`` first."""
-    args = sys.argv[1:] if argv is None else argv
-    if "--refresh-prices" in args:
-        args = [a for a in args if a != "--refresh-prices"]
+    args = _parser().parse_args(sys.argv[1:] if argv is None else argv)
+    if args.refresh_prices:
         try:
-            refresh_prices()
+            refresh_prices(
+                regions=[r for r in args.regions.split(",") if r],
+                instance_types=[t for t in args.instance_types.split(",") if t],
+            )
         except Exception as error:
             print(
                 f"error: --refresh-prices: {type(error).__name__}: {error}. Fix: configure AWS credentials allowed "
@@ -310,7 +445,7 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         print(f"prices refreshed: {PRICES_FILE}")
     try:
-        print(summarize(Path(args[0] if args else "cdk.out")))
+        print(summarize(Path(args.assembly)))
     except AssemblyError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
