@@ -236,7 +236,8 @@ def test_summary_shows_floor_launch_and_maximum_costs_with_their_sources(synthes
             )
         assert "prices (eu-west-1): EC2 On-Demand: skypilot-catalog snapshot of the AWS Price List" in block
         assert "EMR: AWS's per-type rule (25% of us-east-1 EC2)" in block
-        assert "Spot: AWS Spot Instance Advisor (2025-06-28). Sources: emr_platform/data/prices.json" in block
+        assert "Spot: AWS Spot Instance Advisor (2025-06-28), over a year old: --refresh-prices." in block
+        assert block.endswith("Sources: emr_platform/data/prices.json")
         assert re.search(
             r"transient cluster weblogs .*\n(.*\n)*    cost per run: .*\$[\d.]+ for a typical 20-min run; "
             r"at most \$[\d.]+ \(its 120-min timeout, worst-case prices\)",

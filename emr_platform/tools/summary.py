@@ -11,6 +11,7 @@ import argparse
 import json
 import sys
 from collections.abc import Iterator
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -135,9 +136,21 @@ def price_sources(prices: PriceTable, region: str) -> str:
     parts = [
         f"EC2 On-Demand: {labels.get('ec2', {}).get(region, 'no source')}",
         f"EMR: {labels.get('emr', 'no source')}",
-        f"Spot: {spot.label if spot else 'no data'}",
+        f"Spot: {spot.label if spot else 'no data'}{_stale(spot.as_of) if spot else ''}",
     ]
     return f"prices ({region}): {'; '.join(parts)}. Sources: emr_platform/data/prices.json"
+
+
+STALE_AFTER_DAYS = 365
+"""Prices older than this are marked in the summary, with the command that refreshes them."""
+
+
+def _stale(as_of: str) -> str:
+    try:
+        age = datetime.now(UTC).date() - date.fromisoformat(as_of)
+    except ValueError:
+        return ""
+    return ", over a year old: --refresh-prices" if age.days > STALE_AFTER_DAYS else ""
 
 
 def transient_clusters(props: dict[str, Any]) -> list[dict[str, Any]]:
@@ -340,7 +353,9 @@ def _capacity_lines(cost: ClusterCost) -> list[str]:
             f"{_range(low_instances, high_instances)} instance(s){vcpus}, {market}"
         )
     shares = [cost.spot_share.get(point, 0.0) for point in POINTS]
-    if len(set(shares)) == 1:
+    if not cost.nodes:
+        pass  # nothing could be read: no share to speak of
+    elif len(set(shares)) == 1:
         lines.append(f"    Spot share of capacity: {shares[0]:.0%}")
     else:
         lines.append(
