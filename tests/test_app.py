@@ -286,6 +286,25 @@ integrations:
     assert len(ingress) == 4  # primary and core groups of each of the two clusters
     assert template.find_outputs("RedshiftRoleArn")
     assert cfn_lint_errors(*(tmp_path / "out").glob("*.template.json")) == []
+    # Without NAT the nodes reach the table through a gateway endpoint that reaches no other table.
+    (endpoint,) = [
+        e["Properties"]
+        for e in template.find_resources("AWS::EC2::VPCEndpoint").values()
+        if "dynamodb" in json.dumps(e["Properties"]["ServiceName"])
+    ]
+    assert endpoint["VpcEndpointType"] == "Gateway" and len(endpoint["RouteTableIds"]) == 2
+    (statement,) = endpoint["PolicyDocument"]["Statement"]
+    resources = json.dumps(statement["Resource"])
+    assert statement["Action"] == "dynamodb:*" and resources.count("table/clickstream") == 3
+    assert "table/*" not in resources
+
+
+def test_no_dynamodb_route_without_a_declared_table(synthesized: Synthesized) -> None:
+    for template in synthesized.templates.values():
+        services = json.dumps(
+            [e["Properties"]["ServiceName"] for e in template.find_resources("AWS::EC2::VPCEndpoint").values()]
+        )
+        assert "dynamodb" not in services
 
 
 def test_fails_on_too_many_clusters_for_one_stack_with_one_line(tmp_path: Path) -> None:

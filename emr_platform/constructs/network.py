@@ -38,6 +38,9 @@ class EmrNetwork(PlatformConstruct):
     :param availability_zones: the zones of the subnets. Default: the stack's.
     :param nat_gateways: NAT gateways (and public subnets for them). Default: 0, no route to the internet.
     :param interface_endpoints: services with an interface endpoint. Default: :data:`DEFAULT_INTERFACE_ENDPOINTS`.
+    :param dynamodb_tables: names of the DynamoDB tables (of this account and region) the nodes use: a DynamoDB
+        gateway endpoint, whose policy allows those tables only, is their route without NAT. Default: none, and no
+        endpoint (the nodes cannot reach DynamoDB).
     :param flow_logs_retention: how long flow logs are kept. Default: one year.
     :param vpc: an existing VPC to use instead. Default: a new one.
     :param subnet_ids: the private subnets of ``vpc`` for EMR nodes (required with ``vpc``).
@@ -60,6 +63,7 @@ class EmrNetwork(PlatformConstruct):
         availability_zones: Sequence[str] | None = None,
         nat_gateways: int = 0,
         interface_endpoints: Sequence[str] = DEFAULT_INTERFACE_ENDPOINTS,
+        dynamodb_tables: Sequence[str] = (),
         flow_logs_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
         vpc: ec2.IVpc | None = None,
         subnet_ids: Sequence[str] | None = None,
@@ -70,12 +74,14 @@ class EmrNetwork(PlatformConstruct):
         self.created_vpc: ec2.Vpc | None = None
         self.flow_log: ec2.FlowLog | None = None
         self.endpoint_security_group: ec2.SecurityGroup | None = None
+        self.dynamodb_endpoint: ec2.GatewayVpcEndpoint | None = None
         if vpc is not None:
             self.vpc: ec2.IVpc = vpc
             self.subnets: list[ec2.ISubnet] = self._imported_subnets(subnet_ids, zones)
             return
         created = self._vpc(vpc_cidr, zones, nat_gateways)
         self._endpoints(created, vpc_cidr, interface_endpoints)
+        self.dynamodb_endpoint = self._dynamodb_endpoint(created, dynamodb_tables)
         self._flow_logs(created, encryption_key, flow_logs_retention, resolve_removal_policy(self, removal_policy))
 
     def _imported_subnets(self, subnet_ids: Sequence[str] | None, zones: list[str]) -> list[ec2.ISubnet]:
@@ -145,6 +151,28 @@ class EmrNetwork(PlatformConstruct):
                 security_groups=[self.endpoint_security_group] if self.endpoint_security_group else None,
                 open=False,
             )
+
+    def _dynamodb_endpoint(self, created: ec2.Vpc, tables: Sequence[str]) -> ec2.GatewayVpcEndpoint | None:
+        """The nodes' route to the tables they were granted, and to no other table: a gateway endpoint (free, as
+        S3's) whose policy names only them, their indexes and streams (Amazon VPC User Guide, "Gateway endpoints for
+        Amazon DynamoDB": the endpoint policy limits which tables it reaches, IAM still decides who may)."""
+        if not tables:
+            return None
+        endpoint = created.add_gateway_endpoint(
+            "DynamoDbEndpoint",
+            service=ec2.GatewayVpcEndpointAwsService.DYNAMODB,
+            subnets=[ec2.SubnetSelection(subnet_group_name="emr")],
+        )
+        stack = Stack.of(self)
+        arns = [
+            stack.format_arn(service="dynamodb", resource="table", resource_name=f"{table}{suffix}")
+            for table in tables
+            for suffix in ("", "/index/*", "/stream/*")
+        ]
+        endpoint.add_to_policy(
+            iam.PolicyStatement(principals=[iam.AnyPrincipal()], actions=["dynamodb:*"], resources=arns)
+        )
+        return endpoint
 
     def _flow_logs(
         self, created: ec2.Vpc, key: kms.IKey, retention: logs.RetentionDays, removal_policy: RemovalPolicy

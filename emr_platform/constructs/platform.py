@@ -395,6 +395,7 @@ class PlatformComposition(Construct):
                 vpc_cidr=net.vpc_cidr,
                 nat_gateways=net.nat_gateways,
                 interface_endpoints=net.interface_endpoints,
+                dynamodb_tables=[t.table_name for t in self.settings.integrations.dynamodb_tables],
                 flow_logs_retention=RETENTION_DAYS[net.flow_logs_retention_days],
                 removal_policy=self.removal_policy,
             )

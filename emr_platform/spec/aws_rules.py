@@ -509,8 +509,8 @@ def required_endpoints(settings: EnvironmentSettings) -> dict[str, str]:
     integrations = settings.integrations
     if integrations.databases:
         needed["secretsmanager"] = "the nodes read the databases' JDBC secrets (integrations.databases)"
-    # DynamoDB tables are not required here: their usual route is a gateway endpoint, which the network does not
-    # create, and whether an interface endpoint with private DNS is accepted is not in AWS's shipped data.
+    # DynamoDB tables need no interface endpoint: the network creates a gateway endpoint limited to them
+    # (EmrNetwork's dynamodb_tables); an existing VPC must route to DynamoDB itself.
     if integrations.redshift is not None:
         needed["redshift"] = "the nodes get Redshift credentials (integrations.redshift)"
     return needed

@@ -233,7 +233,10 @@ class CapacityPolicySettings(Spec):
 
 
 class DynamoDbTableSettings(Spec):
-    """A DynamoDB table the clusters read (and write) through the EMR DynamoDB connector."""
+    """A DynamoDB table of the environment's account and region, which the clusters read (and write) through the EMR
+    DynamoDB connector. The network then gets a DynamoDB gateway endpoint whose policy allows the declared tables
+    only: the nodes' route to them without NAT, and to no other table. With `network.existing_vpc`, that VPC must
+    route to DynamoDB itself."""
 
     table_name: Annotated[str, Field(pattern=r"^[a-zA-Z0-9_.-]{3,255}$")] = Field(description="The table's name.")
     write: bool = Field(default=False, description="Also put, update and delete items. Default read only.")
