@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import gzip
 import importlib.util
 import json
@@ -20,7 +21,8 @@ from botocore.stub import Stubber
 from emr_platform.ops import args as checks
 from emr_platform.ops import cli, main
 from emr_platform.ops.environment import Environment
-from emr_platform.ops.recovery import IMPORT_IDENTIFIERS
+from emr_platform.ops.errors import OpsError
+from emr_platform.ops.recovery import IMPORT_IDENTIFIERS, preflight
 
 from .conftest import PROJECT, Synthesized, no_credentials_env, running_emulator
 
@@ -457,3 +459,59 @@ def test_every_type_the_stacks_retain_can_be_adopted(synthesized: Synthesized) -
         if r.get("DeletionPolicy") == "Retain"
     }
     assert retained <= set(IMPORT_IDENTIFIERS)
+
+
+class _StubbedSession:
+    """A session whose CloudFormation client answers from a Stubber: moto never rolls a failed creation back, so
+    ROLLBACK_COMPLETE exists on no emulator; the real client still checks every request and answer shape."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def client(self, service: str, region_name: str) -> Any:
+        assert service == "cloudformation" and region_name == "eu-west-1"
+        return self._client
+
+
+@pytest.mark.parametrize("kept", [True, False])
+def test_preflight_refuses_a_rolled_back_first_deployment_that_kept_resources(
+    kept: bool, capsys: pytest.CaptureFixture[str]
+) -> None:
+    client = boto3.client(
+        "cloudformation",
+        region_name="eu-west-1",
+        aws_access_key_id="stub",
+        aws_secret_access_key="stub",  # noqa: S106
+    )
+    summaries = [
+        {
+            "LogicalResourceId": "CatalogRawDatabase",
+            "PhysicalResourceId": "emr_platform_dev_raw",
+            "ResourceType": "AWS::Glue::Database",
+            "LastUpdatedTimestamp": "2026-12-01T00:00:00Z",
+            "ResourceStatus": "DELETE_SKIPPED" if kept else "DELETE_COMPLETE",
+        }
+    ]
+    with Stubber(client) as stub:
+        stub.add_response(
+            "list_stack_resources", {"StackResourceSummaries": summaries}, {"StackName": "emr-platform-dev"}
+        )
+        env = Environment(
+            "dev",
+            "emr-platform-dev",
+            "eu-west-1",
+            {},
+            _StubbedSession(client),  # type: ignore[arg-type]
+            statuses={"emr-platform-dev": "ROLLBACK_COMPLETE"},
+        )
+        if kept:
+            with pytest.raises(OpsError) as raised:
+                preflight(env, argparse.Namespace())
+            problem, fix = str(raised.value).split(". Fix: ")
+            assert (
+                "emr-platform-dev is in ROLLBACK_COMPLETE" in problem and "keeping 1 resources (1 Database)" in problem
+            )
+            assert "delete-stack --stack-name emr-platform-dev" in fix and "emr-platform-ops adopt dev" in fix
+        else:
+            assert preflight(env, argparse.Namespace()) == 0
+            assert "rolled back and kept nothing" in capsys.readouterr().out

@@ -34,6 +34,8 @@ class Environment:
     """Cluster name -> the stack that holds it (layout ``per_cluster``); None when the foundation holds them."""
     missing_stacks: tuple[str, ...] = ()
     """Cluster stacks of the settings that are not deployed."""
+    statuses: dict[str, str] | None = None
+    """Each existing stack's ``StackStatus`` (the foundation's and the cluster stacks'), by name."""
 
     def client(self, service: str) -> Any:
         """A boto3 client of ``service`` in the environment's region (untyped: one method serves every service)."""
@@ -93,6 +95,7 @@ def open_environment(
             ) from None
         raise
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
+    statuses = {settings.stack_name: str(stacks[0].get("StackStatus", ""))}
     # Layout per_cluster: the <cluster>ClusterId and <cluster>StateMachineArn outputs are in the cluster stacks.
     cluster_stacks = {
         cluster: settings.cluster_stack_name(suffix)
@@ -109,6 +112,7 @@ def open_environment(
             missing.append(stack_name)
             continue
         outputs.update({o["OutputKey"]: o["OutputValue"] for o in found[0].get("Outputs", [])})
+        statuses[stack_name] = str(found[0].get("StackStatus", ""))
     return Environment(
         name,
         settings.stack_name,
@@ -117,4 +121,5 @@ def open_environment(
         session,
         cluster_stacks=cluster_stacks or None,
         missing_stacks=tuple(missing),
+        statuses=statuses,
     )

@@ -61,8 +61,12 @@ def kept(env: Environment, stack_name: str | None = None) -> Kept | None:
 
 
 def preflight(env: Environment, _args: argparse.Namespace) -> int:
-    """Refuse to deploy an environment whose deleted foundation left resources a new stack would collide with;
-    name the cluster stacks whose deleted predecessors kept log groups (a new one starts beside them)."""
+    """Refuse to deploy an environment whose deleted foundation left resources a new stack would collide with, or
+    whose first deployment rolled back keeping some; name the cluster stacks whose deleted predecessors kept log
+    groups (a new one starts beside them)."""
+    for stack, status in sorted((env.statuses or {}).items()):
+        if status == "ROLLBACK_COMPLETE":
+            _rolled_back(env, stack)
     for stack in env.missing_stacks:
         found = kept(env, stack)
         if found is not None and found.resources:
@@ -70,9 +74,11 @@ def preflight(env: Environment, _args: argparse.Namespace) -> int:
                 f"{stack}: deleted on {found.deleted}, kept {found.summary()}; a new deployment starts new ones "
                 f"beside them (emr-platform-ops adopt {env.name} writes the cdk import mapping to take them back)"
             )
-    if env.deployed:
+    if env.deployed and (env.statuses or {}).get(env.stack_name) != "ROLLBACK_COMPLETE":
         print(f"{env.stack_name}: deployed; the next deployment updates it")
         return 0
+    if env.deployed:
+        return 0  # rolled back, kept nothing: said above
     found = kept(env)
     if found is None or not found.resources:
         print(f"{env.stack_name}: not deployed and nothing kept of an earlier one; the deployment creates it")
@@ -83,6 +89,26 @@ def preflight(env: Environment, _args: argparse.Namespace) -> int:
         "buckets beside the kept data",
         f"take them back: emr-platform-ops adopt {env.name}, then the cdk import it prints "
         f"(or delete them to start empty; docs/operate.md#after-a-deletion)",
+    )
+
+
+def _rolled_back(env: Environment, stack: str) -> None:
+    """A stack whose creation failed and rolled back: the CDK CLI deletes it and creates it again, which fails
+    again on what the rollback kept (retained resources survive a rollback: a Glue database's fixed name collides)."""
+    pages = env.client("cloudformation").get_paginator("list_stack_resources").paginate(StackName=stack)
+    kept_now = [r for page in pages for r in page["StackResourceSummaries"] if r["ResourceStatus"] == "DELETE_SKIPPED"]
+    if not kept_now:
+        print(
+            f"{stack}: its first deployment rolled back and kept nothing; the CDK CLI deletes it and creates it again"
+        )
+        return
+    counts = Counter(r["ResourceType"].split("::")[-1] for r in kept_now)
+    kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items()))
+    raise OpsError(
+        f"{stack} is in ROLLBACK_COMPLETE: its first deployment failed and rolled back, keeping {len(kept_now)} "
+        f"resources ({kinds}); a new deployment would start beside them and fail on the Glue databases' names",
+        f"delete the stack (aws cloudformation delete-stack --stack-name {stack}; what it kept stays), then "
+        f"emr-platform-ops adopt {env.name} and the cdk import it prints",
     )
 
 
