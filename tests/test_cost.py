@@ -18,7 +18,7 @@ from botocore.stub import Stubber
 from emr_platform.spec.capacity import DEFAULT_INSTANCE_TYPES
 from emr_platform.tools.cost import estimate
 from emr_platform.tools.pricing import PRICES_FILE, PriceTable, SpotRatio, refresh
-from emr_platform.tools.summary import _stack_lines, summarize, transient_clusters
+from emr_platform.tools.summary import _cost_lines, _stack_lines, summarize, transient_clusters
 
 from .conftest import PROJECT, Synthesized, no_credentials_env, running_emulator
 
@@ -205,6 +205,8 @@ def test_unpriced_types_are_named_not_guessed() -> None:
     props = {"Instances": {"MasterInstanceFleet": _fleet(1, 0, ("x2iedn.xlarge", 1))}}
     cost = estimate("c", "eu-west-1", props, TABLE)
     assert not cost.priced and cost.unpriced == ["x2iedn.xlarge"]
+    (line,) = [line for line in _cost_lines(cost) if "cost:" in line]
+    assert "no eu-west-1 price for x2iedn.xlarge. Fix: add them with --refresh-prices --regions eu-west-1" in line
 
 
 def test_the_price_table_names_its_sources_and_prices_every_default_type() -> None:

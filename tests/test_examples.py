@@ -105,13 +105,21 @@ def test_make_dist_builds_a_wheel_and_an_sdist_with_the_package_data(run: Run) -
 
 
 def test_the_example_synthesizes_offline_from_the_installed_wheel(run: Run) -> None:
-    synth = run.outputs[-1]
+    synth = run.outputs[-2]
     assert "Need to perform AWS calls" not in synth.stderr
     manifest = json.loads((run.example / "cdk.out" / "manifest.json").read_text(encoding="utf-8"))
     assert "missing" not in manifest, "a context lookup was left for the CLI to do"
     assert not (run.example / "cdk.context.json").exists(), "the CLI looked something up"
     # Node 22 from the example's own package.json: no end-of-life banner from jsii.
     assert "This software is currently running on node v20" not in synth.stderr
+
+
+def test_the_installed_package_prices_the_teams_cluster_with_its_own_price_table(run: Run) -> None:
+    """The summary of the team's synthesis, from the wheel: its price table is package data, its sources named."""
+    summary = run.outputs[-1].stdout
+    assert "cluster mkt-marketing-spark:" in summary
+    assert re.search(r"\n      floor +\d+ +\$[\d,.]+ +\$[\d,]+ +\d+% less", summary), summary
+    assert "Sources: emr_platform/data/prices.json" in summary and "not estimated" not in summary
 
 
 def test_the_example_platform_is_the_settings_file(run: Run) -> None:

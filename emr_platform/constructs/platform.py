@@ -462,9 +462,7 @@ class PlatformComposition(Construct):
             cluster_name=spec.name or f"{self.settings.stack_name}-{name}",
             placeholders=shared.placeholders,
         )
-        self._grant_platform(cluster, shared)
-        for commitment in self.settings.commitments_for(name):
-            cluster.declare_commitment(commitment)
+        self._join_platform(cluster, shared, name)
         self.clusters[name] = cluster
         self.monitoring[name] = EmrMonitoring(scope, f"{name}Monitoring", cluster=cluster, topic=shared.topic)
         CfnOutput(scope, f"{name}ClusterId", value=cluster.cluster_id, description=f"EMR cluster ID of '{name}'")
@@ -484,9 +482,7 @@ class PlatformComposition(Construct):
             tags=self.settings.tags,
             removal_policy=self.removal_policy,
         )
-        self._grant_platform(transient, shared)
-        for commitment in self.settings.commitments_for(name):
-            transient.declare_commitment(commitment)
+        self._join_platform(transient, shared, name)
         self.transient_clusters[name] = transient
         CfnOutput(
             scope,
@@ -510,9 +506,12 @@ class PlatformComposition(Construct):
         for zone, bucket in self.storage.data_buckets.items():
             CfnOutput(self, f"{zone}Bucket", value=bucket.bucket_name, description=f"Data zone '{zone}'")
 
-    def _grant_platform(self, cluster: EmrClusterBase, shared: ClusterFoundation) -> None:
-        """What every cluster of the platform may do: read and write every data zone, read the artifacts (and the
-        sample job), write its logs, and use the Glue catalog as its metastore."""
+    def _join_platform(self, cluster: EmrClusterBase, shared: ClusterFoundation, name: str) -> None:
+        """Join cluster ``name`` to the platform: it may read and write every data zone, read the artifacts (and the
+        sample job), write its logs and use the Glue catalog as its metastore; and it carries the settings'
+        commitments that cover it, for the cost estimate."""
+        for commitment in self.settings.commitments_for(name):
+            cluster.declare_commitment(commitment)
         shared.storage.grant_read_write(cluster)
         shared.storage.grant_read_artifacts(cluster)
         cluster.use_glue_catalog(self.catalog)  # by name: the database ARNs hold no reference to another stack

@@ -103,6 +103,13 @@ class CommitmentSpec(Spec):
                 )
         return self
 
+    def applies_to(self, role: str, instance_type: str) -> bool:
+        """Whether this commitment discounts an On-Demand ``instance_type`` of node type ``role``: a Compute Savings
+        Plan any type, an EC2 Instance Savings Plan its family, a reservation its types' families (size-flexible)."""
+        if role not in self.covers:
+            return False
+        return not self.instance_types or instance_type.split(".", 1)[0] in self.families
+
     @property
     def families(self) -> tuple[str, ...]:
         """The families of ``instance_types``: what a regional Reserved Instance covers, as Linux reservations are

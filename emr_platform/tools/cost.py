@@ -5,15 +5,16 @@ same shape), prices them with :class:`emr_platform.tools.pricing.PriceTable`, an
 cluster all On-Demand on x86. The model, stated so that nobody mistakes an estimate for a quote:
 
 - sizes: the **floor** is managed scaling's minimum (or custom autoscaling's ``MinCapacity``; the launch size without
-  scaling), the **launch** size is the fleets' targets, the **maximum** is managed scaling's maximum. The core fleet
-  or group grows up to ``MaximumCoreCapacityUnits`` and the rest goes to task nodes; the primary never scales;
+  scaling), the **launch** size is the fleets' targets, the **maximum** is managed scaling's maximum. Between them
+  capacity moves as EMR's node allocation strategy moves it (:func:`_allocate`); the primary never scales;
 - markets: the launch size keeps its own On-Demand / Spot mix (scaled down below it); growth under managed scaling
   is On-Demand until ``MaximumOnDemandCapacityUnits`` (EMR's default without a cap: all On-Demand), then Spot;
 - types: On-Demand capacity lands on the cheapest type per unit (EMR's ``lowest-price`` allocation, the only one
   this package sets); Spot capacity spreads over the listed types by spare capacity, so it is priced at their
   average unit price;
 - prices: EC2 On-Demand and EMR's per-type charge from the table; Spot at the table's ratio for the region and
-  family (never above a bid cap), plus EMR's full charge (EMR bills Spot instances the same); a declared commitment
+  type or family, plus EMR's full charge (EMR bills Spot instances the same); a bid below that ratio is warned about
+  and priced at On-Demand if the fleet falls back to it, at the bid otherwise; a declared commitment
   (Savings Plan or reservation) takes its discount off the EC2 price of the On-Demand instances it covers, up to
   the number running at the floor (what an hourly commitment or a set of reservations is sized to);
 - the **worst case** is the maximum size on the dearest types, with Spot at its bid cap, or at On-Demand when a
@@ -36,7 +37,7 @@ from emr_platform.spec.cost import COST_METADATA, CommitmentSpec
 from emr_platform.spec.errors import PropError
 from emr_platform.tools.pricing import InstancePrice, PriceTable, SpotRatio
 
-__all__ = ["COST_METADATA", "HOURS_PER_MONTH", "POINTS", "ClusterCost", "Commitment", "estimate"]
+__all__ = ["COST_METADATA", "HOURS_PER_MONTH", "POINTS", "ClusterCost", "estimate"]
 
 HOURS_PER_MONTH = 730
 """Hours in a month, as AWS's pricing calculator counts them (8,760 / 12)."""
@@ -45,40 +46,15 @@ Point = Literal["floor", "launch", "max"]
 POINTS: tuple[Point, ...] = ("floor", "launch", "max")
 
 
-@dataclass(frozen=True)
-class Commitment:
-    """A Savings Plan or reservation discount, as declared in settings and carried in the template's metadata."""
+def _commitment(entry: object) -> CommitmentSpec:
+    """A commitment from its metadata entry (``roles`` for the settings' ``covers``), checked by the settings' own
+    rules.
 
-    name: str
-    kind: str
-    discount: float  # fraction off the EC2 On-Demand price
-    roles: tuple[str, ...]
-    instance_types: tuple[str, ...] = ()  # types or families ("m7g"); empty: any type (a Compute Savings Plan)
-
-    @classmethod
-    def from_metadata(cls, data: object) -> Commitment:
-        """A commitment from its metadata entry, checked by the settings' own rules (:class:`CommitmentSpec`).
-
-        :raises PropError: the entry is not one the settings would have written.
-        """
-        entry = dict(data) if isinstance(data, Mapping) else data
-        if isinstance(entry, dict) and "roles" in entry:
-            entry["covers"] = entry.pop("roles")
-        spec = CommitmentSpec.parse(entry, where=f"{COST_METADATA} commitment")
-        return cls(
-            name=spec.name,
-            kind=spec.kind,
-            discount=spec.discount_percent / 100,
-            roles=spec.covers,
-            instance_types=spec.families if spec.kind == "reserved_instances" else spec.instance_types,
-        )
-
-    def covers(self, role: str, instance_type: str) -> bool:
-        """Whether this commitment discounts an On-Demand ``instance_type`` of ``role``."""
-        if role not in self.roles:
-            return False
-        family = instance_type.split(".", 1)[0]
-        return not self.instance_types or instance_type in self.instance_types or family in self.instance_types
+    :raises PropError: the entry is not one the settings would have written.
+    """
+    if isinstance(entry, Mapping) and "roles" in entry:
+        entry = {("covers" if k == "roles" else k): v for k, v in entry.items()}
+    return CommitmentSpec.parse(entry, where=f"{COST_METADATA} commitment")
 
 
 @dataclass
@@ -197,10 +173,10 @@ class ClusterCost:
     spot_short: float | None  # launch size with SWITCH_TO_ON_DEMAND fleets' Spot units On-Demand (None: no such)
     spot_share: dict[Point, float]
     spot_ratios: list[SpotRatio]
-    commitments: list[Commitment]
+    commitments: list[CommitmentSpec]
     unpriced: list[str]
     emr_estimated: bool
-    unused_commitments: list[Commitment] = field(default_factory=list)
+    unused_commitments: list[CommitmentSpec] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     transient: bool = False
     typical_run_minutes: int | None = None
@@ -403,7 +379,7 @@ def estimate(
 
 @dataclass(frozen=True)
 class _CostMetadata:
-    commitments: tuple[Commitment, ...] = ()
+    commitments: tuple[CommitmentSpec, ...] = ()
     typical_run_minutes: int | None = None
     timeout_minutes: int | None = None
 
@@ -423,7 +399,7 @@ def _metadata(metadata: object) -> _CostMetadata:
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
             raise ValueError(f"{key}: expected a whole number of minutes, got {value!r}")
         minutes[key] = value
-    return _CostMetadata(tuple(Commitment.from_metadata(c) for c in commitments), **minutes)
+    return _CostMetadata(tuple(_commitment(c) for c in commitments), **minutes)
 
 
 def _price_types(node: NodeCapacity, region: str, table: PriceTable, unpriced: list[str]) -> bool:
@@ -443,7 +419,7 @@ def _price_types(node: NodeCapacity, region: str, table: PriceTable, unpriced: l
 
 
 def _estimate(
-    name: str, region: str, props: dict[str, Any], table: PriceTable, commitments: Sequence[Commitment]
+    name: str, region: str, props: dict[str, Any], table: PriceTable, commitments: Sequence[CommitmentSpec]
 ) -> ClusterCost:
     nodes = _nodes(props.get("Instances", {}))
     limits = props.get("ManagedScalingPolicy", {}).get("ComputeLimits")
@@ -474,7 +450,9 @@ def _estimate(
     covering = [
         c
         for c in commitments
-        if any(n.priced and n.markets["floor"][0] and c.covers(n.role, n.cheapest.price.instance_type) for n in nodes)
+        if any(
+            n.priced and n.markets["floor"][0] and c.applies_to(n.role, n.cheapest.price.instance_type) for n in nodes
+        )
     ]
     warnings = [
         f"{p.price.instance_type}'s Spot bid ({p.bid:.0%} of On-Demand) is below its typical Spot price "
@@ -502,9 +480,12 @@ def _estimate(
     )
 
 
-def _on_demand_cost(node: NodeCapacity, units: int, commitments: Sequence[Commitment], pick: PricedType) -> float:
+def _on_demand_cost(node: NodeCapacity, units: int, commitments: Sequence[CommitmentSpec], pick: PricedType) -> float:
     """``units`` On-Demand units on ``pick``; a covering commitment discounts those up to the floor's count."""
-    discount = max((c.discount for c in commitments if c.covers(node.role, pick.price.instance_type)), default=0.0)
+    discount = max(
+        (c.discount_percent / 100 for c in commitments if c.applies_to(node.role, pick.price.instance_type)),
+        default=0.0,
+    )
     covered = min(units, node.markets["floor"][0]) if discount else 0
     return covered * pick.unit_on_demand(discount) + (units - covered) * pick.unit_on_demand()
 
@@ -512,7 +493,7 @@ def _on_demand_cost(node: NodeCapacity, units: int, commitments: Sequence[Commit
 def _hourly(
     node: NodeCapacity,
     point: str,
-    commitments: Sequence[Commitment],
+    commitments: Sequence[CommitmentSpec],
     *,
     worst: bool = False,
     spot_short: bool = False,

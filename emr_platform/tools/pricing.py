@@ -139,35 +139,32 @@ class PriceTable:
         return charge
 
     def region_spot(self, region: str) -> SpotRatio | None:
-        """The region's own Spot ratio (the median of its families), or the stand-in :meth:`spot_ratio` uses."""
-        return self.spot_ratio(region, ".")
-
-    def spot_ratio(self, region: str, instance_type: str) -> SpotRatio | None:
-        """Spot's share of On-Demand for ``instance_type`` in ``region``: the family's ratio if the table has one,
-        else the region's; for a region without Spot data, the highest region ratio known; None without any."""
-        family = instance_type.split(".", 1)[0]
-        entry = self._spot.get(region)
-        if entry is not None:
-            types: dict[str, float] = entry.get("types", {})
-            facts = (entry["source"], entry["as_of"], entry.get("label", entry["source"]))
-            if instance_type in types:
-                return SpotRatio(types[instance_type], instance_type, *facts)
-            families: dict[str, float] = entry.get("families", {})
-            if family in families:
-                return SpotRatio(families[family], f"{family} family", *facts)
-            return SpotRatio(float(entry["default"]), f"{region} default", *facts)
-        known = [(float(e["default"]), r) for r, e in self._spot.items()]
+        """The region's own Spot ratio (the median of its families); for a region without Spot data, the highest
+        region ratio known (a conservative stand-in, named so); None without any data."""
+        if region in self._spot:
+            return self._ratio(self._spot[region], "default", f"{region} default")
+        known = sorted((float(e["default"]), r) for r, e in self._spot.items())
         if not known:
             return None
-        value, other = max(known)
-        entry = self._spot[other]
-        return SpotRatio(
-            value,
-            f"no {region} Spot data: {other}'s, the highest known",
-            entry["source"],
-            entry["as_of"],
-            entry.get("label", entry["source"]),
-        )
+        other = known[-1][1]
+        return self._ratio(self._spot[other], "default", f"no {region} Spot data: {other}'s, the highest known")
+
+    def spot_ratio(self, region: str, instance_type: str) -> SpotRatio | None:
+        """Spot's share of On-Demand for ``instance_type`` in ``region``: the type's ratio if the table has one, else
+        its family's, else the region's (:meth:`region_spot`)."""
+        entry = self._spot.get(region)
+        if entry is not None:
+            family = instance_type.split(".", 1)[0]
+            if instance_type in entry.get("types", {}):
+                return self._ratio(entry, ("types", instance_type), instance_type)
+            if family in entry.get("families", {}):
+                return self._ratio(entry, ("families", family), f"{family} family")
+        return self.region_spot(region)
+
+    @staticmethod
+    def _ratio(entry: dict[str, Any], key: str | tuple[str, str], scope: str) -> SpotRatio:
+        value = entry[key] if isinstance(key, str) else entry[key[0]][key[1]]
+        return SpotRatio(float(value), scope, entry["source"], entry["as_of"], entry.get("label", entry["source"]))
 
     def x86_equivalent(self, instance_type: str) -> str | None:
         """The x86 (Intel) type of the same family letter, generation and size as a Graviton type (m7g.xlarge ->

@@ -287,7 +287,10 @@ def _cost_lines(cost: ClusterCost) -> list[str]:
     lines = _capacity_lines(cost)
     if not cost.priced:
         if cost.unpriced:
-            lines.append(f"    cost: not estimated, no {cost.region} price for {', '.join(cost.unpriced)}")
+            lines.append(
+                f"    cost: not estimated, no {cost.region} price for {', '.join(cost.unpriced)}. Fix: add them with "
+                f"--refresh-prices --regions {cost.region} --instance-types <types> (AWS credentials needed)"
+            )
         lines.extend(f"    warning: {warning}" for warning in cost.warnings)
         return lines
     if cost.transient:
@@ -317,8 +320,8 @@ def _cost_lines(cost: ClusterCost) -> list[str]:
     lines.append(f"    priced: {spot}; EMR's charge {emr}")
     for commitment in cost.commitments:
         lines.append(
-            f"    commitment {commitment.name} ({commitment.kind}): {commitment.discount:.0%} off EC2 for the "
-            f"On-Demand {', '.join(commitment.roles)} instances it covers, up to the floor's count"
+            f"    commitment {commitment.name} ({commitment.kind}): {commitment.discount_percent:g}% off EC2 for the "
+            f"On-Demand {', '.join(commitment.covers)} instances it covers, up to the floor's count"
         )
     for commitment in cost.unused_commitments:
         cheapest = ", ".join(sorted({n.cheapest.price.instance_type for n in cost.nodes if n.markets["floor"][0]}))
@@ -327,8 +330,6 @@ def _cost_lines(cost: ClusterCost) -> list[str]:
             f"(they land on {cheapest or 'no On-Demand type'}): no discount"
         )
     lines.extend(f"    warning: {warning}" for warning in cost.warnings)
-    if cost.unpriced:
-        lines.append(f"    (not priced: {', '.join(cost.unpriced)})")
     return lines
 
 
@@ -339,8 +340,8 @@ def _capacity_lines(cost: ClusterCost) -> list[str]:
         _, high_instances = node.instances(node.max_units)
         low_units = min(node.min_units, node.launch_units)
         vcpus_low, vcpus_high = node.vcpus(low_units) or (0, 0), node.vcpus(node.max_units) or (0, 0)
-        on_demand = [node.markets[p][0] for p in ("floor", "launch", "max")]
-        spot = [node.markets[p][1] for p in ("floor", "launch", "max")]
+        on_demand = [node.markets[p][0] for p in POINTS]
+        spot = [node.markets[p][1] for p in POINTS]
         if not max(spot):
             market = "On-Demand"
         elif not max(on_demand):
